@@ -1,0 +1,496 @@
+//! Typed service configuration: one TOML file, `NEWSFLOW_SECTION__KEY` environment
+//! overrides, and validation that rejects unknown keys and impossible values.
+//!
+//! Every key is documented in `config/newsflow.toml`, which is also the default file.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Errors raised while loading or validating configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// Path of the file.
+        path: String,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema (unknown key, wrong type).
+    #[error("invalid config{origin}: {message}")]
+    Parse {
+        /// Where the bad value came from (file or environment).
+        origin: String,
+        /// Parser message, naming the key.
+        message: String,
+    },
+    /// A value parsed but is not acceptable.
+    #[error("invalid config value `{key}`: {message}")]
+    Invalid {
+        /// Dotted key path.
+        key: String,
+        /// Why it is rejected.
+        message: String,
+    },
+}
+
+/// Delivery guarantee of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryMode {
+    /// Commit input offsets only after the output (or DLQ) record is acknowledged.
+    #[default]
+    AtLeastOnce,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line (for log shippers).
+    #[default]
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+/// Top-level configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Kafka connection and topics.
+    pub kafka: KafkaConfig,
+    /// Concurrency, limits and timeouts of the pipeline.
+    pub pipeline: PipelineConfig,
+    /// Metrics and health endpoints.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Kafka connection, topics and pass-through client properties.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// Consumer group id; instances with the same id share the partitions.
+    pub group_id: String,
+    /// Topic of raw articles.
+    pub input_topic: String,
+    /// Topic of enriched records.
+    pub output_topic: String,
+    /// Dead-letter topic.
+    pub dlq_topic: String,
+    /// Where a new group starts: `earliest` or `latest`.
+    pub auto_offset_reset: String,
+    /// `fetch.wait.max.ms`: how long the broker may hold a fetch.
+    pub fetch_wait_max_ms: u32,
+    /// Interval of librdkafka statistics (consumer lag, broker state), milliseconds.
+    pub statistics_interval_ms: u32,
+    /// Delivery guarantee.
+    pub delivery: DeliveryMode,
+    /// librdkafka properties applied to both consumer and producer (security settings go here).
+    pub properties: BTreeMap<String, String>,
+    /// librdkafka properties for the consumer only.
+    pub consumer_properties: BTreeMap<String, String>,
+    /// librdkafka properties for the producer only.
+    pub producer_properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: "127.0.0.1:9092".into(),
+            group_id: "newsflow".into(),
+            input_topic: "articles.raw".into(),
+            output_topic: "articles.enriched".into(),
+            dlq_topic: "articles.dlq".into(),
+            auto_offset_reset: "earliest".into(),
+            fetch_wait_max_ms: 100,
+            statistics_interval_ms: 5000,
+            delivery: DeliveryMode::AtLeastOnce,
+            properties: BTreeMap::new(),
+            consumer_properties: BTreeMap::new(),
+            producer_properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// Concurrency, limits and timeouts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// CPU worker threads for the enrichment stages; 0 means one per core.
+    pub workers: usize,
+    /// Maximum messages consumed but not yet acknowledged by the broker (backpressure bound).
+    pub max_in_flight: usize,
+    /// Input messages larger than this many bytes go to the DLQ as `oversize`.
+    pub max_message_bytes: usize,
+    /// How often delivered offsets are committed, milliseconds.
+    pub commit_interval_ms: u64,
+    /// On SIGTERM/SIGINT: maximum time to drain, flush and commit, milliseconds.
+    pub shutdown_timeout_ms: u64,
+    /// On partition revoke: maximum wait for in-flight work of those partitions, milliseconds.
+    pub rebalance_drain_timeout_ms: u64,
+    /// Backoff between retries of a failed produce, milliseconds.
+    pub produce_retry_backoff_ms: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            workers: 0,
+            max_in_flight: 1024,
+            max_message_bytes: 1_000_000,
+            commit_interval_ms: 1000,
+            shutdown_timeout_ms: 20_000,
+            rebalance_drain_timeout_ms: 10_000,
+            produce_retry_backoff_ms: 500,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Worker thread count after resolving `0` to the number of cores.
+    pub fn effective_workers(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            self.workers
+        }
+    }
+}
+
+/// Metrics and health HTTP server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address of `/metrics`, `/healthz`, `/readyz`; empty disables the server.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "0.0.0.0:9464".into(),
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `json` or `text`.
+    pub format: LogFormat,
+    /// Filter directive (`info`, `newsflow=debug,rdkafka=warn`); `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Json,
+            level: "info".into(),
+        }
+    }
+}
+
+/// Prefix of environment overrides: `NEWSFLOW_KAFKA__BROKERS=...` sets `kafka.brokers`.
+pub const ENV_PREFIX: &str = "NEWSFLOW_";
+
+impl Config {
+    /// Loads a file (or the defaults when `path` is `None`), applies environment overrides
+    /// from the process environment, and validates the result.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let origin = path
+            .map(|p| format!(" in {}", p.display()))
+            .unwrap_or_default();
+        Config::from_toml_with_env(&text, &origin, std::env::vars())
+    }
+
+    /// Parses TOML text, applies the given `NEWSFLOW_` overrides, and validates.
+    pub fn from_toml_with_env(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut applied = Vec::new();
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if !rest.contains("__") {
+                continue; // e.g. NEWSFLOW_CONFIG, not an override
+            }
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            set_path(&mut value, &path, parse_env_value(&raw)).map_err(|message| {
+                ConfigError::Invalid {
+                    key: name.clone(),
+                    message,
+                }
+            })?;
+            applied.push(name);
+        }
+        let origin = if applied.is_empty() {
+            origin.to_string()
+        } else {
+            format!(
+                "{origin} (with environment overrides {})",
+                applied.join(", ")
+            )
+        };
+        let config: Config =
+            toml::Value::Table(value)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin,
+                    message: e.to_string(),
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        };
+        let k = &self.kafka;
+        for (key, v) in [
+            ("kafka.brokers", &k.brokers),
+            ("kafka.group_id", &k.group_id),
+            ("kafka.input_topic", &k.input_topic),
+            ("kafka.output_topic", &k.output_topic),
+            ("kafka.dlq_topic", &k.dlq_topic),
+        ] {
+            if v.trim().is_empty() {
+                return Err(invalid(key, "must not be empty"));
+            }
+        }
+        if k.input_topic == k.output_topic || k.input_topic == k.dlq_topic {
+            return Err(invalid(
+                "kafka.input_topic",
+                "must differ from output_topic and dlq_topic (the service would consume its own output)",
+            ));
+        }
+        if !matches!(k.auto_offset_reset.as_str(), "earliest" | "latest") {
+            return Err(invalid(
+                "kafka.auto_offset_reset",
+                "must be `earliest` or `latest`",
+            ));
+        }
+        for (table, props) in [
+            ("kafka.properties", &k.properties),
+            ("kafka.consumer_properties", &k.consumer_properties),
+            ("kafka.producer_properties", &k.producer_properties),
+        ] {
+            for key in props.keys() {
+                if MANAGED_PROPERTIES.contains(&key.as_str()) {
+                    return Err(invalid(
+                        &format!("{table}.{key}"),
+                        "is managed by newsflow; set the dedicated newsflow key instead",
+                    ));
+                }
+            }
+        }
+        let p = &self.pipeline;
+        if p.max_in_flight == 0 {
+            return Err(invalid("pipeline.max_in_flight", "must be at least 1"));
+        }
+        if p.max_message_bytes == 0 {
+            return Err(invalid("pipeline.max_message_bytes", "must be at least 1"));
+        }
+        if p.commit_interval_ms == 0 {
+            return Err(invalid("pipeline.commit_interval_ms", "must be at least 1"));
+        }
+        if p.workers > 1024 {
+            return Err(invalid("pipeline.workers", "must be at most 1024"));
+        }
+        if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(invalid(
+                "http.listen",
+                "must be an `IP:PORT` socket address (or empty to disable)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML with secret-looking librdkafka properties redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut copy = self.clone();
+        for props in [
+            &mut copy.kafka.properties,
+            &mut copy.kafka.consumer_properties,
+            &mut copy.kafka.producer_properties,
+        ] {
+            for (key, value) in props.iter_mut() {
+                if is_secret_property(key) {
+                    *value = "<redacted>".into();
+                }
+            }
+        }
+        toml::to_string_pretty(&copy).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+/// librdkafka properties that newsflow sets itself from dedicated keys.
+pub const MANAGED_PROPERTIES: &[&str] = &[
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+    "fetch.wait.max.ms",
+    "statistics.interval.ms",
+];
+
+/// Whether a librdkafka property holds a secret that must never be printed.
+pub fn is_secret_property(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password") || k.contains("secret") || k.ends_with(".key.pem") || k.contains("token")
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    // Integers and booleans become typed values; everything else stays a string.
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or_else(|| "empty key".to_string())?;
+    let mut cur = table;
+    for part in parents {
+        let entry = cur
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{part}` is not a table"))?;
+    }
+    // Pass-through property tables keep the dotted librdkafka name: `..._PROPERTIES__SASL_MECHANISM`
+    // maps to `sasl.mechanism`.
+    let key = if parents.last().is_some_and(|p| p.ends_with("properties")) {
+        last.replace('_', ".")
+    } else {
+        last.clone()
+    };
+    // Keep strings for property tables even when they look numeric.
+    let value = if parents.last().is_some_and(|p| p.ends_with("properties")) {
+        match value {
+            toml::Value::String(s) => toml::Value::String(s),
+            other => toml::Value::String(other.to_string()),
+        }
+    } else {
+        value
+    };
+    cur.insert(key, value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_toml_with_env(
+            text,
+            "",
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn shipped_config_file_is_valid_and_matches_defaults() {
+        let text = include_str!("../config/newsflow.toml");
+        let c = parse(text, &[]).expect("shipped config parses");
+        assert_eq!(c.kafka.input_topic, "articles.raw");
+        assert_eq!(c.kafka.output_topic, "articles.enriched");
+        assert_eq!(c.kafka.dlq_topic, "articles.dlq");
+        let d = Config::default();
+        assert_eq!(c.pipeline.max_in_flight, d.pipeline.max_in_flight);
+        assert_eq!(c.pipeline.max_message_bytes, d.pipeline.max_message_bytes);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = parse("[kafka]\nbrokerz = \"x\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("brokerz"), "{err}");
+        let err = parse("[nope]\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_apply_and_are_typed() {
+        let c = parse(
+            "[pipeline]\nworkers = 2\n",
+            &[
+                ("NEWSFLOW_KAFKA__BROKERS", "10.1.1.1:9093"),
+                ("NEWSFLOW_PIPELINE__WORKERS", "7"),
+                ("NEWSFLOW_KAFKA__PROPERTIES__SASL_MECHANISM", "PLAIN"),
+                ("NEWSFLOW_CONFIG", "ignored.toml"),
+                ("OTHER__X", "1"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.kafka.brokers, "10.1.1.1:9093");
+        assert_eq!(c.pipeline.workers, 7);
+        assert_eq!(c.kafka.properties["sasl.mechanism"], "PLAIN");
+    }
+
+    #[test]
+    fn unknown_env_override_is_rejected() {
+        let err = parse("", &[("NEWSFLOW_KAFKA__BROKER", "x")]).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("broker") && msg.contains("NEWSFLOW_KAFKA__BROKER"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_bad_values_are_rejected() {
+        assert!(parse("[pipeline]\nworkers = \"many\"\n", &[]).is_err());
+        assert!(parse("[pipeline]\nmax_in_flight = 0\n", &[]).is_err());
+        assert!(parse("[http]\nlisten = \"nowhere\"\n", &[]).is_err());
+        assert!(parse("[kafka]\ninput_topic = \"articles.enriched\"\n", &[]).is_err());
+        assert!(parse("[kafka.properties]\n\"group.id\" = \"x\"\n", &[]).is_err());
+        assert!(parse("[kafka]\ndelivery = \"sometimes\"\n", &[]).is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = parse(
+            "[kafka.properties]\n\"sasl.password\" = \"hunter2\"\n\"sasl.username\" = \"svc\"\n",
+            &[],
+        )
+        .unwrap();
+        let out = c.to_redacted_toml();
+        assert!(!out.contains("hunter2"));
+        assert!(out.contains("<redacted>") && out.contains("svc"));
+    }
+}

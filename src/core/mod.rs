@@ -1,0 +1,105 @@
+//! The enrichment core: decode → normalize → tag → encode. Pure and synchronous; knows
+//! nothing of Kafka, tokio or metrics, so the service, `process`, the benches and the evals
+//! all call [`enrich`].
+
+pub mod decode;
+pub mod encode;
+pub mod normalize;
+pub mod reject;
+pub mod segment;
+pub mod tag;
+
+pub use encode::{Provenance, StageTimings};
+pub use reject::{Reject, RejectKind};
+
+use std::time::{Duration, Instant};
+use tag::{EntityType, Tagger};
+
+/// Read-only resources shared by all workers.
+#[derive(Debug)]
+pub struct Context {
+    /// The entity tagger.
+    pub tagger: Tagger,
+    /// Oversize limit in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Context {
+    /// Context with the built-in tagger resources.
+    pub fn builtin(max_message_bytes: usize) -> Result<Context, tag::TagError> {
+        Ok(Context {
+            tagger: Tagger::builtin()?,
+            max_message_bytes,
+        })
+    }
+}
+
+/// One message to enrich.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// Raw payload bytes.
+    pub payload: &'a [u8],
+    /// Message key, if any.
+    pub key: Option<&'a [u8]>,
+    /// Source topic/partition/offset (absent for files).
+    pub provenance: Option<&'a Provenance>,
+}
+
+/// The result of enriching one message.
+#[derive(Debug, Clone)]
+pub struct Enriched {
+    /// Output key: the input key, else the article id, URL or content hash.
+    pub key: Vec<u8>,
+    /// The JSON record.
+    pub payload: Vec<u8>,
+    /// Stage timings (also inside the record).
+    pub timings: StageTimings,
+    /// Encode time (not inside the record).
+    pub encode_time: Duration,
+    /// Entity types found, one per mention (for metrics).
+    pub entity_types: Vec<EntityType>,
+    /// SimHash of the body, for near-duplicate checks by the runtime.
+    pub simhash: u64,
+    /// Exact content hash.
+    pub content_hash: String,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Enriches one message: decode, normalize, tag, encode.
+pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
+    let t0 = Instant::now();
+    let raw = decode::decode(input.payload, ctx.max_message_bytes)?;
+    let t1 = Instant::now();
+    let article = normalize::normalize(raw)?;
+    let t2 = Instant::now();
+    let entities = ctx.tagger.tag(&article.title, &article.body);
+    let t3 = Instant::now();
+    let timings = StageTimings {
+        decode_us: micros(t1 - t0),
+        normalize_us: micros(t2 - t1),
+        tag_us: micros(t3 - t2),
+    };
+    let id = article
+        .id
+        .as_deref()
+        .or(article.url.as_deref())
+        .unwrap_or(&article.fingerprint.content_hash)
+        .to_string();
+    let key = match input.key {
+        Some(k) if !k.is_empty() => k.to_vec(),
+        _ => id.as_bytes().to_vec(),
+    };
+    let payload = encode::encode(&article, &id, &entities, input.provenance, timings);
+    Ok(Enriched {
+        key,
+        payload,
+        timings,
+        encode_time: t3.elapsed(),
+        entity_types: entities.iter().map(|e| e.kind).collect(),
+        simhash: article.fingerprint.simhash_bits(),
+        content_hash: article.fingerprint.content_hash,
+    })
+}

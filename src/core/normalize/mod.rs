@@ -1,0 +1,124 @@
+//! Normalization stage: HTML to text, Unicode and Hebrew clean-up, publication time,
+//! language and fingerprints. Pure and synchronous.
+
+pub mod dates;
+pub mod fingerprint;
+pub mod html;
+pub mod language;
+pub mod text;
+
+use super::decode::{InputFormat, RawArticle};
+use super::reject::{Reject, RejectKind};
+pub use dates::PublishedAt;
+pub use fingerprint::Fingerprint;
+pub use language::LanguageInfo;
+use serde_json::{Map, Value};
+
+/// An article after normalization: clean text plus metadata, ready for tagging.
+#[derive(Debug, Clone)]
+pub struct NormalizedArticle {
+    /// Scraper id.
+    pub id: Option<String>,
+    /// Article URL.
+    pub url: Option<String>,
+    /// Publisher or feed.
+    pub source: Option<String>,
+    /// Fetch time as given.
+    pub fetched_at: Option<String>,
+    /// Parsed publication time (from the record, the text header or the page).
+    pub published: Option<PublishedAt>,
+    /// Normalized title (may be empty).
+    pub title: String,
+    /// Normalized body, paragraphs separated by `\n\n`.
+    pub body: String,
+    /// Detected or claimed language.
+    pub language: LanguageInfo,
+    /// Content hash and near-duplicate fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Unknown input fields.
+    pub extra: Map<String, Value>,
+    /// Input form.
+    pub format: InputFormat,
+    /// Non-fatal problems (e.g. an unparseable `published_at`), reported in the output.
+    pub warnings: Vec<String>,
+}
+
+/// Runs the normalization stage.
+pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
+    let mut warnings = Vec::new();
+    let RawArticle {
+        id,
+        url,
+        source,
+        published_at,
+        fetched_at,
+        language,
+        title,
+        body,
+        html,
+        extra,
+        mut format,
+    } = raw;
+
+    // HTML either from the `html` field or a body that is really a page.
+    let html_source = match (&body, &html) {
+        (Some(b), _) if !b.trim().is_empty() && html::looks_like_html(b) => Some(b.as_str()),
+        (Some(b), _) if !b.trim().is_empty() => None,
+        (_, Some(h)) => Some(h.as_str()),
+        _ => None,
+    };
+    let (body_text, page) = match html_source {
+        Some(h) => {
+            format = InputFormat::JsonHtml;
+            let page = html::extract(h);
+            (text::normalize_text(&page.text), Some(page))
+        }
+        None => (text::normalize_text(body.as_deref().unwrap_or("")), None),
+    };
+    if body_text.is_empty() {
+        return Err(match page {
+            Some(_) => Reject::new(RejectKind::HtmlNoText, "HTML page yields no article text"),
+            None => Reject::new(
+                RejectKind::EmptyText,
+                "text is empty after normalization (only whitespace, controls or marks)",
+            ),
+        });
+    }
+
+    let title = title
+        .as_deref()
+        .or(page.as_ref().and_then(|p| p.title.as_deref()))
+        .map(text::normalize_text)
+        .unwrap_or_default();
+
+    let published_raw = published_at.or(page.as_ref().and_then(|p| p.published_at.clone()));
+    let published = match published_raw.as_deref() {
+        Some(raw) => {
+            let parsed = dates::parse_published_at(raw);
+            if parsed.is_none() {
+                warnings.push(format!("published_at {raw:?} is not a recognised date"));
+            }
+            parsed
+        }
+        None => None,
+    };
+
+    let claimed = language.or(page.as_ref().and_then(|p| p.lang.clone()));
+    let language = language::detect(&title, &body_text, claimed.as_deref());
+    let fingerprint = Fingerprint::of(&title, &body_text);
+
+    Ok(NormalizedArticle {
+        id,
+        url,
+        source,
+        fetched_at,
+        published,
+        title,
+        body: body_text,
+        language,
+        fingerprint,
+        extra,
+        format,
+        warnings,
+    })
+}

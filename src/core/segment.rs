@@ -1,0 +1,183 @@
+//! Tokenization of normalized text with character offsets, and Hebrew prefix analysis.
+//!
+//! A token is a maximal run of letters and digits, joined across `"`, `'`, `-`, `.`, `/`
+//! and `,` when a letter or digit follows (ארה"ב, ג'וזפה, אל-ספאדי, U.S, 3.5, 1,000,
+//! 21/08); a trailing `'` after a Hebrew letter stays (גרינקוויץ'). Every other
+//! non-space character is a one-character punctuation token.
+
+/// One token of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token<'a> {
+    /// The token text.
+    pub text: &'a str,
+    /// Byte offset of the first byte.
+    pub byte_start: usize,
+    /// Character (Unicode scalar) offset of the first character.
+    pub start: usize,
+    /// Character offset one past the last character.
+    pub end: usize,
+    /// Whether this is a word/number (not punctuation).
+    pub is_word: bool,
+}
+
+fn is_hebrew_letter(c: char) -> bool {
+    ('\u{05D0}'..='\u{05EA}').contains(&c)
+}
+
+/// Splits `text` into tokens.
+pub fn tokenize(text: &str) -> Vec<Token<'_>> {
+    let mut tokens = Vec::with_capacity(text.len() / 5);
+    let mut iter = text.char_indices().peekable();
+    let mut char_pos = 0usize;
+    while let Some((b, c)) = iter.next() {
+        let start_char = char_pos;
+        char_pos += 1;
+        if c.is_whitespace() {
+            continue;
+        }
+        if !c.is_alphanumeric() {
+            tokens.push(Token {
+                text: &text[b..b + c.len_utf8()],
+                byte_start: b,
+                start: start_char,
+                end: char_pos,
+                is_word: false,
+            });
+            continue;
+        }
+        let mut end_byte = b + c.len_utf8();
+        let mut last = c;
+        loop {
+            match iter.peek().copied() {
+                Some((nb, nc)) if nc.is_alphanumeric() => {
+                    iter.next();
+                    char_pos += 1;
+                    end_byte = nb + nc.len_utf8();
+                    last = nc;
+                }
+                Some((nb, nc)) if matches!(nc, '"' | '\'' | '-' | '.' | '/' | ',') => {
+                    // Joiner: keep only if followed by a letter/digit (lookahead of 2).
+                    let after = text[nb + 1..].chars().next();
+                    let joins = match nc {
+                        ',' | '/' => {
+                            last.is_ascii_digit() && after.is_some_and(|a| a.is_ascii_digit())
+                        }
+                        '.' => after.is_some_and(|a| a.is_alphanumeric()) && !last.is_whitespace(),
+                        _ => after.is_some_and(|a| a.is_alphanumeric()),
+                    };
+                    if joins {
+                        iter.next();
+                        char_pos += 1;
+                        end_byte = nb + 1;
+                        last = nc;
+                    } else if nc == '\'' && is_hebrew_letter(last) {
+                        // Trailing geresh of a transliteration (גרינקוויץ').
+                        iter.next();
+                        char_pos += 1;
+                        end_byte = nb + 1;
+                        break;
+                    } else {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        tokens.push(Token {
+            text: &text[b..end_byte],
+            byte_start: b,
+            start: start_char,
+            end: char_pos,
+            is_word: true,
+        });
+    }
+    tokens
+}
+
+/// Hebrew proclitic letters: ו ה ב כ ל מ ש.
+pub const PREFIX_LETTERS: [char; 7] = ['ו', 'ה', 'ב', 'כ', 'ל', 'מ', 'ש'];
+
+/// Candidate (prefix, stem) splits of a Hebrew token, the unsplit token first; at most three
+/// prefix letters, a stem of at least two letters. Non-Hebrew tokens yield only themselves.
+pub fn prefix_splits(token: &str) -> impl Iterator<Item = (&str, &str)> {
+    let mut cut = 0usize;
+    let mut n = 0;
+    let mut done = false;
+    std::iter::once(("", token)).chain(std::iter::from_fn(move || {
+        if done || n >= 3 {
+            return None;
+        }
+        let c = token[cut..].chars().next()?;
+        if !PREFIX_LETTERS.contains(&c) {
+            done = true;
+            return None;
+        }
+        cut += c.len_utf8();
+        n += 1;
+        let stem = &token[cut..];
+        // A stem keeps at least two letters and starts with a letter (not a quote or dash,
+        // except ה-/ב- before digits or Latin, which is handled by the caller).
+        let mut chars = stem.chars();
+        match (chars.next(), chars.next()) {
+            (Some(a), Some(_)) if a.is_alphanumeric() => Some((&token[..cut], stem)),
+            (Some('-'), Some(_)) => Some((&token[..cut + 1], &stem[1..])),
+            _ => {
+                done = true;
+                None
+            }
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<&str> {
+        tokenize(s).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn keeps_acronyms_hyphens_numbers_whole() {
+        assert_eq!(
+            texts("נאט\"ו, ארה\"ב ואל-ספאדי: 1,000 ב-15 (רביעי) גרינקוויץ' אמר U.S. 3.5%"),
+            vec![
+                "נאט\"ו",
+                ",",
+                "ארה\"ב",
+                "ואל-ספאדי",
+                ":",
+                "1,000",
+                "ב-15",
+                "(",
+                "רביעי",
+                ")",
+                "גרינקוויץ'",
+                "אמר",
+                "U.S",
+                ".",
+                "3.5",
+                "%"
+            ]
+        );
+        assert_eq!(texts("\"דיון כן\""), vec!["\"", "דיון", "כן", "\""]);
+    }
+
+    #[test]
+    fn char_offsets_are_scalar_positions() {
+        let s = "אבג דה";
+        let t = tokenize(s);
+        assert_eq!((t[1].start, t[1].end), (4, 6));
+        assert_eq!(t[1].byte_start, "אבג ".len());
+    }
+
+    #[test]
+    fn prefix_splits_of_hebrew_tokens() {
+        let splits: Vec<_> = prefix_splits("ובקייב").collect();
+        assert_eq!(splits, vec![("", "ובקייב"), ("ו", "בקייב"), ("וב", "קייב")]);
+        let splits: Vec<_> = prefix_splits("ב-15").collect();
+        assert_eq!(splits, vec![("", "ב-15"), ("ב-", "15")]);
+        assert_eq!(prefix_splits("Kyiv").count(), 1);
+        assert_eq!(prefix_splits("בו").count(), 1);
+    }
+}

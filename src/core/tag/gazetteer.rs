@@ -1,0 +1,135 @@
+//! Gazetteer: known names (Hebrew and English aliases) with a type, a canonical form and a
+//! Wikidata id, matched longest-first over tokens, with Hebrew prefix letters stripped.
+//!
+//! File format (`models/gazetteer.tsv`), one entity a line, `#` comments:
+//! `TYPE <TAB> CANONICAL <TAB> WIKIDATA-or-"-" <TAB> alias|alias|...`
+
+use super::{EntityType, TagError};
+use crate::core::segment::{prefix_splits, Token};
+use std::collections::HashMap;
+
+/// One gazetteer entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GazetteerEntry {
+    /// Entity type.
+    pub kind: EntityType,
+    /// Canonical name (English).
+    pub canonical: String,
+    /// Wikidata id (`Q30`), when known.
+    pub wikidata: Option<String>,
+}
+
+/// A match of a gazetteer alias in a token sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GazetteerMatch {
+    /// Index of the first token.
+    pub first: usize,
+    /// Index one past the last token.
+    pub last: usize,
+    /// Characters of Hebrew prefix on the first token, outside the entity.
+    pub prefix_chars: usize,
+    /// Entry index.
+    pub entry: usize,
+}
+
+/// The loaded gazetteer.
+#[derive(Debug, Default)]
+pub struct Gazetteer {
+    entries: Vec<GazetteerEntry>,
+    /// First alias token → (remaining alias tokens, entry index), longest first.
+    index: HashMap<String, Vec<(Vec<String>, usize)>>,
+}
+
+impl Gazetteer {
+    /// Parses the TSV format described in the module docs.
+    pub fn parse(text: &str) -> Result<Gazetteer, TagError> {
+        let mut g = Gazetteer::default();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim_end();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let cols: Vec<&str> = line.split('\t').collect();
+            let bad = |m: &str| TagError::Gazetteer {
+                line: n + 1,
+                message: m.to_string(),
+            };
+            let [kind, canonical, wikidata, aliases] = cols[..] else {
+                return Err(bad("expected 4 tab-separated columns"));
+            };
+            let kind = EntityType::parse(kind).ok_or_else(|| bad("unknown entity type"))?;
+            let entry = g.entries.len();
+            g.entries.push(GazetteerEntry {
+                kind,
+                canonical: canonical.to_string(),
+                wikidata: (wikidata != "-" && !wikidata.is_empty()).then(|| wikidata.to_string()),
+            });
+            for alias in aliases.split('|').map(str::trim).filter(|a| !a.is_empty()) {
+                let normalized = crate::core::normalize::text::normalize_text(alias);
+                let toks: Vec<String> = crate::core::segment::tokenize(&normalized)
+                    .iter()
+                    .map(|t| t.text.to_string())
+                    .collect();
+                let Some((first, rest)) = toks.split_first() else {
+                    continue;
+                };
+                g.index
+                    .entry(first.clone())
+                    .or_default()
+                    .push((rest.to_vec(), entry));
+            }
+        }
+        for alts in g.index.values_mut() {
+            alts.sort_by_key(|a| std::cmp::Reverse(a.0.len()));
+        }
+        Ok(g)
+    }
+
+    /// The entry at `i`.
+    pub fn entry(&self, i: usize) -> &GazetteerEntry {
+        &self.entries[i]
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the gazetteer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Longest alias match starting at token `i`, trying the token with and without Hebrew
+    /// prefix letters (the unprefixed reading wins on equal length).
+    pub fn match_at(&self, tokens: &[Token<'_>], i: usize) -> Option<GazetteerMatch> {
+        let mut best: Option<GazetteerMatch> = None;
+        for (prefix, stem) in prefix_splits(tokens[i].text) {
+            let Some(alts) = self.index.get(stem) else {
+                continue;
+            };
+            for (rest, entry) in alts {
+                let end = i + 1 + rest.len();
+                if end > tokens.len() {
+                    continue;
+                }
+                if rest
+                    .iter()
+                    .zip(&tokens[i + 1..end])
+                    .all(|(a, t)| a == t.text)
+                {
+                    if best.is_none_or(|b| end > b.last) {
+                        best = Some(GazetteerMatch {
+                            first: i,
+                            last: end,
+                            prefix_chars: prefix.chars().count(),
+                            entry: *entry,
+                        });
+                    }
+                    break; // alternatives are longest first
+                }
+            }
+        }
+        best
+    }
+}

@@ -1,0 +1,205 @@
+//! `newsflow demo`: the full service path against an in-process Kafka-protocol broker
+//! (librdkafka's mock cluster), fed with the project's own sample articles.
+
+use crate::config::Config;
+use crate::core::Context;
+use crate::runtime;
+use crate::telemetry::Telemetry;
+use anyhow::Context as _;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// The demo's sample inputs: (name, payload). Written for this project.
+pub const SAMPLES: &[(&str, &[u8])] = &[
+    (
+        "he_budget.json",
+        include_bytes!("../samples/he_budget.json"),
+    ),
+    ("he_plain.txt", include_bytes!("../samples/he_plain.txt")),
+    (
+        "he_heatwave.html.json",
+        include_bytes!("../samples/he_heatwave.html.json"),
+    ),
+    (
+        "en_summit.json",
+        include_bytes!("../samples/en_summit.json"),
+    ),
+    (
+        "bad/invalid_utf8.bin",
+        include_bytes!("../samples/bad/invalid_utf8.bin"),
+    ),
+    (
+        "bad/malformed.json",
+        include_bytes!("../samples/bad/malformed.json"),
+    ),
+    (
+        "bad/array.json",
+        include_bytes!("../samples/bad/array.json"),
+    ),
+    (
+        "bad/no_text.json",
+        include_bytes!("../samples/bad/no_text.json"),
+    ),
+];
+
+/// Options of the demo command.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Keep running with the endpoints up after printing.
+    pub serve: bool,
+    /// Publish the samples this many times (throughput measurement); records are printed
+    /// only when 1.
+    pub repeat: usize,
+    /// HTTP listen address for `--serve`.
+    pub listen: String,
+}
+
+/// What the demo observed.
+#[derive(Debug, Clone, Default)]
+pub struct DemoReport {
+    /// Enriched records (JSON text), in arrival order.
+    pub enriched: Vec<String>,
+    /// DLQ records: (error kind, error message, payload length).
+    pub dead_letters: Vec<(String, String, usize)>,
+    /// Wall time from first publish to last record read.
+    pub elapsed: Duration,
+}
+
+fn header(msg: &impl Message, name: &str) -> String {
+    msg.headers()
+        .and_then(|h| {
+            h.iter()
+                .find(|x| x.key == name)
+                .and_then(|x| x.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// Runs the demo and returns what came out of the output and DLQ topics.
+pub async fn run_demo(
+    opts: &DemoOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<DemoReport> {
+    let cluster = MockCluster::new(1).context("starting the in-process Kafka mock cluster")?;
+    let brokers = cluster.bootstrap_servers();
+    let mut config = Config::default();
+    config.kafka.brokers = brokers.clone();
+    config.kafka.group_id = "newsflow-demo".into();
+    config.kafka.statistics_interval_ms = 1000;
+    config.kafka.fetch_wait_max_ms = 10;
+    config.pipeline.commit_interval_ms = 200;
+    config.http.listen = if opts.serve {
+        opts.listen.clone()
+    } else {
+        String::new()
+    };
+    for (topic, partitions) in [
+        (config.kafka.input_topic.as_str(), 3),
+        (config.kafka.output_topic.as_str(), 3),
+        (config.kafka.dlq_topic.as_str(), 1),
+    ] {
+        cluster
+            .create_topic(topic, partitions, 1)
+            .with_context(|| format!("creating topic {topic}"))?;
+    }
+
+    let ctx = Arc::new(Context::builtin(config.pipeline.max_message_bytes)?);
+    let telemetry = Arc::new(Telemetry::new());
+    let stop_service = CancellationToken::new();
+    let http_stop = CancellationToken::new();
+    if opts.serve {
+        let addr = opts.listen.parse().context("parsing --listen")?;
+        let (bound, _) = crate::telemetry::http::serve(addr, telemetry.clone(), http_stop.clone())
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        eprintln!("endpoints: http://{bound}/metrics /healthz /readyz");
+    }
+    let service = {
+        let config = config.clone();
+        let telemetry = telemetry.clone();
+        let stop = stop_service.clone();
+        tokio::spawn(async move { runtime::run(&config, ctx, telemetry, stop).await })
+    };
+
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "5")
+        .create()
+        .context("creating the demo producer")?;
+    let reader: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "newsflow-demo-reader")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .context("creating the demo reader")?;
+    reader.subscribe(&[&config.kafka.output_topic, &config.kafka.dlq_topic])?;
+
+    let started = Instant::now();
+    let total = SAMPLES.len() * opts.repeat.max(1);
+    let publisher = {
+        let topic = config.kafka.input_topic.clone();
+        let repeat = opts.repeat.max(1);
+        tokio::spawn(async move {
+            for round in 0..repeat {
+                for (name, payload) in SAMPLES {
+                    let key = format!("{name}#{round}");
+                    let record = FutureRecord::to(&topic).key(&key).payload(*payload);
+                    if let Err((e, _)) = producer.send(record, Duration::from_secs(10)).await {
+                        return Err(anyhow::anyhow!("publishing {name}: {e}"));
+                    }
+                }
+            }
+            Ok(producer)
+        })
+    };
+
+    let mut report = DemoReport::default();
+    let deadline = Instant::now() + Duration::from_secs(60 + total as u64 / 50);
+    while report.enriched.len() + report.dead_letters.len() < total {
+        let msg = tokio::select! {
+            m = reader.recv() => m,
+            () = tokio::time::sleep_until(deadline.into()) => {
+                anyhow::bail!("demo timed out: {} of {total} records seen", report.enriched.len() + report.dead_letters.len());
+            }
+            () = shutdown.cancelled() => anyhow::bail!("interrupted"),
+        };
+        let msg = msg.context("reading the output topics")?;
+        if msg.topic() == config.kafka.dlq_topic {
+            report.dead_letters.push((
+                header(&msg, runtime::sink::headers::ERROR_KIND),
+                header(&msg, runtime::sink::headers::ERROR_MESSAGE),
+                msg.payload_len(),
+            ));
+        } else if opts.repeat <= 1 {
+            report
+                .enriched
+                .push(String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned());
+        } else {
+            report.enriched.push(String::new());
+        }
+    }
+    report.elapsed = started.elapsed();
+    let producer = publisher.await.context("publisher task")??;
+    drop(producer);
+
+    if opts.serve {
+        eprintln!("demo records processed; serving endpoints until Ctrl-C");
+        shutdown.cancelled().await;
+    }
+    stop_service.cancel();
+    service.await.context("service task")??;
+    http_stop.cancel();
+    // Clients leave the group before the broker goes away (else their close waits for it).
+    drop(reader);
+    drop(cluster);
+    Ok(report)
+}

@@ -1,0 +1,16 @@
+//! newsflow: turns raw scraped news articles into enriched, entity-tagged JSON records.
+//!
+//! - [`core`]: the pure enrichment pipeline (decode → normalize → tag → encode).
+//! - [`runtime`]: the Kafka service around it (consume, dispatch, produce, DLQ, offsets).
+//! - [`telemetry`]: metrics, health endpoints, logging.
+//! - [`process`]: the same core over files; [`demo`]: an embedded end-to-end run.
+
+pub mod config;
+pub mod core;
+pub mod demo;
+pub mod process;
+pub mod runtime;
+pub mod telemetry;
+
+/// The crate version, reported in records (`pipeline.version`) and `newsflow_build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,218 @@
+//! newsflow command line: `run`, `demo`, `process`, `check-config`.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use newsflow::config::{Config, LogConfig, LogFormat};
+use newsflow::core::Context;
+use newsflow::telemetry::{self, Telemetry};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "newsflow",
+    version,
+    about = "Raw scraped articles in from Kafka, enriched entity-tagged records out"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: consume the raw topic, enrich, produce to the output topic and DLQ.
+    Run {
+        /// Configuration file (TOML). Environment overrides NEWSFLOW_SECTION__KEY apply.
+        #[arg(long, env = "NEWSFLOW_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run the whole service path against an embedded broker with the built-in samples.
+    Demo {
+        /// Keep running with /metrics, /healthz and /readyz up after printing.
+        #[arg(long)]
+        serve: bool,
+        /// Publish the samples N times and report throughput instead of printing records.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        /// Listen address of the endpoints with --serve.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        listen: String,
+    },
+    /// Enrich files (JSON lines, JSON, plain text or HTML) into a JSON-lines file.
+    Process {
+        /// Input file or directory.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output JSON-lines file; rejects go to OUTPUT.rejects.jsonl.
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Validate a configuration file and print the effective configuration (secrets redacted).
+    CheckConfig {
+        /// Configuration file (TOML).
+        #[arg(long, env = "NEWSFLOW_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("newsflow-io")
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Cancels the token on SIGTERM or SIGINT.
+fn spawn_signal_handler(token: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::error!("cannot install signal handlers");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received"),
+                _ = int.recv() => tracing::info!("SIGINT received"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        token.cancel();
+    });
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { config } => {
+            let config = Config::load(config.as_deref())?;
+            telemetry::logging::init(&config.log);
+            let ctx = Arc::new(Context::builtin(config.pipeline.max_message_bytes)?);
+            let rt = runtime()?;
+            rt.block_on(async move {
+                let telemetry = Arc::new(Telemetry::new());
+                let shutdown = CancellationToken::new();
+                spawn_signal_handler(shutdown.clone());
+                let http_stop = CancellationToken::new();
+                if !config.http.listen.is_empty() {
+                    let addr = config.http.listen.parse()?;
+                    let (bound, _) =
+                        telemetry::http::serve(addr, telemetry.clone(), http_stop.clone())
+                            .await
+                            .with_context(|| format!("binding the HTTP endpoints on {addr}"))?;
+                    tracing::info!(%bound, "endpoints listening");
+                }
+                let result = newsflow::runtime::run(&config, ctx, telemetry, shutdown).await;
+                http_stop.cancel();
+                result
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            serve,
+            repeat,
+            listen,
+        } => {
+            telemetry::logging::init(&LogConfig {
+                format: LogFormat::Text,
+                level: "error".into(),
+            });
+            let rt = runtime()?;
+            let opts = newsflow::demo::DemoOptions {
+                serve,
+                repeat,
+                listen,
+            };
+            let report = rt.block_on(async {
+                let shutdown = CancellationToken::new();
+                spawn_signal_handler(shutdown.clone());
+                newsflow::demo::run_demo(&opts, shutdown).await
+            })?;
+            print_demo(&report, repeat);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Process { input, output } => {
+            let ctx = Context::builtin(Config::default().pipeline.max_message_bytes)?;
+            let started = std::time::Instant::now();
+            let s = newsflow::process::process_path(&input, &output, &ctx)?;
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!(
+                "{} files, {} enriched, {} rejected ({}) in {:.2}s ({:.0} records/s)",
+                s.files,
+                s.enriched,
+                s.rejected,
+                newsflow::process::rejects_path(&output).display(),
+                secs,
+                (s.enriched + s.rejected) as f64 / secs.max(1e-9)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { config } => {
+            let c = Config::load(Some(&config))?;
+            println!("# {} is valid; effective configuration:", config.display());
+            print!("{}", c.to_redacted_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_demo(report: &newsflow::demo::DemoReport, repeat: usize) {
+    if repeat <= 1 {
+        for rec in &report.enriched {
+            match serde_json::from_str::<serde_json::Value>(rec) {
+                Ok(v) => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).unwrap_or_else(|_| rec.clone())
+                ),
+                Err(_) => println!("{rec}"),
+            }
+        }
+    }
+    println!(
+        "--- dead-letter topic: {} record(s)",
+        report.dead_letters.len()
+    );
+    if repeat <= 1 {
+        for (kind, message, len) in &report.dead_letters {
+            println!("  {kind:<16} {len:>6} bytes  {message}");
+        }
+    } else {
+        let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+        for (kind, _, _) in &report.dead_letters {
+            *kinds.entry(kind).or_default() += 1;
+        }
+        for (k, n) in kinds {
+            println!("  {k:<16} {n}");
+        }
+    }
+    let n = report.enriched.len() + report.dead_letters.len();
+    println!(
+        "--- {} enriched, {} dead-lettered, {n} articles in {:.2}s ({:.0} articles/s through the embedded broker)",
+        report.enriched.len(),
+        report.dead_letters.len(),
+        report.elapsed.as_secs_f64(),
+        n as f64 / report.elapsed.as_secs_f64().max(1e-9)
+    );
+}

@@ -1,0 +1,186 @@
+//! The consumer side: client context with rebalance handling (drain, commit, release),
+//! statistics (lag, broker state) and error reporting.
+
+use super::offsets::OffsetTracker;
+use crate::telemetry::{Event, Telemetry};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// State shared by the consumer context, the dispatcher and the delivery tasks.
+pub struct Shared {
+    /// In-flight offsets per partition.
+    pub tracker: Mutex<OffsetTracker>,
+    /// Metrics and health.
+    pub telemetry: Arc<Telemetry>,
+    /// Input topic name.
+    pub input_topic: String,
+    /// Bound on waiting for in-flight work of revoked partitions.
+    pub drain_timeout: Duration,
+}
+
+impl Shared {
+    /// Locks the tracker; a poisoned lock (a panic elsewhere while holding it) is recovered,
+    /// since the tracker's invariants hold between method calls.
+    pub fn tracker(&self) -> MutexGuard<'_, OffsetTracker> {
+        self.tracker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Builds a commit list for the input topic.
+    pub fn commit_list(&self, commits: &[(i32, i64)]) -> TopicPartitionList {
+        let mut tpl = TopicPartitionList::with_capacity(commits.len());
+        for (p, o) in commits {
+            // add_partition_offset only fails for invalid offsets; ours are >= 0.
+            let _ = tpl.add_partition_offset(&self.input_topic, *p, Offset::Offset(*o));
+        }
+        tpl
+    }
+}
+
+/// librdkafka client context of the consumer.
+pub struct NewsflowConsumerContext {
+    /// Shared pipeline state.
+    pub shared: Arc<Shared>,
+}
+
+impl ClientContext for NewsflowConsumerContext {
+    fn stats(&self, stats: Statistics) {
+        let up = stats
+            .brokers
+            .values()
+            .any(|b| b.nodeid >= 0 && b.state == "UP");
+        self.shared.telemetry.broker_up(up);
+        if let Some(topic) = stats.topics.get(&self.shared.input_topic) {
+            for p in topic.partitions.values() {
+                if p.partition < 0 || !p.desired {
+                    continue;
+                }
+                let lag = if p.consumer_lag >= 0 {
+                    p.consumer_lag
+                } else if p.hi_offset >= 0 && p.app_offset >= 0 {
+                    (p.hi_offset - p.app_offset).max(0)
+                } else {
+                    continue;
+                };
+                self.shared.telemetry.emit(Event::Lag {
+                    partition: p.partition,
+                    lag,
+                });
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::AllBrokersDown)
+        ) {
+            self.shared.telemetry.broker_up(false);
+        }
+        tracing::warn!(error = %error, reason, "kafka consumer client error");
+    }
+}
+
+impl ConsumerContext for NewsflowConsumerContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(tpl) = rebalance else {
+            return;
+        };
+        let partitions: Vec<i32> = tpl
+            .elements()
+            .iter()
+            .filter(|e| e.topic() == self.shared.input_topic)
+            .map(|e| e.partition())
+            .collect();
+        if partitions.is_empty() {
+            return;
+        }
+        let wait = || {
+            let deadline = Instant::now() + self.shared.drain_timeout;
+            loop {
+                let pending: usize = {
+                    let t = self.shared.tracker();
+                    partitions.iter().map(|p| t.pending(*p)).sum()
+                };
+                if pending == 0 {
+                    return 0;
+                }
+                if Instant::now() >= deadline {
+                    return pending;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        // Waiting blocks this thread; let tokio move its other tasks elsewhere meanwhile.
+        let abandoned = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        };
+        let commits: Vec<(i32, i64)> = {
+            let mut t = self.shared.tracker();
+            partitions
+                .iter()
+                .filter_map(|p| t.revoke(*p).map(|w| (*p, w)))
+                .collect()
+        };
+        for p in &partitions {
+            self.shared
+                .telemetry
+                .emit(Event::PartitionRevoked { partition: *p });
+        }
+        if !commits.is_empty() {
+            let result = consumer.commit(&self.shared.commit_list(&commits), CommitMode::Sync);
+            self.shared
+                .telemetry
+                .emit(Event::Commit { ok: result.is_ok() });
+            if let Err(e) = result {
+                tracing::warn!(error = %e, ?commits, "commit on revoke failed; the next owner re-reads from the last committed offset");
+            }
+        }
+        if abandoned > 0 {
+            tracing::warn!(
+                ?partitions,
+                abandoned,
+                "partitions revoked with work still in flight; it will be re-processed by the next owner"
+            );
+        }
+        tracing::info!(?partitions, ?commits, "partitions revoked");
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let partitions: Vec<i32> = tpl
+                    .elements()
+                    .iter()
+                    .filter(|e| e.topic() == self.shared.input_topic)
+                    .map(|e| e.partition())
+                    .collect();
+                {
+                    let mut t = self.shared.tracker();
+                    for p in &partitions {
+                        t.assign(*p);
+                    }
+                }
+                tracing::info!(?partitions, "partitions assigned");
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(e) => tracing::error!(error = %e, "rebalance error"),
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        if let Err(e) = result {
+            // Commits without new offsets report NoOffset: not an error for us.
+            if !matches!(e, KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) {
+                tracing::debug!(error = %e, "commit callback error");
+            }
+        }
+    }
+}

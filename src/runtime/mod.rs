@@ -1,0 +1,288 @@
+//! The Kafka runtime around the pure core: consume → dispatch to CPU workers → produce to
+//! the output topic or the DLQ → commit the contiguous prefix of acknowledged offsets.
+//!
+//! Delivery is at-least-once: an input offset is committed only after its output (or DLQ)
+//! record was acknowledged by the broker. In-flight messages are bounded by a semaphore
+//! (`pipeline.max_in_flight`): when it is exhausted the consumer stops fetching.
+
+pub mod consumer;
+pub mod offsets;
+pub mod sink;
+pub mod workers;
+
+use crate::config::Config;
+use crate::core::Context;
+use crate::telemetry::{Event, Telemetry};
+use anyhow::Context as _;
+use consumer::{NewsflowConsumerContext, Shared};
+use offsets::OffsetTracker;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, Producer};
+use sink::{Job, ProducerLogContext, Sink};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// The consumer type of the service.
+pub type NewsflowConsumer = StreamConsumer<NewsflowConsumerContext>;
+
+fn base_config(config: &Config) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &config.kafka.brokers);
+    for (k, v) in &config.kafka.properties {
+        c.set(k, v);
+    }
+    c
+}
+
+/// librdkafka configuration of the consumer.
+pub fn consumer_config(config: &Config) -> ClientConfig {
+    let k = &config.kafka;
+    let mut c = base_config(config);
+    c.set("group.id", &k.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", &k.auto_offset_reset)
+        .set("fetch.wait.max.ms", k.fetch_wait_max_ms.to_string())
+        .set(
+            "statistics.interval.ms",
+            k.statistics_interval_ms.to_string(),
+        );
+    for (key, v) in &k.consumer_properties {
+        c.set(key, v);
+    }
+    c
+}
+
+/// librdkafka configuration of the producer.
+pub fn producer_config(config: &Config) -> ClientConfig {
+    let mut c = base_config(config);
+    c.set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5");
+    for (key, v) in &config.kafka.producer_properties {
+        c.set(key, v);
+    }
+    c
+}
+
+/// Runs the service until `shutdown` is cancelled (or a fatal error), then drains in-flight
+/// work, flushes, commits and returns. `Err` means the service failed (exit non-zero).
+pub async fn run(
+    config: &Config,
+    ctx: Arc<Context>,
+    telemetry: Arc<Telemetry>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let k = &config.kafka;
+    let p = &config.pipeline;
+    let shared = Arc::new(Shared {
+        tracker: Mutex::new(OffsetTracker::new()),
+        telemetry: telemetry.clone(),
+        input_topic: k.input_topic.clone(),
+        drain_timeout: Duration::from_millis(p.rebalance_drain_timeout_ms),
+    });
+    let consumer: Arc<NewsflowConsumer> = Arc::new(
+        consumer_config(config)
+            .create_with_context(NewsflowConsumerContext {
+                shared: shared.clone(),
+            })
+            .context("creating the Kafka consumer")?,
+    );
+    let producer: FutureProducer<ProducerLogContext> = producer_config(config)
+        .create_with_context(ProducerLogContext)
+        .context("creating the Kafka producer")?;
+    consumer
+        .subscribe(&[&k.input_topic])
+        .with_context(|| format!("subscribing to {}", k.input_topic))?;
+
+    let abort = CancellationToken::new();
+    let fatal = CancellationToken::new();
+    let sink = Arc::new(Sink {
+        producer,
+        output_topic: k.output_topic.clone(),
+        dlq_topic: k.dlq_topic.clone(),
+        retry_backoff: Duration::from_millis(p.produce_retry_backoff_ms),
+        shared: shared.clone(),
+        abort: abort.clone(),
+        fatal: fatal.clone(),
+    });
+    let n_workers = p.effective_workers();
+    let pool = workers::WorkerPool::start(
+        n_workers,
+        p.max_in_flight,
+        ctx,
+        sink.clone(),
+        tokio::runtime::Handle::current(),
+    )?;
+    tracing::info!(
+        brokers = %k.brokers,
+        group = %k.group_id,
+        input = %k.input_topic,
+        output = %k.output_topic,
+        dlq = %k.dlq_topic,
+        workers = n_workers,
+        max_in_flight = p.max_in_flight,
+        "newsflow started"
+    );
+
+    let commit_stop = CancellationToken::new();
+    let commit_task = tokio::spawn(commit_loop(
+        consumer.clone(),
+        shared.clone(),
+        Duration::from_millis(p.commit_interval_ms),
+        commit_stop.clone(),
+    ));
+
+    let in_flight = Arc::new(Semaphore::new(p.max_in_flight));
+    let max_in_flight = p.max_in_flight;
+    loop {
+        let permit = tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = fatal.cancelled() => break,
+            permit = in_flight.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let msg = tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = fatal.cancelled() => break,
+            msg = consumer.recv() => msg,
+        };
+        let msg = match msg {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "consume error");
+                drop(permit);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let (partition, offset) = (msg.partition(), msg.offset());
+        let payload = msg.payload().unwrap_or(&[]).to_vec();
+        telemetry.emit(Event::Consumed {
+            bytes: payload.len(),
+        });
+        let ticket = shared.tracker().begin(partition, offset);
+        let span = tracing::info_span!("message", topic = %msg.topic(), partition, offset);
+        let job = Job {
+            key: msg.key().map(<[u8]>::to_vec),
+            headers: msg.headers().map(rdkafka::message::BorrowedHeaders::detach),
+            timestamp_ms: msg.timestamp().to_millis(),
+            payload,
+            ticket,
+            permit,
+            span,
+        };
+        drop(msg);
+        telemetry.emit(Event::InFlight(
+            (max_in_flight - in_flight.available_permits()) as i64,
+        ));
+        if let Err(job) = pool.submit(job) {
+            // Workers are gone (cannot happen while the pool lives): do not commit it.
+            tracing::error!(
+                partition,
+                offset = job.ticket.offset,
+                "worker pool closed; stopping"
+            );
+            break;
+        }
+    }
+
+    // Shutdown: stop fetching, drain in-flight work, flush, commit.
+    telemetry.health.set_shutting_down();
+    telemetry.emit(Event::Ready(false));
+    let deadline = Instant::now() + Duration::from_millis(p.shutdown_timeout_ms);
+    tracing::info!(
+        in_flight = max_in_flight - in_flight.available_permits(),
+        "shutting down: draining in-flight messages"
+    );
+    let all = u32::try_from(max_in_flight).unwrap_or(u32::MAX);
+    let drained = tokio::time::timeout_at(deadline.into(), in_flight.acquire_many(all)).await;
+    if drained.is_err() {
+        let left = max_in_flight - in_flight.available_permits();
+        tracing::warn!(
+            left,
+            "shutdown deadline reached; unfinished messages will be re-read after restart"
+        );
+        abort.cancel();
+    }
+    pool.stop().await;
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    if let Err(e) = sink
+        .producer
+        .flush(remaining.max(Duration::from_millis(100)))
+    {
+        tracing::warn!(error = %e, "producer flush incomplete");
+    }
+    commit_stop.cancel();
+    let _ = commit_task.await;
+    let finals = shared.tracker().all_watermarks();
+    let consumer_for_close = consumer.clone();
+    let shared_for_close = shared.clone();
+    let closed = tokio::task::spawn_blocking(move || {
+        if !finals.is_empty() {
+            let r = consumer_for_close.commit(&shared_for_close.commit_list(&finals), CommitMode::Sync);
+            shared_for_close
+                .telemetry
+                .emit(Event::Commit { ok: r.is_ok() });
+            match r {
+                Ok(()) => tracing::info!(commits = ?finals, "final offsets committed"),
+                Err(e) => tracing::warn!(error = %e, "final commit failed; uncommitted messages will be re-read"),
+            }
+        }
+        consumer_for_close.unsubscribe();
+    })
+    .await;
+    if let Err(e) = closed {
+        tracing::warn!(error = %e, "consumer close task failed");
+    }
+    drop(consumer);
+    if fatal.is_cancelled() {
+        anyhow::bail!("stopped after a fatal Kafka producer error");
+    }
+    tracing::info!("newsflow stopped cleanly");
+    Ok(())
+}
+
+/// Commits moved watermarks every `interval` until `stop`.
+async fn commit_loop(
+    consumer: Arc<NewsflowConsumer>,
+    shared: Arc<Shared>,
+    interval: Duration,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let commits = shared.tracker().take_commits();
+        if commits.is_empty() {
+            continue;
+        }
+        let c = consumer.clone();
+        let s = shared.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            c.commit(&s.commit_list(&commits), CommitMode::Sync)
+                .map_err(|e| (e, commits))
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => shared.telemetry.emit(Event::Commit { ok: true }),
+            Ok(Err((e, commits))) => {
+                shared.telemetry.emit(Event::Commit { ok: false });
+                shared.tracker().commit_failed(&commits);
+                tracing::warn!(error = %e, "offset commit failed; will retry");
+            }
+            Err(e) => tracing::warn!(error = %e, "commit task failed"),
+        }
+    }
+}

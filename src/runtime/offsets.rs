@@ -1,0 +1,220 @@
+//! Per-partition tracking of in-flight offsets and the contiguous commit watermark.
+//!
+//! Work finishes out of order; the offset that may be committed for a partition is the
+//! smallest offset still in flight, or one past the highest offset seen when nothing is in
+//! flight. Committing it never skips an undelivered message, so a crash at any instant loses
+//! nothing. Each assignment of a partition gets a new epoch so that completions of work from
+//! an earlier assignment (before a revoke) cannot move the new assignment's watermark.
+
+use std::collections::{BTreeSet, HashMap};
+
+/// Proof that an offset was registered; handed back on completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    /// Partition of the message.
+    pub partition: i32,
+    /// Offset of the message.
+    pub offset: i64,
+    /// Assignment epoch the message belongs to.
+    pub epoch: u64,
+}
+
+#[derive(Debug, Default)]
+struct PartitionState {
+    epoch: u64,
+    pending: BTreeSet<i64>,
+    /// One past the highest offset registered.
+    next: Option<i64>,
+    /// The last watermark handed out for commit.
+    committed: Option<i64>,
+}
+
+impl PartitionState {
+    fn watermark(&self) -> Option<i64> {
+        self.pending.first().copied().or(self.next)
+    }
+}
+
+/// Tracks in-flight offsets of the assigned partitions of one topic.
+#[derive(Debug, Default)]
+pub struct OffsetTracker {
+    partitions: HashMap<i32, PartitionState>,
+    next_epoch: u64,
+}
+
+impl OffsetTracker {
+    /// An empty tracker.
+    pub fn new() -> OffsetTracker {
+        OffsetTracker::default()
+    }
+
+    /// Starts tracking a newly assigned partition (resetting any earlier state).
+    pub fn assign(&mut self, partition: i32) {
+        self.next_epoch += 1;
+        self.partitions.insert(
+            partition,
+            PartitionState {
+                epoch: self.next_epoch,
+                ..PartitionState::default()
+            },
+        );
+    }
+
+    /// Stops tracking a partition; returns its final watermark, if any offset was seen.
+    pub fn revoke(&mut self, partition: i32) -> Option<i64> {
+        self.partitions
+            .remove(&partition)
+            .and_then(|s| s.watermark())
+    }
+
+    /// Registers a consumed offset as in flight.
+    pub fn begin(&mut self, partition: i32, offset: i64) -> Ticket {
+        if !self.partitions.contains_key(&partition) {
+            self.assign(partition);
+        }
+        let state = self
+            .partitions
+            .get_mut(&partition)
+            .unwrap_or_else(|| unreachable!("inserted above"));
+        state.pending.insert(offset);
+        state.next = Some(state.next.map_or(offset + 1, |n| n.max(offset + 1)));
+        Ticket {
+            partition,
+            offset,
+            epoch: state.epoch,
+        }
+    }
+
+    /// Marks an offset as done (delivered to output or DLQ). Returns `false` when the ticket
+    /// belongs to an earlier assignment and was ignored.
+    pub fn complete(&mut self, ticket: Ticket) -> bool {
+        match self.partitions.get_mut(&ticket.partition) {
+            Some(s) if s.epoch == ticket.epoch => s.pending.remove(&ticket.offset),
+            _ => false,
+        }
+    }
+
+    /// The offset that may be committed for a partition now.
+    pub fn watermark(&self, partition: i32) -> Option<i64> {
+        self.partitions.get(&partition).and_then(|s| s.watermark())
+    }
+
+    /// In-flight count of one partition.
+    pub fn pending(&self, partition: i32) -> usize {
+        self.partitions
+            .get(&partition)
+            .map_or(0, |s| s.pending.len())
+    }
+
+    /// In-flight count over all partitions.
+    pub fn total_pending(&self) -> usize {
+        self.partitions.values().map(|s| s.pending.len()).sum()
+    }
+
+    /// Watermarks that moved since they were last handed out, marked as handed out.
+    pub fn take_commits(&mut self) -> Vec<(i32, i64)> {
+        let mut out = Vec::new();
+        for (p, s) in &mut self.partitions {
+            if let Some(w) = s.watermark() {
+                if s.committed != Some(w) {
+                    s.committed = Some(w);
+                    out.push((*p, w));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Forgets that watermarks were handed out (after a failed commit), so they are retried.
+    pub fn commit_failed(&mut self, commits: &[(i32, i64)]) {
+        for (p, w) in commits {
+            if let Some(s) = self.partitions.get_mut(p) {
+                if s.committed == Some(*w) {
+                    s.committed = None;
+                }
+            }
+        }
+    }
+
+    /// All current watermarks (for the final commit at shutdown).
+    pub fn all_watermarks(&self) -> Vec<(i32, i64)> {
+        let mut v: Vec<_> = self
+            .partitions
+            .iter()
+            .filter_map(|(p, s)| s.watermark().map(|w| (*p, w)))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watermark_is_contiguous_prefix() {
+        let mut t = OffsetTracker::new();
+        t.assign(0);
+        let a = t.begin(0, 10);
+        let b = t.begin(0, 11);
+        let c = t.begin(0, 12);
+        assert_eq!(t.watermark(0), Some(10));
+        assert!(t.complete(c));
+        assert_eq!(t.watermark(0), Some(10), "12 done but 10 pending: no skip");
+        assert!(t.complete(a));
+        assert_eq!(t.watermark(0), Some(11));
+        assert!(t.complete(b));
+        assert_eq!(t.watermark(0), Some(13));
+        assert_eq!(t.total_pending(), 0);
+    }
+
+    #[test]
+    fn take_commits_only_reports_moves_and_retries_failures() {
+        let mut t = OffsetTracker::new();
+        let a = t.begin(1, 0);
+        assert_eq!(t.take_commits(), vec![(1, 0)]);
+        assert_eq!(t.take_commits(), vec![]);
+        t.complete(a);
+        let moved = t.take_commits();
+        assert_eq!(moved, vec![(1, 1)]);
+        t.commit_failed(&moved);
+        assert_eq!(t.take_commits(), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn stale_tickets_after_reassignment_are_ignored() {
+        let mut t = OffsetTracker::new();
+        t.assign(3);
+        let old = t.begin(3, 5);
+        assert_eq!(t.revoke(3), Some(5));
+        t.assign(3);
+        let new = t.begin(3, 5);
+        assert!(!t.complete(old));
+        assert_eq!(t.watermark(3), Some(5));
+        assert!(t.complete(new));
+        assert_eq!(t.watermark(3), Some(6));
+    }
+
+    #[test]
+    fn randomized_completion_order_never_passes_a_pending_offset() {
+        // Deterministic pseudo-random permutations.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..50 {
+            let mut t = OffsetTracker::new();
+            let mut tickets: Vec<Ticket> = (0..200).map(|o| t.begin(0, o)).collect();
+            while !tickets.is_empty() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let i = (seed % tickets.len() as u64) as usize;
+                let done = tickets.swap_remove(i);
+                t.complete(done);
+                let w = t.watermark(0).unwrap();
+                assert!(tickets.iter().all(|p| p.offset >= w));
+            }
+            assert_eq!(t.watermark(0), Some(200));
+        }
+    }
+}

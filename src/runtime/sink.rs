@@ -1,0 +1,333 @@
+//! The producer side: enriched records to the output topic, rejects to the DLQ, retries of
+//! transient failures, and marking offsets done only after the broker acknowledged.
+
+use super::consumer::Shared;
+use crate::core::{Enriched, Reject, RejectKind};
+use crate::telemetry::Event;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+
+/// Header names added to output and DLQ records.
+pub mod headers {
+    /// `application/json` on enriched records.
+    pub const CONTENT_TYPE: &str = "content-type";
+    /// Output schema version on enriched records.
+    pub const SCHEMA_VERSION: &str = "newsflow-schema-version";
+    /// DLQ: machine-readable reason (`malformed_json`, …).
+    pub const ERROR_KIND: &str = "newsflow-error-kind";
+    /// DLQ: human-readable reason.
+    pub const ERROR_MESSAGE: &str = "newsflow-error-message";
+    /// DLQ: source topic.
+    pub const SOURCE_TOPIC: &str = "newsflow-source-topic";
+    /// DLQ: source partition.
+    pub const SOURCE_PARTITION: &str = "newsflow-source-partition";
+    /// DLQ: source offset.
+    pub const SOURCE_OFFSET: &str = "newsflow-source-offset";
+    /// DLQ: time the record was dead-lettered (RFC 3339).
+    pub const DLQ_TIME: &str = "newsflow-dlq-time";
+    /// DLQ: newsflow version that dead-lettered it.
+    pub const VERSION: &str = "newsflow-version";
+    /// DLQ: set when the original payload was too large for the DLQ topic and was omitted.
+    pub const PAYLOAD_OMITTED: &str = "newsflow-payload-omitted";
+}
+
+/// Logging client context for the producer.
+pub struct ProducerLogContext;
+
+impl ClientContext for ProducerLogContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(error = %error, reason, "kafka producer client error");
+    }
+}
+
+/// One consumed message on its way through the pipeline.
+pub struct Job {
+    /// Original payload (sent unchanged to the DLQ on reject).
+    pub payload: Vec<u8>,
+    /// Original key.
+    pub key: Option<Vec<u8>>,
+    /// Original headers.
+    pub headers: Option<OwnedHeaders>,
+    /// Source partition/offset and the tracker epoch.
+    pub ticket: super::offsets::Ticket,
+    /// Input timestamp (ms since epoch), for end-to-end latency.
+    pub timestamp_ms: Option<i64>,
+    /// In-flight slot, released when the job is done.
+    pub permit: tokio::sync::OwnedSemaphorePermit,
+    /// The message's tracing span.
+    pub span: tracing::Span,
+}
+
+/// Produces results and completes offsets.
+pub struct Sink {
+    /// The producer (idempotent).
+    pub producer: FutureProducer<ProducerLogContext>,
+    /// Output topic.
+    pub output_topic: String,
+    /// DLQ topic.
+    pub dlq_topic: String,
+    /// Wait between retries.
+    pub retry_backoff: Duration,
+    /// Shared pipeline state.
+    pub shared: Arc<Shared>,
+    /// Cancelled when the shutdown deadline passed: retry loops give up (offsets stay
+    /// uncommitted, so the messages are re-read later).
+    pub abort: CancellationToken,
+    /// Cancelled on a fatal producer error: the service stops and exits non-zero.
+    pub fatal: CancellationToken,
+}
+
+/// Whether the broker or librdkafka refused the record itself (retrying cannot help).
+fn is_rejection(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::MessageBatchTooLarge
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::PolicyViolation
+        )
+    )
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+enum Outcome {
+    Delivered,
+    Rejected(KafkaError),
+    Aborted,
+}
+
+impl Sink {
+    /// Delivers the result of one job and completes its offset on acknowledgement.
+    pub async fn finish(self: Arc<Self>, job: Job, result: Result<Enriched, Reject>) {
+        let t = &job.ticket;
+        let delivered = match result {
+            Ok(enriched) => {
+                let headers = output_headers(job.headers.as_ref());
+                match self
+                    .send(
+                        &self.output_topic,
+                        &enriched.key,
+                        &enriched.payload,
+                        &headers,
+                        "output",
+                    )
+                    .await
+                {
+                    Outcome::Delivered => {
+                        let e2e = job.timestamp_ms.and_then(|ts| {
+                            u64::try_from(now_ms() - ts).ok().map(Duration::from_millis)
+                        });
+                        self.shared
+                            .telemetry
+                            .emit(Event::Produced { end_to_end: e2e });
+                        true
+                    }
+                    Outcome::Rejected(e) => {
+                        let reject = Reject::new(
+                            RejectKind::OutputRejected,
+                            format!(
+                                "output topic refused the enriched record ({} bytes): {e}",
+                                enriched.payload.len()
+                            ),
+                        );
+                        tracing::warn!(parent: &job.span, error = %reject, "enriched record refused; dead-lettering the input");
+                        self.dead_letter(&job, &reject).await
+                    }
+                    Outcome::Aborted => false,
+                }
+            }
+            Err(reject) => {
+                tracing::warn!(parent: &job.span, kind = %reject.kind, error = %reject.message, "message dead-lettered");
+                self.dead_letter(&job, &reject).await
+            }
+        };
+        if delivered {
+            self.shared.tracker().complete(*t);
+        }
+        drop(job.permit);
+    }
+
+    async fn dead_letter(&self, job: &Job, reject: &Reject) -> bool {
+        let t = &job.ticket;
+        let key = job.key.as_deref().unwrap_or(&[]);
+        let headers = dlq_headers(
+            job.headers.as_ref(),
+            reject,
+            &self.shared.input_topic,
+            t.partition,
+            t.offset,
+            None,
+        );
+        let outcome = match self
+            .send(&self.dlq_topic, key, &job.payload, &headers, "dlq")
+            .await
+        {
+            Outcome::Rejected(e) => {
+                // The DLQ topic refuses the original bytes (too large): keep the record with
+                // its provenance so the input can still be found on the raw topic.
+                let note = format!(
+                    "original payload of {} bytes refused by the DLQ topic ({e}); fetch it from {}/{}/{}",
+                    job.payload.len(),
+                    self.shared.input_topic,
+                    t.partition,
+                    t.offset
+                );
+                tracing::error!(parent: &job.span, "{note}");
+                let headers = dlq_headers(
+                    job.headers.as_ref(),
+                    reject,
+                    &self.shared.input_topic,
+                    t.partition,
+                    t.offset,
+                    Some(&note),
+                );
+                self.send(&self.dlq_topic, key, &[], &headers, "dlq").await
+            }
+            other => other,
+        };
+        match outcome {
+            Outcome::Delivered => {
+                self.shared
+                    .telemetry
+                    .emit(Event::DeadLettered { kind: reject.kind });
+                true
+            }
+            Outcome::Rejected(e) => {
+                tracing::error!(parent: &job.span, error = %e, "DLQ refused even the payload-less record; offset not committed");
+                false
+            }
+            Outcome::Aborted => false,
+        }
+    }
+
+    /// Sends until acknowledged, refused, or aborted; transient errors are retried.
+    async fn send(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        headers: &OwnedHeaders,
+        target: &'static str,
+    ) -> Outcome {
+        let mut attempt = 0u32;
+        loop {
+            let record = FutureRecord::to(topic)
+                .key(key)
+                .payload(payload)
+                .headers(headers.clone());
+            let result = tokio::select! {
+                r = self.producer.send(record, rdkafka::util::Timeout::Never) => r,
+                () = self.abort.cancelled() => return Outcome::Aborted,
+            };
+            match result {
+                Ok(_) => return Outcome::Delivered,
+                Err((e, _)) if is_rejection(&e) => return Outcome::Rejected(e),
+                Err((e, _)) => {
+                    if let Some((code, reason)) = self.producer.client().fatal_error() {
+                        tracing::error!(error = %code, reason, "fatal producer error; stopping");
+                        self.fatal.cancel();
+                        return Outcome::Aborted;
+                    }
+                    attempt += 1;
+                    self.shared.telemetry.emit(Event::ProduceRetry { target });
+                    tracing::warn!(topic, attempt, error = %e, "produce failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(self.retry_backoff) => {}
+                        () = self.abort.cancelled() => return Outcome::Aborted,
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn copy_headers(from: Option<&OwnedHeaders>, skip: &[&str]) -> OwnedHeaders {
+    let mut out = OwnedHeaders::new();
+    if let Some(h) = from {
+        for header in h.iter() {
+            if skip.iter().any(|s| header.key.eq_ignore_ascii_case(s)) {
+                continue;
+            }
+            out = out.insert(Header {
+                key: header.key,
+                value: header.value,
+            });
+        }
+    }
+    out
+}
+
+/// Input headers plus `content-type` and the schema version.
+pub fn output_headers(input: Option<&OwnedHeaders>) -> OwnedHeaders {
+    let version = crate::core::encode::SCHEMA_VERSION.to_string();
+    copy_headers(input, &[headers::CONTENT_TYPE, headers::SCHEMA_VERSION])
+        .insert(Header {
+            key: headers::CONTENT_TYPE,
+            value: Some("application/json"),
+        })
+        .insert(Header {
+            key: headers::SCHEMA_VERSION,
+            value: Some(&version),
+        })
+}
+
+/// Input headers plus the error and provenance headers of a DLQ record.
+pub fn dlq_headers(
+    input: Option<&OwnedHeaders>,
+    reject: &Reject,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    payload_omitted: Option<&str>,
+) -> OwnedHeaders {
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (partition, offset) = (partition.to_string(), offset.to_string());
+    let mut h = copy_headers(
+        input,
+        &[
+            headers::ERROR_KIND,
+            headers::ERROR_MESSAGE,
+            headers::SOURCE_TOPIC,
+            headers::SOURCE_PARTITION,
+            headers::SOURCE_OFFSET,
+            headers::DLQ_TIME,
+            headers::VERSION,
+            headers::PAYLOAD_OMITTED,
+        ],
+    );
+    for (key, value) in [
+        (headers::ERROR_KIND, reject.kind.as_str()),
+        (headers::ERROR_MESSAGE, reject.message.as_str()),
+        (headers::SOURCE_TOPIC, topic),
+        (headers::SOURCE_PARTITION, &partition),
+        (headers::SOURCE_OFFSET, &offset),
+        (headers::DLQ_TIME, &time),
+        (headers::VERSION, crate::VERSION),
+    ] {
+        h = h.insert(Header {
+            key,
+            value: Some(value),
+        });
+    }
+    if let Some(note) = payload_omitted {
+        h = h.insert(Header {
+            key: headers::PAYLOAD_OMITTED,
+            value: Some(note),
+        });
+    }
+    h
+}

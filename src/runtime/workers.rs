@@ -1,0 +1,107 @@
+//! CPU worker threads: the enrichment core runs here, off the async runtime, and hands each
+//! result to a delivery task on the runtime. A panic in the core for one message is caught
+//! and dead-lettered as `internal_error` instead of killing the worker.
+
+use super::sink::{Job, Sink};
+use crate::core::{enrich, Context, Input, Provenance, Reject, RejectKind};
+use crate::telemetry::Event;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// A fixed pool of enrichment threads fed by a bounded channel.
+pub struct WorkerPool {
+    tx: Option<crossbeam_channel::Sender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl WorkerPool {
+    /// Starts `n` workers; `capacity` bounds the queue (the in-flight semaphore keeps it from
+    /// ever filling).
+    pub fn start(
+        n: usize,
+        capacity: usize,
+        ctx: Arc<Context>,
+        sink: Arc<Sink>,
+        rt: tokio::runtime::Handle,
+    ) -> std::io::Result<WorkerPool> {
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(capacity.max(1));
+        let mut threads = Vec::with_capacity(n);
+        for i in 0..n.max(1) {
+            let rx = rx.clone();
+            let ctx = ctx.clone();
+            let sink = sink.clone();
+            let rt = rt.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("newsflow-worker-{i}"))
+                    .spawn(move || {
+                        for job in rx {
+                            let result = process(&job, &ctx, &sink);
+                            rt.spawn(sink.clone().finish(job, result));
+                        }
+                    })?,
+            );
+        }
+        Ok(WorkerPool {
+            tx: Some(tx),
+            threads,
+        })
+    }
+
+    /// Queues a job; returns it back if the pool is stopped.
+    pub fn submit(&self, job: Job) -> Result<(), Box<Job>> {
+        match &self.tx {
+            Some(tx) => tx.send(job).map_err(|e| Box::new(e.into_inner())),
+            None => Err(Box::new(job)),
+        }
+    }
+
+    /// Closes the queue and joins the threads once they finished queued work.
+    pub async fn stop(mut self) {
+        self.tx = None;
+        let threads = std::mem::take(&mut self.threads);
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+fn process(job: &Job, ctx: &Context, sink: &Sink) -> Result<crate::core::Enriched, Reject> {
+    let _enter = job.span.enter();
+    let provenance = Provenance {
+        topic: sink.shared.input_topic.clone(),
+        partition: job.ticket.partition,
+        offset: job.ticket.offset,
+        timestamp_ms: job.timestamp_ms,
+    };
+    let input = Input {
+        payload: &job.payload,
+        key: job.key.as_deref(),
+        provenance: Some(&provenance),
+    };
+    let result =
+        std::panic::catch_unwind(AssertUnwindSafe(|| enrich(input, ctx))).unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(panic = %what, "enrichment panicked; dead-lettering the message");
+            Err(Reject::new(
+                RejectKind::InternalError,
+                format!("enrichment panicked: {what}"),
+            ))
+        });
+    if let Ok(e) = &result {
+        sink.shared.telemetry.emit(Event::Enriched {
+            timings: e.timings,
+            encode: e.encode_time,
+            entity_types: &e.entity_types,
+        });
+    }
+    result
+}

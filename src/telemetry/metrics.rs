@@ -1,0 +1,346 @@
+//! Prometheus metrics, updated from typed [`Event`]s in one place so that names and labels
+//! stay consistent. Each service instance owns its registry (tests run several in a process).
+
+use crate::core::tag::EntityType;
+use crate::core::{RejectKind, StageTimings};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use std::time::Duration;
+
+/// Something that happened in the service, reported to metrics.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A message was read from the input topic.
+    Consumed {
+        /// Payload size.
+        bytes: usize,
+    },
+    /// The core enriched a message.
+    Enriched {
+        /// Stage timings.
+        timings: StageTimings,
+        /// Encode time.
+        encode: Duration,
+        /// Entity types found.
+        entity_types: &'a [crate::core::tag::EntityType],
+    },
+    /// An enriched record was acknowledged by the broker.
+    Produced {
+        /// Input timestamp → ack, when the input had a timestamp.
+        end_to_end: Option<Duration>,
+    },
+    /// A message was acknowledged on the DLQ.
+    DeadLettered {
+        /// Why.
+        kind: RejectKind,
+    },
+    /// A produce failed and will be retried.
+    ProduceRetry {
+        /// `output` or `dlq`.
+        target: &'static str,
+    },
+    /// An offset commit finished.
+    Commit {
+        /// Whether it succeeded.
+        ok: bool,
+    },
+    /// A near-duplicate of a recent article was seen.
+    Duplicate,
+    /// Consumer lag of a partition from librdkafka statistics.
+    Lag {
+        /// Partition.
+        partition: i32,
+        /// Messages behind the high watermark.
+        lag: i64,
+    },
+    /// A partition was revoked (its lag gauge is removed).
+    PartitionRevoked {
+        /// Partition.
+        partition: i32,
+    },
+    /// Messages in flight changed.
+    InFlight(i64),
+    /// Readiness changed.
+    Ready(bool),
+}
+
+/// All newsflow metrics.
+pub struct Metrics {
+    registry: Registry,
+    consumed: IntCounter,
+    consumed_bytes: IntCounter,
+    produced: IntCounter,
+    dead_lettered: IntCounterVec,
+    produce_retries: IntCounterVec,
+    commits: IntCounterVec,
+    duplicates: IntCounter,
+    stage_seconds: HistogramVec,
+    end_to_end: Histogram,
+    in_flight: IntGauge,
+    lag: IntGaugeVec,
+    entities: IntCounterVec,
+    ready: IntGauge,
+}
+
+/// Buckets for per-stage durations (10 µs … 1 s).
+const STAGE_BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 1.0,
+];
+/// Buckets for end-to-end latency (1 ms … 60 s).
+const E2E_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, m: T) -> T {
+    // Registration only fails on duplicate names, which the constructor never creates.
+    if let Err(e) = r.register(Box::new(m.clone())) {
+        tracing::error!(error = %e, "metric registration failed");
+    }
+    m
+}
+
+impl Metrics {
+    /// Creates and registers every metric (label values pre-created so series exist at 0).
+    pub fn new() -> Metrics {
+        let r = Registry::new();
+        let counter = |name: &str, help: &str| {
+            reg(
+                &r,
+                IntCounter::with_opts(Opts::new(name, help)).expect("valid metric opts"),
+            )
+        };
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            reg(
+                &r,
+                IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric opts"),
+            )
+        };
+        let m = Metrics {
+            consumed: counter(
+                "newsflow_consumed_total",
+                "Messages read from the input topic.",
+            ),
+            consumed_bytes: counter(
+                "newsflow_consumed_bytes_total",
+                "Payload bytes read from the input topic.",
+            ),
+            produced: counter(
+                "newsflow_produced_total",
+                "Enriched records acknowledged by the broker.",
+            ),
+            dead_lettered: counter_vec(
+                "newsflow_dead_lettered_total",
+                "Messages acknowledged on the dead-letter topic, by reason.",
+                &["reason"],
+            ),
+            produce_retries: counter_vec(
+                "newsflow_produce_retries_total",
+                "Produce attempts that failed with a transient error and were retried.",
+                &["target"],
+            ),
+            commits: counter_vec(
+                "newsflow_commits_total",
+                "Offset commits, by result.",
+                &["result"],
+            ),
+            duplicates: counter(
+                "newsflow_duplicates_total",
+                "Articles flagged as near-duplicates of a recent article.",
+            ),
+            stage_seconds: reg(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "newsflow_stage_duration_seconds",
+                        "Time spent in each enrichment stage.",
+                    )
+                    .buckets(STAGE_BUCKETS.to_vec()),
+                    &["stage"],
+                )
+                .expect("valid metric opts"),
+            ),
+            end_to_end: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "newsflow_end_to_end_latency_seconds",
+                        "Input message timestamp to broker acknowledgement of the output record.",
+                    )
+                    .buckets(E2E_BUCKETS.to_vec()),
+                )
+                .expect("valid metric opts"),
+            ),
+            in_flight: reg(
+                &r,
+                IntGauge::new(
+                    "newsflow_in_flight",
+                    "Messages consumed and not yet acknowledged by the broker.",
+                )
+                .expect("valid metric opts"),
+            ),
+            lag: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "newsflow_consumer_lag",
+                        "Messages behind the partition high watermark (librdkafka statistics).",
+                    ),
+                    &["partition"],
+                )
+                .expect("valid metric opts"),
+            ),
+            entities: counter_vec(
+                "newsflow_entities_total",
+                "Entity mentions found, by type.",
+                &["type"],
+            ),
+            ready: reg(
+                &r,
+                IntGauge::new(
+                    "newsflow_ready",
+                    "1 when the service is ready (broker reachable).",
+                )
+                .expect("valid metric opts"),
+            ),
+            registry: r,
+        };
+        let build = reg(
+            &m.registry,
+            IntGaugeVec::new(
+                Opts::new("newsflow_build_info", "Build information; always 1."),
+                &["version", "schema_version"],
+            )
+            .expect("valid metric opts"),
+        );
+        build
+            .with_label_values(&[
+                crate::VERSION,
+                &crate::core::encode::SCHEMA_VERSION.to_string(),
+            ])
+            .set(1);
+        for kind in RejectKind::ALL {
+            m.dead_lettered.with_label_values(&[kind.as_str()]);
+        }
+        for t in EntityType::ALL {
+            m.entities.with_label_values(&[t.as_str()]);
+        }
+        for stage in ["decode", "normalize", "tag", "encode"] {
+            m.stage_seconds.with_label_values(&[stage]);
+        }
+        for target in ["output", "dlq"] {
+            m.produce_retries.with_label_values(&[target]);
+        }
+        for result in ["ok", "error"] {
+            m.commits.with_label_values(&[result]);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let pc = prometheus::process_collector::ProcessCollector::for_self();
+            if let Err(e) = m.registry.register(Box::new(pc)) {
+                tracing::warn!(error = %e, "process metrics unavailable");
+            }
+        }
+        m
+    }
+
+    /// Applies one event.
+    pub fn emit(&self, event: Event<'_>) {
+        match event {
+            Event::Consumed { bytes } => {
+                self.consumed.inc();
+                self.consumed_bytes.inc_by(bytes as u64);
+            }
+            Event::Enriched {
+                timings,
+                encode,
+                entity_types,
+            } => {
+                let s = &self.stage_seconds;
+                s.with_label_values(&["decode"])
+                    .observe(timings.decode_us as f64 / 1e6);
+                s.with_label_values(&["normalize"])
+                    .observe(timings.normalize_us as f64 / 1e6);
+                s.with_label_values(&["tag"])
+                    .observe(timings.tag_us as f64 / 1e6);
+                s.with_label_values(&["encode"])
+                    .observe(encode.as_secs_f64());
+                for t in entity_types {
+                    self.entities.with_label_values(&[t.as_str()]).inc();
+                }
+            }
+            Event::Produced { end_to_end } => {
+                self.produced.inc();
+                if let Some(d) = end_to_end {
+                    self.end_to_end.observe(d.as_secs_f64());
+                }
+            }
+            Event::DeadLettered { kind } => {
+                self.dead_lettered.with_label_values(&[kind.as_str()]).inc()
+            }
+            Event::ProduceRetry { target } => {
+                self.produce_retries.with_label_values(&[target]).inc()
+            }
+            Event::Commit { ok } => self
+                .commits
+                .with_label_values(&[if ok { "ok" } else { "error" }])
+                .inc(),
+            Event::Duplicate => self.duplicates.inc(),
+            Event::Lag { partition, lag } => self
+                .lag
+                .with_label_values(&[&partition.to_string()])
+                .set(lag),
+            Event::PartitionRevoked { partition } => {
+                let _ = self.lag.remove_label_values(&[&partition.to_string()]);
+            }
+            Event::InFlight(n) => self.in_flight.set(n),
+            Event::Ready(r) => self.ready.set(i64::from(r)),
+        }
+    }
+
+    /// The Prometheus text exposition of all metrics.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&self.registry.gather(), &mut buf) {
+            return format!("# metrics encoding failed: {e}\n");
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_update_named_metrics() {
+        let m = Metrics::new();
+        m.emit(Event::Consumed { bytes: 10 });
+        m.emit(Event::DeadLettered {
+            kind: RejectKind::MalformedJson,
+        });
+        m.emit(Event::Lag {
+            partition: 2,
+            lag: 7,
+        });
+        let text = m.render();
+        assert!(text.contains("newsflow_consumed_total 1"));
+        assert!(text.contains("newsflow_dead_lettered_total{reason=\"malformed_json\"} 1"));
+        assert!(text.contains("newsflow_dead_lettered_total{reason=\"oversize\"} 0"));
+        assert!(text.contains("newsflow_consumer_lag{partition=\"2\"} 7"));
+        assert!(text.contains("newsflow_build_info{"));
+        m.emit(Event::PartitionRevoked { partition: 2 });
+        assert!(!m
+            .render()
+            .contains("newsflow_consumer_lag{partition=\"2\"}"));
+    }
+}
