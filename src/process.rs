@@ -6,7 +6,7 @@
 //! the output as JSON lines; rejects go to `OUTPUT.rejects.jsonl` with the reason and the
 //! original payload (as `payload` when it is UTF-8, else `payload_base64`).
 
-use crate::core::{enrich, Context, Input, Reject};
+use crate::core::{enrich_guarded, Context, Input, Reject};
 use anyhow::Context as _;
 use base64::Engine;
 use serde::Serialize;
@@ -118,7 +118,7 @@ pub fn process_path(input: &Path, output: &Path, ctx: &Context) -> anyhow::Resul
                 key: None,
                 provenance: None,
             };
-            match enrich(input, ctx) {
+            match enrich_guarded(input, ctx) {
                 Ok(e) => {
                     out.write_all(&e.payload)?;
                     out.write_all(b"\n")?;

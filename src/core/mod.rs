@@ -103,3 +103,23 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
         content_hash: article.fingerprint.content_hash,
     })
 }
+
+/// [`enrich`], with a panic in the core turned into an `internal_error` reject so that one
+/// bad message can never take down a worker (defence in depth: the core is not expected to
+/// panic, and the fuzz and property tests check that).
+pub fn enrich_guarded(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| enrich(input, ctx))).unwrap_or_else(
+        |panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(panic = %what, "enrichment panicked; rejecting the message");
+            Err(Reject::new(
+                RejectKind::InternalError,
+                format!("enrichment panicked: {what}"),
+            ))
+        },
+    )
+}

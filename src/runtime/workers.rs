@@ -1,11 +1,10 @@
 //! CPU worker threads: the enrichment core runs here, off the async runtime, and hands each
 //! result to a delivery task on the runtime. A panic in the core for one message is caught
-//! and dead-lettered as `internal_error` instead of killing the worker.
+//! ([`enrich_guarded`]) and dead-lettered as `internal_error` instead of killing the worker.
 
 use super::sink::{Job, Sink};
-use crate::core::{enrich, Context, Input, Provenance, Reject, RejectKind};
+use crate::core::{enrich_guarded, Context, Input, Provenance, Reject};
 use crate::telemetry::Event;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -83,19 +82,7 @@ fn process(job: &Job, ctx: &Context, sink: &Sink) -> Result<crate::core::Enriche
         key: job.key.as_deref(),
         provenance: Some(&provenance),
     };
-    let result =
-        std::panic::catch_unwind(AssertUnwindSafe(|| enrich(input, ctx))).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            tracing::error!(panic = %what, "enrichment panicked; dead-lettering the message");
-            Err(Reject::new(
-                RejectKind::InternalError,
-                format!("enrichment panicked: {what}"),
-            ))
-        });
+    let result = enrich_guarded(input, ctx);
     if let Ok(e) = &result {
         sink.shared.telemetry.emit(Event::Enriched {
             timings: e.timings,

@@ -266,7 +266,11 @@ fn decode_paragraphs(raw: &str) -> String {
 /// Whether a body that was sent as text is in fact an HTML page or fragment.
 pub fn looks_like_html(body: &str) -> bool {
     let head = body.trim_start();
-    let head = &head[..head.len().min(512)];
+    let mut cut = head.len().min(512);
+    while !head.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &head[..cut];
     let lower_starts = |p: &str| {
         head.get(..p.len())
             .is_some_and(|h| h.eq_ignore_ascii_case(p))
@@ -335,5 +339,9 @@ mod tests {
         assert!(looks_like_html("  <p>a</p><p>b</p>"));
         assert!(!looks_like_html("a < b and c > d"));
         assert!(!looks_like_html("<3 love</p>".trim_start_matches('<')));
+        // Multi-byte text around the 512-byte sniffing window.
+        let long = "ח".repeat(600);
+        assert!(!looks_like_html(&long));
+        assert!(!looks_like_html(&format!("a{long}")));
     }
 }

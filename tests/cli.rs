@@ -1,0 +1,152 @@
+//! Tests of the command line: `process` over files and `check-config`.
+
+mod common;
+
+use std::process::Command;
+
+fn newsflow() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_newsflow"))
+}
+
+#[test]
+fn process_enriches_a_directory_and_writes_rejects_beside_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(
+        input.join("batch.jsonl"),
+        "{\"id\":\"a\",\"body\":\"Putin met Macron in Paris.\"}\n\n{\"id\":\"b\",\"body\":\n[1]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("article.txt"),
+        "date 2025-08-21 ראש הממשלה נפגש אתמול בירושלים עם נציגי נאט\"ו.",
+    )
+    .unwrap();
+    std::fs::write(input.join("binary.bin"), b"\xff\xfe\x00garbage").unwrap();
+    let pretty = serde_json::to_string_pretty(
+        &serde_json::json!({"id": "p", "body": "Pretty JSON from Kyiv"}),
+    )
+    .unwrap();
+    std::fs::write(input.join("pretty.json"), pretty).unwrap();
+    let output = dir.path().join("out.jsonl");
+    let status = newsflow()
+        .args(["process", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let validator = common::schema();
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(records.len(), 3, "{ids:?}");
+    for r in &records {
+        common::assert_valid_record(&validator, r);
+        assert!(r.get("provenance").is_none());
+    }
+    assert!(ids.contains(&"a") && ids.contains(&"p"));
+    let txt = records
+        .iter()
+        .find(|r| r["pipeline"]["input_format"] == "text")
+        .unwrap();
+    assert_eq!(txt["published_date"], "2025-08-21");
+    assert!(txt["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["canonical"] == "NATO"));
+
+    let rejects: Vec<serde_json::Value> =
+        std::fs::read_to_string(dir.path().join("out.jsonl.rejects.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let kinds: Vec<&str> = rejects
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(rejects.len(), 3, "{kinds:?}");
+    assert!(kinds.contains(&"invalid_utf8"));
+    assert_eq!(kinds.iter().filter(|k| **k == "malformed_json").count(), 1);
+    let binary = rejects
+        .iter()
+        .find(|r| r["kind"] == "invalid_utf8")
+        .unwrap();
+    assert!(
+        binary["payload_base64"].is_string(),
+        "non-UTF-8 kept as base64"
+    );
+    let broken = rejects
+        .iter()
+        .find(|r| r["kind"] == "malformed_json")
+        .unwrap();
+    assert_eq!(broken["line"], 3);
+    assert_eq!(broken["payload"], "{\"id\":\"b\",\"body\":");
+}
+
+#[test]
+fn process_fails_clearly_on_a_missing_input() {
+    let out = newsflow()
+        .args([
+            "process",
+            "--input",
+            "/nonexistent/newsflow-input",
+            "--output",
+            "/tmp/x.jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/newsflow-input"), "{err}");
+}
+
+#[test]
+fn check_config_accepts_the_shipped_file_and_rejects_unknown_keys() {
+    let ok = newsflow()
+        .args(["check-config", "--config", "config/newsflow.toml"])
+        .env_remove("NEWSFLOW_KAFKA__BROKERS")
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("articles.raw"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[pipeline]\nmax_inflight = 10\n").unwrap();
+    let out = newsflow()
+        .args(["check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("max_inflight"), "{err}");
+
+    let secret = dir.path().join("secret.toml");
+    std::fs::write(&secret, "[kafka.properties]\n\"sasl.username\" = \"svc\"\n").unwrap();
+    let out = newsflow()
+        .args(["check-config", "--config"])
+        .arg(&secret)
+        .env("NEWSFLOW_KAFKA__PROPERTIES__SASL_PASSWORD", "s3cr3t-value")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("s3cr3t-value") && stdout.contains("<redacted>"),
+        "{stdout}"
+    );
+}

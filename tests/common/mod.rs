@@ -1,0 +1,255 @@
+//! Helpers shared by the integration tests: in-process brokers, service instances, readers,
+//! schema validation.
+#![allow(dead_code)]
+
+use newsflow::config::Config;
+use newsflow::core::Context;
+use newsflow::telemetry::Telemetry;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A record read back from the output or DLQ topic.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub topic: String,
+    pub key: String,
+    pub payload: Vec<u8>,
+    pub headers: BTreeMap<String, String>,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl Seen {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.payload).expect("output record is JSON")
+    }
+}
+
+/// Service configuration for tests against `brokers`.
+pub fn test_config(brokers: &str, group: &str) -> Config {
+    let mut c = Config::default();
+    c.kafka.brokers = brokers.to_string();
+    c.kafka.group_id = group.to_string();
+    c.kafka.fetch_wait_max_ms = 10;
+    c.kafka.statistics_interval_ms = 500;
+    c.pipeline.commit_interval_ms = 100;
+    c.pipeline.shutdown_timeout_ms = 10_000;
+    c.pipeline.rebalance_drain_timeout_ms = 5_000;
+    c.pipeline.produce_retry_backoff_ms = 100;
+    c.pipeline.workers = 2;
+    c.pipeline.max_in_flight = 64;
+    c.http.listen = String::new();
+    c.kafka
+        .consumer_properties
+        .insert("session.timeout.ms".into(), "6000".into());
+    c.kafka
+        .consumer_properties
+        .insert("heartbeat.interval.ms".into(), "500".into());
+    c
+}
+
+/// A running in-process service instance.
+pub struct Instance {
+    pub telemetry: Arc<Telemetry>,
+    pub stop: CancellationToken,
+    pub task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Instance {
+    pub fn start(config: Config) -> Instance {
+        let ctx = Arc::new(Context::builtin(config.pipeline.max_message_bytes).unwrap());
+        let telemetry = Arc::new(Telemetry::new());
+        let stop = CancellationToken::new();
+        let task = {
+            let telemetry = telemetry.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move { newsflow::runtime::run(&config, ctx, telemetry, stop).await })
+        };
+        Instance {
+            telemetry,
+            stop,
+            task,
+        }
+    }
+
+    /// Graceful stop; panics if the service returned an error.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("service stops within 30 s")
+            .expect("service task did not panic")
+            .expect("service stopped without error");
+    }
+
+    /// Value of a metric line (`name` or `name{labels}`) from this instance's metrics.
+    pub fn metric(&self, series: &str) -> f64 {
+        metric_value(&self.telemetry.metrics.render(), series)
+    }
+}
+
+/// Parses one series out of Prometheus text.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+pub fn producer(brokers: &str) -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "2")
+        .create()
+        .expect("test producer")
+}
+
+/// Produces `(key, payload)` pairs in order, with an `x-test` header on each.
+pub async fn produce_all(brokers: &str, topic: &str, items: &[(String, Vec<u8>)]) {
+    let p = producer(brokers);
+    let mut futures = Vec::with_capacity(items.len());
+    for (k, v) in items {
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "x-test",
+            value: Some(k.as_str()),
+        });
+        let record = FutureRecord::to(topic).key(k).payload(v).headers(headers);
+        futures.push(p.send(record, Duration::from_secs(30)));
+    }
+    for f in futures {
+        if let Err((e, _)) = f.await {
+            panic!("test produce failed: {e}");
+        }
+    }
+}
+
+static READER_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A reader of `topics` from the beginning, in a group of its own.
+pub fn reader(brokers: &str, topics: &[&str]) -> StreamConsumer {
+    let n = READER_SEQ.fetch_add(1, Ordering::Relaxed);
+    let c: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            format!("test-reader-{}-{n}", std::process::id()),
+        )
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .set("isolation.level", "read_committed")
+        .create()
+        .expect("test reader");
+    c.subscribe(topics).expect("subscribe");
+    c
+}
+
+/// Reads until `done(&seen)` holds or `timeout` passes; returns everything read.
+pub async fn read_until(
+    reader: &StreamConsumer,
+    timeout: Duration,
+    mut done: impl FnMut(&[Seen]) -> bool,
+) -> Vec<Seen> {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    while !done(&seen) {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break;
+        }
+        match tokio::time::timeout(remaining, reader.recv()).await {
+            Ok(Ok(m)) => {
+                let mut headers = BTreeMap::new();
+                if let Some(h) = m.headers() {
+                    for x in h.iter() {
+                        headers.insert(
+                            x.key.to_string(),
+                            String::from_utf8_lossy(x.value.unwrap_or(&[])).into_owned(),
+                        );
+                    }
+                }
+                seen.push(Seen {
+                    topic: m.topic().to_string(),
+                    key: String::from_utf8_lossy(m.key().unwrap_or(&[])).into_owned(),
+                    payload: m.payload().unwrap_or(&[]).to_vec(),
+                    headers,
+                    partition: m.partition(),
+                    offset: m.offset(),
+                });
+            }
+            Ok(Err(e)) => panic!("reader error: {e}"),
+            Err(_) => break,
+        }
+    }
+    seen
+}
+
+/// Distinct keys seen.
+pub fn keys(seen: &[Seen]) -> std::collections::BTreeSet<String> {
+    seen.iter().map(|s| s.key.clone()).collect()
+}
+
+/// The output JSON Schema, compiled.
+pub fn schema() -> jsonschema::Validator {
+    let text = include_str!("../../schema/enriched-article.v1.schema.json");
+    let value: serde_json::Value = serde_json::from_str(text).expect("schema is JSON");
+    jsonschema::validator_for(&value).expect("schema compiles")
+}
+
+/// Asserts a record validates against the schema and that entity offsets are consistent.
+pub fn assert_valid_record(validator: &jsonschema::Validator, record: &serde_json::Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(record)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "schema violations: {errors:?}\n{record:#}"
+    );
+    for e in record["entities"].as_array().unwrap() {
+        let field = e["field"].as_str().unwrap();
+        let text: Vec<char> = record[field].as_str().unwrap().chars().collect();
+        let (s, t) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        let surface: String = text[s..t].iter().collect();
+        assert_eq!(
+            surface,
+            e["text"].as_str().unwrap(),
+            "entity offsets match its text"
+        );
+    }
+}
+
+/// A synthetic article payload number `i` (JSON, Hebrew or English), about 1 KB.
+pub fn article(i: usize) -> Vec<u8> {
+    let body = if i % 3 == 0 {
+        format!("The mayor of Jerusalem met NATO officials in Brussels on Monday, report {i}. ")
+            .repeat(8)
+    } else {
+        format!(
+            "ראש הממשלה נפגש היום בירושלים עם שר החוץ של צרפת ודן במצב באוקראינה, דיווח מספר {i}. "
+        )
+        .repeat(6)
+    };
+    serde_json::to_vec(&serde_json::json!({
+        "id": format!("art-{i}"),
+        "url": format!("https://test.invalid/a/{i}"),
+        "source": "tests",
+        "published_at": "2025-08-21",
+        "body": body,
+    }))
+    .unwrap()
+}

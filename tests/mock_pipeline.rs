@@ -1,0 +1,233 @@
+//! Integration tests of the service on librdkafka's in-process mock cluster.
+
+mod common;
+
+use common::*;
+use newsflow::demo::SAMPLES;
+use rdkafka::mocking::MockCluster;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const RAW: &str = "articles.raw";
+const OUT: &str = "articles.enriched";
+const DLQ: &str = "articles.dlq";
+
+fn cluster(
+    partitions: i32,
+) -> (
+    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    String,
+) {
+    let c = MockCluster::new(1).expect("mock cluster");
+    for t in [RAW, OUT, DLQ] {
+        c.create_topic(t, partitions, 1).expect("create topic");
+    }
+    let b = c.bootstrap_servers();
+    (c, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_and_dead_letters_for_every_bad_kind() {
+    let (_cluster, brokers) = cluster(3);
+    let mut config = test_config(&brokers, "happy");
+    config.pipeline.max_message_bytes = 50_000;
+    let instance = Instance::start(config);
+
+    let mut items: Vec<(String, Vec<u8>)> = SAMPLES
+        .iter()
+        .map(|(name, payload)| (name.to_string(), payload.to_vec()))
+        .collect();
+    let bad: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("bad-utf8", b"\xc3\x28 broken".to_vec(), "invalid_utf8"),
+        ("bad-json", b"{\"body\": ".to_vec(), "malformed_json"),
+        ("bad-array", b"[1, 2]".to_vec(), "not_an_object"),
+        (
+            "bad-missing",
+            b"{\"title\": \"t\"}".to_vec(),
+            "missing_text",
+        ),
+        (
+            "bad-empty",
+            b"{\"body\": \" \\u200f \"}".to_vec(),
+            "empty_text",
+        ),
+        ("bad-blank", b"   ".to_vec(), "empty_text"),
+        ("bad-type", b"{\"body\": [\"x\"]}".to_vec(), "invalid_field"),
+        (
+            "bad-html",
+            b"{\"html\": \"<html><body><nav>menu</nav><script>x()</script></body></html>\"}"
+                .to_vec(),
+            "html_no_text",
+        ),
+        ("bad-oversize", vec![b'a'; 50_001], "oversize"),
+    ];
+    for (k, v, _) in &bad {
+        items.push((k.to_string(), v.clone()));
+    }
+    // One record without a key: its output key is derived from the article id.
+    produce_all(&brokers, RAW, &items).await;
+    {
+        let p = producer(&brokers);
+        let rec = rdkafka::producer::FutureRecord::<(), _>::to(RAW)
+            .payload(br#"{"id":"no-key-article","body":"Lavrov spoke in Moscow."}"#);
+        p.send(rec, Duration::from_secs(10)).await.unwrap();
+    }
+    let total = items.len() + 1;
+    let r = reader(&brokers, &[OUT, DLQ]);
+    let seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= total).await;
+    assert_eq!(
+        seen.len(),
+        total,
+        "every input appears once: {:?}",
+        keys(&seen)
+    );
+
+    let validator = schema();
+    let outputs: Vec<&Seen> = seen.iter().filter(|s| s.topic == OUT).collect();
+    let dlq: Vec<&Seen> = seen.iter().filter(|s| s.topic == DLQ).collect();
+    // Samples: 4 good + 4 bad; plus 9 bad above; plus the keyless one.
+    assert_eq!(outputs.len(), 5);
+    assert_eq!(dlq.len(), 4 + bad.len());
+    for o in &outputs {
+        let rec = o.json();
+        assert_valid_record(&validator, &rec);
+        assert_eq!(o.headers["content-type"], "application/json");
+        assert_eq!(o.headers["newsflow-schema-version"], "1");
+        assert_eq!(rec["provenance"]["topic"], RAW);
+        if o.key != "no-key-article" {
+            assert_eq!(o.headers["x-test"], o.key, "input headers carried over");
+        }
+    }
+    assert!(
+        outputs.iter().any(|o| o.key == "no-key-article"),
+        "key derived from id"
+    );
+    let html = outputs
+        .iter()
+        .find(|o| o.key == "he_heatwave.html.json")
+        .unwrap()
+        .json();
+    assert_eq!(html["pipeline"]["input_format"], "json_html");
+    assert!(
+        !html["body"].as_str().unwrap().contains("פרסומת"),
+        "ads dropped"
+    );
+    assert_eq!(html["published_at"], "2025-07-15T06:00:00+03:00");
+    let plain = outputs
+        .iter()
+        .find(|o| o.key == "he_plain.txt")
+        .unwrap()
+        .json();
+    assert_eq!(plain["published_date"], "2025-06-12");
+    assert_eq!(plain["language"]["code"], "he");
+
+    for (k, v, kind) in &bad {
+        let d = dlq
+            .iter()
+            .find(|d| d.key == *k)
+            .unwrap_or_else(|| panic!("{k} in DLQ"));
+        assert_eq!(&d.payload, v, "original bytes unchanged for {k}");
+        assert_eq!(d.headers["newsflow-error-kind"], *kind, "{k}");
+        assert!(!d.headers["newsflow-error-message"].is_empty());
+        assert_eq!(d.headers["newsflow-source-topic"], RAW);
+        assert!(d.headers["newsflow-source-offset"].parse::<i64>().is_ok());
+        assert!(d.headers.contains_key("newsflow-dlq-time"));
+        assert_eq!(d.headers["x-test"], *k, "input headers kept on DLQ records");
+    }
+
+    // Metrics saw it all.
+    assert_eq!(instance.metric("newsflow_consumed_total"), total as f64);
+    assert_eq!(instance.metric("newsflow_produced_total"), 5.0);
+    assert_eq!(
+        instance.metric("newsflow_dead_lettered_total{reason=\"oversize\"}"),
+        1.0
+    );
+    assert!(instance.metric("newsflow_entities_total{type=\"GPE\"}") > 0.0);
+    instance.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_mid_stream_loses_nothing() {
+    let (_cluster, brokers) = cluster(3);
+    let n = 400;
+    let items: Vec<(String, Vec<u8>)> = (0..n).map(|i| (format!("k{i}"), article(i))).collect();
+    let first = Instance::start(test_config(&brokers, "restart"));
+    produce_all(&brokers, RAW, &items).await;
+    let r = reader(&brokers, &[OUT, DLQ]);
+    // Let the first instance get part of the way, then kill it abruptly (task aborted:
+    // no drain, no final commit beyond what the commit loop already did).
+    let partial = read_until(&r, Duration::from_secs(60), |s| s.len() >= 50).await;
+    assert!(partial.len() >= 50);
+    first.task.abort();
+    let _ = first.task.await;
+    let second = Instance::start(test_config(&brokers, "restart"));
+    let expected: BTreeSet<String> = (0..n).map(|i| format!("k{i}")).collect();
+    let before = keys(&partial);
+    let rest = read_until(&r, Duration::from_secs(90), |s| {
+        let mut k = keys(s);
+        k.extend(before.iter().cloned());
+        expected.is_subset(&k)
+    })
+    .await;
+    let mut got = before;
+    got.extend(keys(&rest));
+    let missing: Vec<_> = expected.difference(&got).collect();
+    assert!(missing.is_empty(), "lost after restart: {missing:?}");
+    second.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_rebalance_without_gaps() {
+    let (_cluster, brokers) = cluster(4);
+    let n = 600;
+    let items: Vec<(String, Vec<u8>)> = (0..n).map(|i| (format!("r{i}"), article(i))).collect();
+    let a = Instance::start(test_config(&brokers, "rebalance"));
+    let r = reader(&brokers, &[OUT, DLQ]);
+    produce_all(&brokers, RAW, &items[..200]).await;
+    let mut seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 100).await;
+    // A second instance joins while messages are in flight.
+    let b = Instance::start(test_config(&brokers, "rebalance"));
+    produce_all(&brokers, RAW, &items[200..400]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    produce_all(&brokers, RAW, &items[400..]).await;
+    let expected: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
+    let more = read_until(&r, Duration::from_secs(90), |s| {
+        let mut k = keys(s);
+        k.extend(seen.iter().map(|x| x.key.clone()));
+        expected.is_subset(&k)
+    })
+    .await;
+    seen.extend(more);
+    let got = keys(&seen);
+    let missing: Vec<_> = expected.difference(&got).collect();
+    assert!(missing.is_empty(), "gaps after rebalance: {missing:?}");
+    assert!(
+        b.metric("newsflow_consumed_total") > 0.0,
+        "the second instance took over partitions"
+    );
+    // And the first leaves: the second finishes everything else.
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_offsets_only_cover_delivered_messages() {
+    // After a graceful shutdown, a new instance in the same group re-reads nothing that was
+    // delivered (offsets committed) and the committed position equals the input end.
+    let (_cluster, brokers) = cluster(2);
+    let items: Vec<(String, Vec<u8>)> = (0..100).map(|i| (format!("c{i}"), article(i))).collect();
+    let inst = Instance::start(test_config(&brokers, "commits"));
+    produce_all(&brokers, RAW, &items).await;
+    let r = reader(&brokers, &[OUT, DLQ]);
+    let seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 100).await;
+    assert_eq!(keys(&seen).len(), 100);
+    inst.shutdown().await;
+    let again = Instance::start(test_config(&brokers, "commits"));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        again.metric("newsflow_consumed_total"),
+        0.0,
+        "everything delivered was committed at shutdown"
+    );
+    again.shutdown().await;
+}
