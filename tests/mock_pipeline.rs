@@ -231,3 +231,42 @@ async fn committed_offsets_only_cover_delivered_messages() {
     );
     again.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_down_at_start_and_mid_stream_delays_but_loses_nothing() {
+    let (cluster, brokers) = cluster(2);
+    let items: Vec<(String, Vec<u8>)> = (0..200).map(|i| (format!("d{i}"), article(i))).collect();
+    produce_all(&brokers, RAW, &items[..100]).await;
+    cluster.broker_down(1).unwrap();
+    let inst = Instance::start(test_config(&brokers, "down"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!inst.telemetry.health.is_ready(), "not ready while the broker is down");
+    assert_eq!(inst.metric("newsflow_produced_total"), 0.0);
+    cluster.broker_up(1).unwrap();
+    let r = reader(&brokers, &[OUT, DLQ]);
+    let first = read_until(&r, Duration::from_secs(60), |s| keys(s).len() >= 100).await;
+    assert_eq!(keys(&first).len(), 100);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !inst.telemetry.health.is_ready() {
+        assert!(std::time::Instant::now() < deadline, "ready again after the broker is back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Down again while the second half is being processed.
+    produce_all(&brokers, RAW, &items[100..]).await;
+    cluster.broker_down(1).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.broker_up(1).unwrap();
+    let expected: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
+    let before = keys(&first);
+    let rest = read_until(&r, Duration::from_secs(90), |s| {
+        let mut k = keys(s);
+        k.extend(before.iter().cloned());
+        expected.is_subset(&k)
+    })
+    .await;
+    let mut got = before;
+    got.extend(keys(&rest));
+    let missing: Vec<_> = expected.difference(&got).collect();
+    assert!(missing.is_empty(), "lost across broker outages: {missing:?}");
+    inst.shutdown().await;
+}
