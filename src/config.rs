@@ -68,6 +68,30 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Duplicate flagging.
+    pub dedup: DedupConfig,
+}
+
+/// Duplicate flagging over a window of recent articles (per instance).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// Flag exact and near duplicates in the output (`duplicate_of`).
+    pub enabled: bool,
+    /// How many recent articles are remembered (memory is about 150 bytes each).
+    pub window: usize,
+    /// Largest SimHash Hamming distance (0-15) that counts as a near-duplicate.
+    pub max_distance: u32,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            enabled: true,
+            window: 100_000,
+            max_distance: 3,
+        }
+    }
 }
 
 /// Kafka connection, topics and pass-through client properties.
@@ -323,6 +347,12 @@ impl Config {
         }
         if p.workers > 1024 {
             return Err(invalid("pipeline.workers", "must be at most 1024"));
+        }
+        if self.dedup.max_distance > 15 {
+            return Err(invalid("dedup.max_distance", "must be at most 15"));
+        }
+        if self.dedup.window == 0 {
+            return Err(invalid("dedup.window", "must be at least 1"));
         }
         if !self.http.listen.is_empty() && self.http.listen.parse::<std::net::SocketAddr>().is_err()
         {

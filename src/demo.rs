@@ -110,7 +110,7 @@ pub async fn run_demo(
             .with_context(|| format!("creating topic {topic}"))?;
     }
 
-    let ctx = Arc::new(Context::builtin(config.pipeline.max_message_bytes)?);
+    let ctx = Arc::new(Context::for_config(&config)?);
     let telemetry = Arc::new(Telemetry::new());
     let stop_service = CancellationToken::new();
     let http_stop = CancellationToken::new();

@@ -109,7 +109,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { config } => {
             let config = Config::load(config.as_deref())?;
             telemetry::logging::init(&config.log);
-            let ctx = Arc::new(Context::builtin(config.pipeline.max_message_bytes)?);
+            let ctx = Arc::new(Context::for_config(&config)?);
             let rt = runtime()?;
             rt.block_on(async move {
                 let telemetry = Arc::new(Telemetry::new());
@@ -154,7 +154,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Process { input, output } => {
-            let ctx = Context::builtin(Config::default().pipeline.max_message_bytes)?;
+            let ctx = Context::for_config(&Config::default())?;
             let started = std::time::Instant::now();
             let s = newsflow::process::process_path(&input, &output, &ctx)?;
             let secs = started.elapsed().as_secs_f64();

@@ -15,7 +15,7 @@ fn process_enriches_a_directory_and_writes_rejects_beside_the_output() {
     std::fs::create_dir(&input).unwrap();
     std::fs::write(
         input.join("batch.jsonl"),
-        "{\"id\":\"a\",\"body\":\"Putin met Macron in Paris.\"}\n\n{\"id\":\"b\",\"body\":\n[1]\n",
+        "{\"id\":\"a\",\"body\":\"Putin met Macron in Paris.\"}\n\n{\"id\":\"b\",\"body\":\n[1]\n{\"id\":\"a-copy\",\"body\":\"Putin  met Macron in Paris.\"}\n",
     )
     .unwrap();
     std::fs::write(
@@ -46,7 +46,14 @@ fn process_enriches_a_directory_and_writes_rejects_beside_the_output() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(records.len(), 3, "{ids:?}");
+    assert_eq!(records.len(), 4, "{ids:?}");
+    let copy = records.iter().find(|r| r["id"] == "a-copy").unwrap();
+    assert_eq!(
+        copy["duplicate_of"]["id"], "a",
+        "exact duplicate flagged, not dropped"
+    );
+    assert_eq!(copy["duplicate_of"]["kind"], "exact");
+    assert!(records.iter().find(|r| r["id"] == "a").unwrap()["duplicate_of"].is_null());
     for r in &records {
         common::assert_valid_record(&validator, r);
         assert!(r.get("provenance").is_none());

@@ -240,7 +240,10 @@ async fn broker_down_at_start_and_mid_stream_delays_but_loses_nothing() {
     cluster.broker_down(1).unwrap();
     let inst = Instance::start(test_config(&brokers, "down"));
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(!inst.telemetry.health.is_ready(), "not ready while the broker is down");
+    assert!(
+        !inst.telemetry.health.is_ready(),
+        "not ready while the broker is down"
+    );
     assert_eq!(inst.metric("newsflow_produced_total"), 0.0);
     cluster.broker_up(1).unwrap();
     let r = reader(&brokers, &[OUT, DLQ]);
@@ -248,7 +251,10 @@ async fn broker_down_at_start_and_mid_stream_delays_but_loses_nothing() {
     assert_eq!(keys(&first).len(), 100);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !inst.telemetry.health.is_ready() {
-        assert!(std::time::Instant::now() < deadline, "ready again after the broker is back");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ready again after the broker is back"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Down again while the second half is being processed.
@@ -267,6 +273,9 @@ async fn broker_down_at_start_and_mid_stream_delays_but_loses_nothing() {
     let mut got = before;
     got.extend(keys(&rest));
     let missing: Vec<_> = expected.difference(&got).collect();
-    assert!(missing.is_empty(), "lost across broker outages: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "lost across broker outages: {missing:?}"
+    );
     inst.shutdown().await;
 }

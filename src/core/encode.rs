@@ -1,6 +1,7 @@
 //! Enriched article → versioned JSON (`schema/enriched-article.v1.schema.json`).
 
 use super::decode::InputFormat;
+use super::dedup::DuplicateOf;
 use super::normalize::{Fingerprint, LanguageInfo, NormalizedArticle};
 use super::tag::{Entity, EntityType};
 use serde::Serialize;
@@ -72,6 +73,7 @@ struct Record<'a> {
     entities: &'a [Entity],
     entity_summary: &'a [EntitySummary],
     fingerprint: &'a Fingerprint,
+    duplicate_of: Option<&'a DuplicateOf>,
     pipeline: PipelineInfo<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     provenance: Option<&'a Provenance>,
@@ -110,6 +112,7 @@ pub fn encode(
     article: &NormalizedArticle,
     id: &str,
     entities: &[Entity],
+    duplicate_of: Option<&DuplicateOf>,
     provenance: Option<&Provenance>,
     timings: StageTimings,
 ) -> Vec<u8> {
@@ -128,6 +131,7 @@ pub fn encode(
         entities,
         entity_summary: &summary,
         fingerprint: &article.fingerprint,
+        duplicate_of,
         pipeline: PipelineInfo {
             version: crate::VERSION,
             input_format: article.format,

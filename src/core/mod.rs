@@ -3,6 +3,7 @@
 //! all call [`enrich`].
 
 pub mod decode;
+pub mod dedup;
 pub mod encode;
 pub mod normalize;
 pub mod reject;
@@ -15,21 +16,37 @@ pub use reject::{Reject, RejectKind};
 use std::time::{Duration, Instant};
 use tag::{EntityType, Tagger};
 
-/// Read-only resources shared by all workers.
+/// Resources shared by all workers: read-only models, plus the (internally locked) index of
+/// recent articles for duplicate flagging.
 #[derive(Debug)]
 pub struct Context {
     /// The entity tagger.
     pub tagger: Tagger,
     /// Oversize limit in bytes.
     pub max_message_bytes: usize,
+    /// Recent-article index; `None` disables duplicate flagging.
+    pub dedup: Option<dedup::DedupIndex>,
 }
 
 impl Context {
-    /// Context with the built-in tagger resources.
+    /// Context with the built-in tagger resources and no duplicate flagging.
     pub fn builtin(max_message_bytes: usize) -> Result<Context, tag::TagError> {
         Ok(Context {
             tagger: Tagger::builtin()?,
             max_message_bytes,
+            dedup: None,
+        })
+    }
+
+    /// Context for a service or `process` run, as configured.
+    pub fn for_config(config: &crate::config::Config) -> Result<Context, tag::TagError> {
+        let d = &config.dedup;
+        Ok(Context {
+            tagger: Tagger::builtin()?,
+            max_message_bytes: config.pipeline.max_message_bytes,
+            dedup: d
+                .enabled
+                .then(|| dedup::DedupIndex::new(d.window, d.max_distance)),
         })
     }
 }
@@ -62,6 +79,8 @@ pub struct Enriched {
     pub simhash: u64,
     /// Exact content hash.
     pub content_hash: String,
+    /// Whether the article was flagged as a duplicate of a recent one.
+    pub duplicate: bool,
 }
 
 fn micros(d: Duration) -> u64 {
@@ -92,7 +111,21 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
         Some(k) if !k.is_empty() => k.to_vec(),
         _ => id.as_bytes().to_vec(),
     };
-    let payload = encode::encode(&article, &id, &entities, input.provenance, timings);
+    let duplicate_of = ctx.dedup.as_ref().and_then(|d| {
+        d.check_and_insert(
+            &id,
+            article.fingerprint.exact64,
+            article.fingerprint.simhash_bits(),
+        )
+    });
+    let payload = encode::encode(
+        &article,
+        &id,
+        &entities,
+        duplicate_of.as_ref(),
+        input.provenance,
+        timings,
+    );
     Ok(Enriched {
         key,
         payload,
@@ -101,6 +134,7 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
         entity_types: entities.iter().map(|e| e.kind).collect(),
         simhash: article.fingerprint.simhash_bits(),
         content_hash: article.fingerprint.content_hash,
+        duplicate: duplicate_of.is_some(),
     })
 }
 

@@ -88,6 +88,7 @@ fn process(job: &Job, ctx: &Context, sink: &Sink) -> Result<crate::core::Enriche
             timings: e.timings,
             encode: e.encode_time,
             entity_types: &e.entity_types,
+            duplicate: e.duplicate,
         });
     }
     result

@@ -25,6 +25,8 @@ pub enum Event<'a> {
         encode: Duration,
         /// Entity types found.
         entity_types: &'a [crate::core::tag::EntityType],
+        /// Flagged as a duplicate of a recent article.
+        duplicate: bool,
     },
     /// An enriched record was acknowledged by the broker.
     Produced {
@@ -46,8 +48,6 @@ pub enum Event<'a> {
         /// Whether it succeeded.
         ok: bool,
     },
-    /// A near-duplicate of a recent article was seen.
-    Duplicate,
     /// Consumer lag of a partition from librdkafka statistics.
     Lag {
         /// Partition.
@@ -257,7 +257,11 @@ impl Metrics {
                 timings,
                 encode,
                 entity_types,
+                duplicate,
             } => {
+                if duplicate {
+                    self.duplicates.inc();
+                }
                 let s = &self.stage_seconds;
                 s.with_label_values(&["decode"])
                     .observe(timings.decode_us as f64 / 1e6);
@@ -287,7 +291,6 @@ impl Metrics {
                 .commits
                 .with_label_values(&[if ok { "ok" } else { "error" }])
                 .inc(),
-            Event::Duplicate => self.duplicates.inc(),
             Event::Lag { partition, lag } => self
                 .lag
                 .with_label_values(&[&partition.to_string()])

@@ -65,7 +65,7 @@ pub struct Instance {
 
 impl Instance {
     pub fn start(config: Config) -> Instance {
-        let ctx = Arc::new(Context::builtin(config.pipeline.max_message_bytes).unwrap());
+        let ctx = Arc::new(Context::for_config(&config).unwrap());
         let telemetry = Arc::new(Telemetry::new());
         let stop = CancellationToken::new();
         let task = {

@@ -10,6 +10,9 @@ pub struct Fingerprint {
     pub content_hash: String,
     /// 64-bit SimHash of the body's word 3-shingles, 16 hex digits.
     pub simhash: String,
+    /// The first 64 bits of the content hash (for in-memory duplicate lookup).
+    #[serde(skip)]
+    pub exact64: u64,
 }
 
 impl Fingerprint {
@@ -19,9 +22,13 @@ impl Fingerprint {
         h.update(title.as_bytes());
         h.update(b"\n\n");
         h.update(body.as_bytes());
+        let digest = h.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest.as_bytes()[..8]);
         Fingerprint {
-            content_hash: format!("blake3:{}", h.finalize().to_hex()),
+            content_hash: format!("blake3:{}", digest.to_hex()),
             simhash: format!("{:016x}", simhash(body)),
+            exact64: u64::from_be_bytes(first),
         }
     }
 
