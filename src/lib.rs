@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod core;
+pub mod corpus;
 pub mod demo;
 pub mod process;
 pub mod runtime;

@@ -38,19 +38,20 @@ impl Fingerprint {
     }
 }
 
-/// FNV-1a over bytes, finished with a SplitMix64 mix (fast, well spread, stable across builds).
-fn hash_bytes(parts: &[&str]) -> u64 {
+/// FNV-1a over a word's bytes (one hash per word; shingles combine word hashes).
+#[inline]
+fn word_hash(w: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            h ^= 0x20;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        for &b in p.as_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+    for &b in w.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
     }
+    h
+}
+
+/// SplitMix64 finaliser: spreads the combined word hashes over all 64 bits.
+#[inline]
+fn mix(mut h: u64) -> u64 {
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
@@ -58,34 +59,106 @@ fn hash_bytes(parts: &[&str]) -> u64 {
     h ^ (h >> 31)
 }
 
-/// SimHash over word 3-shingles (words are maximal alphanumeric runs, lowercased ASCII).
-pub fn simhash(text: &str) -> u64 {
-    let words: Vec<&str> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let mut acc = [0i32; 64];
-    let mut add = |h: u64| {
-        for (bit, slot) in acc.iter_mut().enumerate() {
-            if h >> bit & 1 == 1 {
-                *slot += 1;
-            } else {
-                *slot -= 1;
+/// `SPREAD[b]` has bit `i` of `b` in byte `i`: adding it to a u64 increments eight byte
+/// counters at once (a bit-sliced counter, 8 adds per hash instead of 64).
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if b >> i & 1 == 1 {
+                t[b] |= 1 << (8 * i);
             }
+            i += 1;
         }
-    };
-    if words.len() < 3 {
-        for w in &words {
-            add(hash_bytes(&[w]));
-        }
-    } else {
-        for win in words.windows(3) {
-            add(hash_bytes(win));
+        b += 1;
+    }
+    t
+};
+
+/// Per-bit counts of set bits over many 64-bit hashes.
+struct BitCounts {
+    /// Byte lanes: `lanes[j]` byte `i` counts bit `8 * j + i` (flushed before overflow).
+    lanes: [u64; 8],
+    pending: u32,
+    counts: [u32; 64],
+    n: u32,
+}
+
+impl BitCounts {
+    fn new() -> BitCounts {
+        BitCounts {
+            lanes: [0; 8],
+            pending: 0,
+            counts: [0; 64],
+            n: 0,
         }
     }
-    acc.iter()
-        .enumerate()
-        .fold(0u64, |v, (bit, &n)| if n > 0 { v | 1 << bit } else { v })
+
+    #[inline]
+    fn add(&mut self, h: u64) {
+        for (j, lane) in self.lanes.iter_mut().enumerate() {
+            *lane += SPREAD[(h >> (8 * j)) as usize & 0xff];
+        }
+        self.pending += 1;
+        self.n += 1;
+        if self.pending == 255 {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        for (j, lane) in self.lanes.iter_mut().enumerate() {
+            for i in 0..8 {
+                self.counts[8 * j + i] += ((*lane >> (8 * i)) & 0xff) as u32;
+            }
+            *lane = 0;
+        }
+        self.pending = 0;
+    }
+
+    /// Bits set in more than half of the hashes.
+    fn majority(mut self) -> u64 {
+        self.flush();
+        let n = self.n;
+        self.counts.iter().enumerate().fold(
+            0u64,
+            |v, (bit, &c)| if 2 * c > n { v | 1 << bit } else { v },
+        )
+    }
+}
+
+#[inline]
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || ('\u{05D0}'..='\u{05EA}').contains(&c)
+        || (!c.is_ascii() && c.is_alphanumeric())
+}
+
+/// SimHash over word 3-shingles (words are maximal alphanumeric runs).
+pub fn simhash(text: &str) -> u64 {
+    let mut counts = BitCounts::new();
+    let mut window = [0u64; 3];
+    let mut words = 0usize;
+    for w in text
+        .split(|c: char| !is_word_char(c))
+        .filter(|w| !w.is_empty())
+    {
+        window = [window[1], window[2], word_hash(w)];
+        words += 1;
+        if words >= 3 {
+            counts.add(mix(window[0]
+                ^ window[1].rotate_left(21)
+                ^ window[2].rotate_left(42)));
+        }
+    }
+    if words < 3 {
+        for h in &window[3 - words..] {
+            counts.add(mix(*h));
+        }
+    }
+    counts.majority()
 }
 
 /// Number of differing bits between two SimHashes.
@@ -113,6 +186,25 @@ mod tests {
         );
         assert!(hamming(ha, hb) <= 12);
         assert!(hamming(ha, hc) >= 16);
+    }
+
+    #[test]
+    fn bit_counts_match_a_naive_count_past_the_flush_point() {
+        let mut c = BitCounts::new();
+        let mut naive = [0u32; 64];
+        let mut x = 0x1234_5678u64;
+        for _ in 0..1000 {
+            x = mix(x);
+            c.add(x);
+            for (b, n) in naive.iter_mut().enumerate() {
+                *n += (x >> b & 1) as u32;
+            }
+        }
+        let want = naive
+            .iter()
+            .enumerate()
+            .fold(0u64, |v, (b, &k)| if 2 * k > 1000 { v | 1 << b } else { v });
+        assert_eq!(c.majority(), want);
     }
 
     #[test]

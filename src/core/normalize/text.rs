@@ -21,7 +21,7 @@ use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// Normalizes text with the rules in the module docs.
 pub fn normalize_text(input: &str) -> String {
-    let mut mapped = String::with_capacity(input.len());
+    let mut out = Folder::with_capacity(input.len());
     let mut after_cr = false;
     for c in input.chars() {
         // CRLF is one line break.
@@ -29,36 +29,91 @@ pub fn normalize_text(input: &str) -> String {
             continue;
         }
         if ('\u{FB1D}'..='\u{FB4F}').contains(&c) {
-            unicode_normalization::char::decompose_compatible(c, |d| map_char(d, &mut mapped));
+            unicode_normalization::char::decompose_compatible(c, |d| map_char(d, &mut out));
         } else {
-            map_char(c, &mut mapped);
+            map_char(c, &mut out);
         }
     }
-    let composed = match is_nfc_quick(mapped.chars()) {
-        IsNormalized::Yes => mapped,
-        _ => mapped.nfc().collect(),
-    };
-    fold_whitespace(&composed)
+    // NFC never touches whitespace, so composing after folding gives the same result as
+    // before it; most Hebrew and English text needs no composition at all.
+    if out.may_need_nfc && is_nfc_quick(out.text.chars()) != IsNormalized::Yes {
+        out.text.nfc().collect()
+    } else {
+        out.text
+    }
 }
 
-/// Line-break class of a character after mapping.
-const PARAGRAPH: char = '\u{2029}';
+/// Output buffer that folds whitespace as characters arrive (rule 6).
+struct Folder {
+    text: String,
+    pending_space: bool,
+    /// 0 none, 1 line break, 2 paragraph break.
+    pending_breaks: u8,
+    /// Whether a character that NFC could change was written.
+    may_need_nfc: bool,
+}
+
+impl Folder {
+    fn with_capacity(n: usize) -> Folder {
+        Folder {
+            text: String::with_capacity(n),
+            pending_space: false,
+            pending_breaks: 0,
+            may_need_nfc: false,
+        }
+    }
+
+    #[inline]
+    fn space(&mut self) {
+        self.pending_space = true;
+    }
+
+    #[inline]
+    fn line_break(&mut self) {
+        self.pending_breaks = (self.pending_breaks + 1).min(2);
+    }
+
+    #[inline]
+    fn paragraph_break(&mut self) {
+        self.pending_breaks = 2;
+    }
+
+    #[inline]
+    fn push(&mut self, c: char) {
+        if self.pending_space || self.pending_breaks > 0 {
+            if !self.text.is_empty() {
+                match self.pending_breaks {
+                    0 => self.text.push(' '),
+                    1 => self.text.push('\n'),
+                    _ => self.text.push_str("\n\n"),
+                }
+            }
+            self.pending_space = false;
+            self.pending_breaks = 0;
+        }
+        if c >= '\u{300}' && !('\u{05D0}'..='\u{05EA}').contains(&c) {
+            self.may_need_nfc = true;
+        }
+        self.text.push(c);
+    }
+}
 
 #[inline]
-fn map_char(c: char, out: &mut String) {
+fn map_char(c: char, out: &mut Folder) {
     match c {
-        // ASCII fast path.
-        ' '..='~' => out.push(if c == '`' { '\'' } else { c }),
-        '\n' => out.push('\n'),
-        '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' => out.push('\n'),
-        '\u{2029}' => out.push(PARAGRAPH),
+        // Fast paths: printable ASCII and Hebrew letters.
+        '!'..='~' => out.push(if c == '`' { '\'' } else { c }),
+        ' ' => out.space(),
+        '\u{05D0}'..='\u{05EA}' => out.push(c),
+        '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' => out.line_break(),
+        '\u{2029}' => out.paragraph_break(),
         '\t'
         | '\u{A0}'
         | '\u{1680}'
         | '\u{2000}'..='\u{200A}'
         | '\u{202F}'
         | '\u{205F}'
-        | '\u{3000}' => out.push(' '),
+        | '\u{3000}' => out.space(),
         // Hebrew combining marks: points, cantillation, and the dots of shin/sin, dagesh, etc.
         '\u{0591}'..='\u{05BD}'
         | '\u{05BF}'
@@ -87,34 +142,6 @@ fn map_char(c: char, out: &mut String) {
         c if c.is_control() => {}
         c => out.push(c),
     }
-}
-
-/// Folds whitespace runs; see rule 6 in the module docs.
-fn fold_whitespace(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut pending_space = false;
-    let mut pending_breaks = 0u8; // 0 none, 1 line, 2 paragraph
-    for c in s.chars() {
-        match c {
-            ' ' => pending_space = true,
-            '\n' => pending_breaks = (pending_breaks + 1).min(2),
-            PARAGRAPH => pending_breaks = 2,
-            _ => {
-                if !out.is_empty() {
-                    match pending_breaks {
-                        0 if pending_space => out.push(' '),
-                        0 => {}
-                        1 => out.push('\n'),
-                        _ => out.push_str("\n\n"),
-                    }
-                }
-                pending_space = false;
-                pending_breaks = 0;
-                out.push(c);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
