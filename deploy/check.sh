@@ -170,10 +170,12 @@ live_metrics() {
   port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   "$BIN" demo --serve --listen "127.0.0.1:$port" >"$LOG/demo.out" 2>&1 &
   pid=$!
-  for _ in $(seq 1 100); do
+  # newsflow_consumer_lag appears with the first librdkafka statistics
+  # (kafka.statistics_interval_ms, 5 s by default): poll for up to 30 s.
+  for _ in $(seq 1 60); do
     if "$PY" deploy/metric_names.py --check-url "http://127.0.0.1:$port/metrics" >"$LOG/live" 2>&1; then rc=0; break; fi
-    grep -q "missing from" "$LOG/live" && break
-    sleep 0.3
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
   done
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
   cat "$LOG/live"
