@@ -173,3 +173,62 @@ proptest! {
         prop_assert_eq!(normalize_text(&e.text), normalize_text(&normalize_text(&e.text)));
     }
 }
+
+#[test]
+fn body_offsets_map_entities_back_to_the_input() {
+    use newsflow::core::normalize::text::OffsetMap;
+    let ctx = ctx();
+    for sample in ["samples/he_plain.txt", "samples/en_summit.json"] {
+        let payload = std::fs::read(sample).unwrap();
+        let input = Input {
+            payload: &payload,
+            key: None,
+            provenance: None,
+        };
+        let rec: serde_json::Value =
+            serde_json::from_slice(&enrich_guarded(input, ctx).unwrap().payload).unwrap();
+        let anchors: Vec<[u32; 2]> =
+            serde_json::from_value(rec["body_offsets"]["anchors"].clone()).unwrap();
+        let map = OffsetMap(anchors);
+        let source: Vec<char> = match rec["body_offsets"]["refers_to"].as_str().unwrap() {
+            "payload" => String::from_utf8(payload.clone())
+                .unwrap()
+                .chars()
+                .collect(),
+            "body" => {
+                let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                v["body"].as_str().unwrap().chars().collect()
+            }
+            other => panic!("unexpected reference {other}"),
+        };
+        let mut checked = 0;
+        for e in rec["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["field"] == "body")
+        {
+            let (s, t) = (
+                e["start"].as_u64().unwrap() as usize,
+                e["end"].as_u64().unwrap() as usize,
+            );
+            let (a, b) = (map.to_source(s), map.to_source(t - 1) + 1);
+            let original: String = source[a..b].iter().collect();
+            assert_eq!(original, e["text"].as_str().unwrap(), "{sample}");
+            checked += 1;
+        }
+        assert!(checked > 2, "{sample}: entities checked");
+    }
+}
+
+proptest! {
+    #[test]
+    fn mapped_normalization_agrees_and_stays_in_range(s in tricky_text()) {
+        let (text, map) = newsflow::core::normalize::text::normalize_text_mapped(&s);
+        prop_assert_eq!(&text, &normalize_text(&s));
+        let n = s.chars().count();
+        for i in 0..text.chars().count() {
+            prop_assert!(map.to_source(i) < n.max(1));
+        }
+    }
+}

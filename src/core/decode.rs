@@ -55,6 +55,9 @@ pub struct RawArticle {
     pub extra: Map<String, Value>,
     /// Input form.
     pub format: InputFormat,
+    /// For plain-text input: characters of the payload before the body (leading whitespace
+    /// and the `date` header), so body offsets can be mapped back to the payload.
+    pub body_offset: usize,
 }
 
 /// Decodes one message payload. `max_bytes` is the oversize limit.
@@ -91,9 +94,9 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<RawArticle, Reject> {
                 "JSON payload is an array, expected an object with `body` or `html`",
             )),
             // A text that merely starts with '[' (e.g. "[Update] ...") is plain text.
-            Err(_) => from_text(trimmed),
+            Err(_) => from_text(trimmed, text[..text.len() - trimmed.len()].chars().count()),
         },
-        Some(_) => from_text(trimmed),
+        Some(_) => from_text(trimmed, text[..text.len() - trimmed.len()].chars().count()),
         None => Err(Reject::new(
             RejectKind::EmptyText,
             "payload is empty or whitespace only",
@@ -162,11 +165,13 @@ fn from_object(mut map: Map<String, Value>) -> Result<RawArticle, Reject> {
         html,
         extra: map,
         format,
+        body_offset: 0,
     })
 }
 
-fn from_text(text: &str) -> Result<RawArticle, Reject> {
+fn from_text(text: &str, lead_chars: usize) -> Result<RawArticle, Reject> {
     let (published_at, rest) = split_date_header(text);
+    let body_offset = lead_chars + text[..text.len() - rest.len()].chars().count();
     if rest.trim().is_empty() {
         return Err(Reject::new(
             RejectKind::EmptyText,
@@ -185,6 +190,7 @@ fn from_text(text: &str) -> Result<RawArticle, Reject> {
         html: None,
         extra: Map::new(),
         format: InputFormat::Text,
+        body_offset,
     })
 }
 
@@ -254,6 +260,7 @@ mod tests {
         assert_eq!(a.published_at.as_deref(), Some("2025-08-21"));
         assert_eq!(a.body.as_deref(), Some(" שלום עולם"));
         assert_eq!(a.format, InputFormat::Text);
+        assert_eq!(a.body_offset, "date 2025-08-21".chars().count());
         let b = decode(b"date of birth unknown", 1000).unwrap();
         assert_eq!(b.published_at, None);
         assert_eq!(b.body.as_deref(), Some("date of birth unknown"));

@@ -41,6 +41,30 @@ pub struct NormalizedArticle {
     pub format: InputFormat,
     /// Non-fatal problems (e.g. an unparseable `published_at`), reported in the output.
     pub warnings: Vec<String>,
+    /// Map from `body` character offsets back to the input text.
+    pub body_offsets: BodyOffsets,
+}
+
+/// What body offsets map back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetReference {
+    /// The JSON record's `body` string.
+    Body,
+    /// The whole plain-text payload (including its `date` header).
+    Payload,
+    /// The text extracted from the HTML page before Unicode normalization (not HTML source
+    /// positions).
+    HtmlText,
+}
+
+/// Anchors mapping normalized `body` offsets to the input (see [`text::OffsetMap`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BodyOffsets {
+    /// What the source offsets refer to.
+    pub refers_to: OffsetReference,
+    /// `[normalized, source]` anchors.
+    pub anchors: text::OffsetMap,
 }
 
 /// Runs the normalization stage.
@@ -58,6 +82,7 @@ pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
         html,
         extra,
         mut format,
+        body_offset,
     } = raw;
 
     // HTML either from the `html` field or a body that is really a page.
@@ -67,14 +92,29 @@ pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
         (_, Some(h)) => Some(h.as_str()),
         _ => None,
     };
-    let (body_text, page) = match html_source {
+    let (body_text, page, mut anchors) = match html_source {
         Some(h) => {
             format = InputFormat::JsonHtml;
             let page = html::extract(h);
-            (text::normalize_text(&page.text), Some(page))
+            let (t, m) = text::normalize_text_mapped(&page.text);
+            (t, Some(page), m)
         }
-        None => (text::normalize_text(body.as_deref().unwrap_or("")), None),
+        None => {
+            let (t, m) = text::normalize_text_mapped(body.as_deref().unwrap_or(""));
+            (t, None, m)
+        }
     };
+    let refers_to = match (&page, format) {
+        (Some(_), _) => OffsetReference::HtmlText,
+        (None, InputFormat::Text) => OffsetReference::Payload,
+        _ => OffsetReference::Body,
+    };
+    if body_offset > 0 {
+        let shift = u32::try_from(body_offset).unwrap_or(u32::MAX);
+        for a in &mut anchors.0 {
+            a[1] = a[1].saturating_add(shift);
+        }
+    }
     if body_text.is_empty() {
         return Err(match page {
             Some(_) => Reject::new(RejectKind::HtmlNoText, "HTML page yields no article text"),
@@ -120,5 +160,6 @@ pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
         extra,
         format,
         warnings,
+        body_offsets: BodyOffsets { refers_to, anchors },
     })
 }

@@ -21,9 +21,86 @@ use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// Normalizes text with the rules in the module docs.
 pub fn normalize_text(input: &str) -> String {
-    let mut out = Folder::with_capacity(input.len());
+    normalize(input, false).0
+}
+
+/// Normalizes text and returns, beside it, the map from its character offsets back to the
+/// character offsets of `input` (see [`OffsetMap`]).
+pub fn normalize_text_mapped(input: &str) -> (String, OffsetMap) {
+    let (text, map) = normalize(input, true);
+    (text, map.unwrap_or_default())
+}
+
+/// Maps character offsets of normalized text to character offsets of the text it came from.
+///
+/// Stored as anchors `[normalized, source]`, one where the correspondence stops being
+/// one-to-one (a removed or folded character, a decomposed presentation form): an offset `o`
+/// maps to `source + (o - normalized)` of the last anchor with `normalized <= o`. Characters
+/// composed by NFC map to their base character; inserted separators map to the first
+/// whitespace character they replace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct OffsetMap(pub Vec<[u32; 2]>);
+
+impl OffsetMap {
+    /// The source character offset of normalized character offset `offset`.
+    pub fn to_source(&self, offset: usize) -> usize {
+        let o = u32::try_from(offset).unwrap_or(u32::MAX);
+        let i = self.0.partition_point(|a| a[0] <= o);
+        match i.checked_sub(1).and_then(|i| self.0.get(i)) {
+            Some([n, src]) => (*src + (o - *n)) as usize,
+            None => offset,
+        }
+    }
+
+    fn push(&mut self, out: u32, src: u32, last: &mut Option<(u32, u32)>) {
+        if !matches!(*last, Some((lo, ls)) if out == lo + 1 && src == ls + 1) {
+            self.0.push([out, src]);
+        }
+        *last = Some((out, src));
+    }
+}
+
+fn normalize(input: &str, want_map: bool) -> (String, Option<OffsetMap>) {
+    let (mut text, mut map, mut composed) = normalize_once(input, want_map);
+    // NFC can produce characters that the mapping rules change (U+1FEF → '`' → '\''):
+    // repeat until stable so the result is idempotent (rare; at most a few rounds).
+    let mut rounds = 0;
+    while composed && rounds < 4 {
+        rounds += 1;
+        let (next, next_map, again) = normalize_once(&text, want_map);
+        if next == text {
+            break;
+        }
+        map = match (map, next_map) {
+            (Some(first), Some(second)) => Some(first.compose(&second, next.chars().count())),
+            _ => None,
+        };
+        text = next;
+        composed = again;
+    }
+    (text, map)
+}
+
+impl OffsetMap {
+    /// The map of applying `self` after `later` (offsets of `later`'s output → `self`'s
+    /// source), for `len` output characters.
+    fn compose(&self, later: &OffsetMap, len: usize) -> OffsetMap {
+        let mut out = OffsetMap::default();
+        let mut last = None;
+        for i in 0..len {
+            let src = self.to_source(later.to_source(i));
+            out.push(i as u32, src as u32, &mut last);
+        }
+        out
+    }
+}
+
+fn normalize_once(input: &str, want_map: bool) -> (String, Option<OffsetMap>, bool) {
+    let mut out = Folder::with_capacity(input.len(), want_map);
     let mut after_cr = false;
-    for c in input.chars() {
+    for (src, c) in input.chars().enumerate() {
+        out.src = src as u32;
         // CRLF is one line break.
         if std::mem::replace(&mut after_cr, c == '\r') && c == '\n' {
             continue;
@@ -37,13 +114,61 @@ pub fn normalize_text(input: &str) -> String {
     // NFC never touches whitespace, so composing after folding gives the same result as
     // before it; most Hebrew and English text needs no composition at all.
     if out.may_need_nfc && is_nfc_quick(out.text.chars()) != IsNormalized::Yes {
-        out.text.nfc().collect()
+        let (t, m) = segmented_nfc(&out.text, out.map.as_ref());
+        (t, m, true)
     } else {
-        out.text
+        (out.text, out.map, false)
     }
 }
 
-/// Output buffer that folds whitespace as characters arrive (rule 6).
+/// Whether NFC can never combine `c` with what precedes it nor change it (a safe place to
+/// cut text into independently normalizable segments).
+fn nfc_boundary(c: char) -> bool {
+    (c.is_ascii() && c != '\u{0}') || ('\u{05D0}'..='\u{05EA}').contains(&c) || c == ' '
+}
+
+/// NFC applied segment by segment (cut before characters that never compose with what
+/// precedes them: the same result as whole-text NFC), keeping the offset map: every output
+/// character of a segment maps to the source of the segment's first character.
+fn segmented_nfc(text: &str, map: Option<&OffsetMap>) -> (String, Option<OffsetMap>) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut new_map = map.map(|_| OffsetMap::default());
+    let mut last = None;
+    let mut out_len = 0u32;
+    let mut i = 0;
+    while i < chars.len() {
+        let mut j = i + 1;
+        while j < chars.len() && !nfc_boundary(chars[j]) {
+            j += 1;
+        }
+        let src = map.map_or(0, |m| m.to_source(i) as u32);
+        let seg = &chars[i..j];
+        let simple = j == i + 1 && nfc_boundary(seg[0]);
+        let mut emit = |c: char, s: u32| {
+            out.push(c);
+            if let Some(m) = new_map.as_mut() {
+                m.push(out_len, s, &mut last);
+            }
+            out_len += 1;
+        };
+        if simple || is_nfc_quick(seg.iter().copied()) == IsNormalized::Yes {
+            for (k, c) in seg.iter().enumerate() {
+                let s = map.map_or(0, |m| m.to_source(i + k) as u32);
+                emit(*c, s);
+            }
+        } else {
+            for c in seg.iter().copied().nfc() {
+                emit(c, src);
+            }
+        }
+        i = j;
+    }
+    (out, new_map)
+}
+
+/// Output buffer that folds whitespace as characters arrive (rule 6) and optionally records
+/// the offset map.
 struct Folder {
     text: String,
     pending_space: bool,
@@ -51,41 +176,79 @@ struct Folder {
     pending_breaks: u8,
     /// Whether a character that NFC could change was written.
     may_need_nfc: bool,
+    /// Source offset of the character being mapped.
+    src: u32,
+    /// Source offset of the first whitespace character of the pending run.
+    pending_src: u32,
+    out_chars: u32,
+    last: Option<(u32, u32)>,
+    map: Option<OffsetMap>,
 }
 
 impl Folder {
-    fn with_capacity(n: usize) -> Folder {
+    fn with_capacity(n: usize, want_map: bool) -> Folder {
         Folder {
             text: String::with_capacity(n),
             pending_space: false,
             pending_breaks: 0,
             may_need_nfc: false,
+            src: 0,
+            pending_src: 0,
+            out_chars: 0,
+            last: None,
+            map: want_map.then(OffsetMap::default),
+        }
+    }
+
+    #[inline]
+    fn mark_pending(&mut self) {
+        if !self.pending_space && self.pending_breaks == 0 {
+            self.pending_src = self.src;
         }
     }
 
     #[inline]
     fn space(&mut self) {
+        self.mark_pending();
         self.pending_space = true;
     }
 
     #[inline]
     fn line_break(&mut self) {
+        self.mark_pending();
         self.pending_breaks = (self.pending_breaks + 1).min(2);
     }
 
     #[inline]
     fn paragraph_break(&mut self) {
+        self.mark_pending();
         self.pending_breaks = 2;
+    }
+
+    #[inline]
+    fn record(&mut self, src: u32) {
+        if let Some(m) = self.map.as_mut() {
+            m.push(self.out_chars, src, &mut self.last);
+        }
+        self.out_chars += 1;
     }
 
     #[inline]
     fn push(&mut self, c: char) {
         if self.pending_space || self.pending_breaks > 0 {
             if !self.text.is_empty() {
-                match self.pending_breaks {
-                    0 => self.text.push(' '),
-                    1 => self.text.push('\n'),
-                    _ => self.text.push_str("\n\n"),
+                let sep = match self.pending_breaks {
+                    0 => " ",
+                    1 => "\n",
+                    _ => "\n\n",
+                };
+                self.text.push_str(sep);
+                if self.map.is_some() {
+                    for k in 0..sep.len() as u32 {
+                        self.record(self.pending_src + k);
+                    }
+                } else {
+                    self.out_chars += sep.len() as u32;
                 }
             }
             self.pending_space = false;
@@ -95,6 +258,11 @@ impl Folder {
             self.may_need_nfc = true;
         }
         self.text.push(c);
+        if self.map.is_some() {
+            self.record(self.src);
+        } else {
+            self.out_chars += 1;
+        }
     }
 }
 
@@ -196,6 +364,38 @@ mod tests {
         assert_eq!(normalize_text("e\u{301}"), "\u{e9}");
     }
 
+    fn check_map(input: &str) {
+        let (text, map) = normalize_text_mapped(input);
+        assert_eq!(text, normalize_text(input), "mapped and plain agree");
+        let src: Vec<char> = input.chars().collect();
+        for (i, c) in text.chars().enumerate() {
+            let s = map.to_source(i);
+            assert!(s < src.len(), "{input:?}: offset {i} maps past the input");
+            // Letters and digits map to the same letter (or to the base of a composition).
+            if c.is_alphanumeric() && c.is_ascii() {
+                assert_eq!(src[s], c, "{input:?}: offset {i} -> {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn offset_map_points_back_into_the_input() {
+        check_map("  שָׁלוֹם\u{200F}  world\r\n\r\n  X\u{A0}Y e\u{301}z \u{FB2A}ab");
+        let (text, map) = normalize_text_mapped("a\u{200B}b  c");
+        assert_eq!(text, "ab c");
+        assert_eq!(map.to_source(1), 2);
+        assert_eq!(map.to_source(3), 5);
+        let (_, identity) = normalize_text_mapped("plain text");
+        assert_eq!(identity.0, vec![[0, 0]], "one anchor for unchanged text");
+    }
+
+    #[test]
+    fn segmented_nfc_equals_whole_nfc() {
+        let s = "e\u{301}\u{327} \u{1100}\u{1161}\u{11A8}a\u{30A}\u{316} שָׁ";
+        let whole: String = s.nfc().collect();
+        assert_eq!(segmented_nfc(s, None).0, whole);
+    }
+
     #[test]
     fn idempotent_on_tricky_samples() {
         for s in [
@@ -203,6 +403,8 @@ mod tests {
             "a \u{2029}\n b\r\r\nc",
             "\u{0301}\u{05B0}x",
             "ﭏ\u{05BC}\u{0301}",
+            "\u{1FEF}",
+            "x\u{1FEE}\u{2000}y",
         ] {
             let once = normalize_text(s);
             assert_eq!(normalize_text(&once), once, "{s:?}");
