@@ -94,6 +94,75 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
     tokens
 }
 
+/// Abbreviations after which a period does not end a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Gov", "Sen", "Rep",
+    "St", "Jr", "Sr", "Inc", "Ltd", "Co", "Corp", "vs", "etc", "No", "Jan", "Feb", "Mar", "Apr",
+    "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "U.S", "U.K", "U.N", "e.g", "i.e",
+];
+
+/// Sentence spans `[start, end)` in character offsets.
+///
+/// A sentence ends at a line or paragraph break, or after `.`, `!`, `?`, `…` or the Hebrew
+/// sof pasuq (optionally followed by closing quotes or brackets) when whitespace follows and
+/// the next word does not start with a lowercase Latin letter; a period after a known
+/// abbreviation, a single letter (initials) or inside a number does not end a sentence.
+/// Spans are trimmed of surrounding whitespace.
+pub fn sentences(text: &str) -> Vec<[usize; 2]> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let push = |s: usize, e: usize, out: &mut Vec<[usize; 2]>| {
+        let mut s = s;
+        let mut e = e;
+        while s < e && chars[s].is_whitespace() {
+            s += 1;
+        }
+        while e > s && chars[e - 1].is_whitespace() {
+            e -= 1;
+        }
+        if e > s {
+            out.push([s, e]);
+        }
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\n' {
+            push(start, i, &mut out);
+            start = i + 1;
+        } else if matches!(c, '.' | '!' | '?' | '…' | '\u{05C3}') {
+            let mut j = i + 1;
+            while j < chars.len() && matches!(chars[j], '"' | '\'' | ')' | ']' | '»' | '.' | '!' | '?') {
+                j += 1;
+            }
+            let at_space = j >= chars.len() || chars[j] == ' ';
+            let next = chars[j..].iter().find(|c| !c.is_whitespace());
+            let lower_next = next.is_some_and(|n| n.is_ascii_lowercase());
+            let word_before: String = {
+                let mut k = i;
+                while k > 0 && (chars[k - 1].is_alphanumeric() || chars[k - 1] == '.') {
+                    k -= 1;
+                }
+                chars[k..i].iter().collect()
+            };
+            let abbreviation = c == '.'
+                && (ABBREVIATIONS.contains(&word_before.as_str())
+                    || (word_before.chars().count() == 1
+                        && word_before.chars().all(|w| w.is_ascii_uppercase())));
+            if at_space && !lower_next && !abbreviation {
+                push(start, j, &mut out);
+                start = j;
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    push(start, chars.len(), &mut out);
+    out
+}
+
 /// Hebrew proclitic letters: ו ה ב כ ל מ ש.
 pub const PREFIX_LETTERS: [char; 7] = ['ו', 'ה', 'ב', 'כ', 'ל', 'מ', 'ש'];
 
@@ -169,6 +238,34 @@ mod tests {
         let t = tokenize(s);
         assert_eq!((t[1].start, t[1].end), (4, 6));
         assert_eq!(t[1].byte_start, "אבג ".len());
+    }
+
+    fn sentence_texts(s: &str) -> Vec<String> {
+        let chars: Vec<char> = s.chars().collect();
+        sentences(s)
+            .into_iter()
+            .map(|[a, b]| chars[a..b].iter().collect())
+            .collect()
+    }
+
+    #[test]
+    fn sentences_split_on_terminators_and_breaks() {
+        assert_eq!(
+            sentence_texts("שר החוץ אמר: \"זה לא יעבוד\". הוא הוסיף כי 3.5% מהציבור תומכים.\n\nפסקה חדשה!"),
+            vec![
+                "שר החוץ אמר: \"זה לא יעבוד\".",
+                "הוא הוסיף כי 3.5% מהציבור תומכים.",
+                "פסקה חדשה!"
+            ]
+        );
+        assert_eq!(
+            sentence_texts("Mr. Smith met Gen. Jones in the U.S. on Monday. J. R. Tolkien wrote it. e.g. not here"),
+            vec![
+                "Mr. Smith met Gen. Jones in the U.S. on Monday.",
+                "J. R. Tolkien wrote it. e.g. not here"
+            ]
+        );
+        assert!(sentences("   ").is_empty());
     }
 
     #[test]

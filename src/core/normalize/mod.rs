@@ -43,6 +43,8 @@ pub struct NormalizedArticle {
     pub warnings: Vec<String>,
     /// Map from `body` character offsets back to the input text.
     pub body_offsets: BodyOffsets,
+    /// Sentence spans of `body` (character offsets).
+    pub sentences: Vec<[usize; 2]>,
 }
 
 /// What body offsets map back to.
@@ -147,6 +149,7 @@ pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
     let language = language::detect(&title, &body_text, claimed.as_deref());
     let fingerprint = Fingerprint::of(&title, &body_text);
 
+    let sentences = crate::core::segment::sentences(&body_text);
     Ok(NormalizedArticle {
         id,
         url,
@@ -161,5 +164,6 @@ pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
         format,
         warnings,
         body_offsets: BodyOffsets { refers_to, anchors },
+        sentences,
     })
 }
