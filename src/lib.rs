@@ -3,13 +3,15 @@
 //! - [`core`]: the pure enrichment pipeline (decode → normalize → tag → encode).
 //! - [`runtime`]: the Kafka service around it (consume, dispatch, produce, DLQ, offsets).
 //! - [`telemetry`]: metrics, health endpoints, logging.
-//! - [`process`]: the same core over files; [`demo`]: an embedded end-to-end run.
+//! - [`process`]: the same core over files; [`demo`]: an embedded end-to-end run;
+//!   [`redrive`]: DLQ records back to the raw topic.
 
 pub mod config;
 pub mod core;
 pub mod corpus;
 pub mod demo;
 pub mod process;
+pub mod redrive;
 pub mod runtime;
 pub mod telemetry;
 

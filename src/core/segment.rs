@@ -96,9 +96,9 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
 
 /// Abbreviations after which a period does not end a sentence.
 const ABBREVIATIONS: &[&str] = &[
-    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Gov", "Sen", "Rep",
-    "St", "Jr", "Sr", "Inc", "Ltd", "Co", "Corp", "vs", "etc", "No", "Jan", "Feb", "Mar", "Apr",
-    "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "U.S", "U.K", "U.N", "e.g", "i.e",
+    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Gov", "Sen", "Rep", "St",
+    "Jr", "Sr", "Inc", "Ltd", "Co", "Corp", "vs", "etc", "No", "Jan", "Feb", "Mar", "Apr", "Jun",
+    "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "U.S", "U.K", "U.N", "e.g", "i.e",
 ];
 
 /// Sentence spans `[start, end)` in character offsets.
@@ -133,7 +133,9 @@ pub fn sentences(text: &str) -> Vec<[usize; 2]> {
             start = i + 1;
         } else if matches!(c, '.' | '!' | '?' | '…' | '\u{05C3}') {
             let mut j = i + 1;
-            while j < chars.len() && matches!(chars[j], '"' | '\'' | ')' | ']' | '»' | '.' | '!' | '?') {
+            while j < chars.len()
+                && matches!(chars[j], '"' | '\'' | ')' | ']' | '»' | '.' | '!' | '?')
+            {
                 j += 1;
             }
             let at_space = j >= chars.len() || chars[j] == ' ';
@@ -251,7 +253,9 @@ mod tests {
     #[test]
     fn sentences_split_on_terminators_and_breaks() {
         assert_eq!(
-            sentence_texts("שר החוץ אמר: \"זה לא יעבוד\". הוא הוסיף כי 3.5% מהציבור תומכים.\n\nפסקה חדשה!"),
+            sentence_texts(
+                "שר החוץ אמר: \"זה לא יעבוד\". הוא הוסיף כי 3.5% מהציבור תומכים.\n\nפסקה חדשה!"
+            ),
             vec![
                 "שר החוץ אמר: \"זה לא יעבוד\".",
                 "הוא הוסיף כי 3.5% מהציבור תומכים.",
