@@ -279,3 +279,30 @@ async fn broker_down_at_start_and_mid_stream_delays_but_loses_nothing() {
     );
     inst.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_refused_as_too_large_goes_to_the_dlq_with_the_reason() {
+    let (_cluster, brokers) = cluster(1);
+    let mut config = test_config(&brokers, "too-large");
+    // The enriched record (body + entities + metadata) outgrows a 6000-byte limit that the
+    // 3 KB original fits in.
+    config
+        .kafka
+        .producer_properties
+        .insert("message.max.bytes".into(), "6000".into());
+    let inst = Instance::start(config);
+    let body = "Putin met Macron in Paris and Trump in Washington. ".repeat(60);
+    let big = serde_json::to_vec(&serde_json::json!({"id": "big", "body": body})).unwrap();
+    assert!(big.len() < 6000);
+    let small = br#"{"id": "small", "body": "A short note from Kyiv."}"#.to_vec();
+    produce_all(&brokers, RAW, &[("big".into(), big.clone()), ("small".into(), small)]).await;
+    let r = reader(&brokers, &[OUT, DLQ]);
+    let seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 2).await;
+    let big_seen = seen.iter().find(|s| s.key == "big").expect("big accounted for");
+    assert_eq!(big_seen.topic, DLQ);
+    assert_eq!(big_seen.headers["newsflow-error-kind"], "output_rejected");
+    assert!(big_seen.headers["newsflow-error-message"].contains("refused"));
+    assert_eq!(big_seen.payload, big, "original bytes in the DLQ");
+    assert_eq!(seen.iter().find(|s| s.key == "small").unwrap().topic, OUT);
+    inst.shutdown().await;
+}

@@ -124,6 +124,7 @@ impl Sink {
                         &enriched.payload,
                         &headers,
                         "output",
+                        &job.span,
                     )
                     .await
                 {
@@ -173,7 +174,14 @@ impl Sink {
             None,
         );
         let outcome = match self
-            .send(&self.dlq_topic, key, &job.payload, &headers, "dlq")
+            .send(
+                &self.dlq_topic,
+                key,
+                &job.payload,
+                &headers,
+                "dlq",
+                &job.span,
+            )
             .await
         {
             Outcome::Rejected(e) => {
@@ -195,7 +203,8 @@ impl Sink {
                     t.offset,
                     Some(&note),
                 );
-                self.send(&self.dlq_topic, key, &[], &headers, "dlq").await
+                self.send(&self.dlq_topic, key, &[], &headers, "dlq", &job.span)
+                    .await
             }
             other => other,
         };
@@ -222,6 +231,7 @@ impl Sink {
         payload: &[u8],
         headers: &OwnedHeaders,
         target: &'static str,
+        span: &tracing::Span,
     ) -> Outcome {
         let mut attempt = 0u32;
         loop {
@@ -238,13 +248,13 @@ impl Sink {
                 Err((e, _)) if is_rejection(&e) => return Outcome::Rejected(e),
                 Err((e, _)) => {
                     if let Some((code, reason)) = self.producer.client().fatal_error() {
-                        tracing::error!(error = %code, reason, "fatal producer error; stopping");
+                        tracing::error!(parent: span, error = %code, reason, "fatal producer error; stopping");
                         self.fatal.cancel();
                         return Outcome::Aborted;
                     }
                     attempt += 1;
                     self.shared.telemetry.emit(Event::ProduceRetry { target });
-                    tracing::warn!(topic, attempt, error = %e, "produce failed; retrying");
+                    tracing::warn!(parent: span, to = topic, attempt, error = %e, "produce failed; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(self.retry_backoff) => {}
                         () = self.abort.cancelled() => return Outcome::Aborted,
