@@ -69,6 +69,9 @@ pub struct DemoReport {
     pub dead_letters: Vec<(String, String, usize)>,
     /// Wall time from first publish to last record read.
     pub elapsed: Duration,
+    /// Wall time from the first record read to the last (steady-state, without the
+    /// consumer-group join at start).
+    pub steady: Duration,
 }
 
 fn header(msg: &impl Message, name: &str) -> String {
@@ -149,13 +152,36 @@ pub async fn run_demo(
         let topic = config.kafka.input_topic.clone();
         let repeat = opts.repeat.max(1);
         tokio::spawn(async move {
+            // Enqueue without waiting for each acknowledgement (librdkafka batches them),
+            // then wait for all of them.
+            let mut deliveries = Vec::with_capacity(SAMPLES.len() * repeat);
             for round in 0..repeat {
                 for (name, payload) in SAMPLES {
                     let key = format!("{name}#{round}");
-                    let record = FutureRecord::to(&topic).key(&key).payload(*payload);
-                    if let Err((e, _)) = producer.send(record, Duration::from_secs(10)).await {
-                        return Err(anyhow::anyhow!("publishing {name}: {e}"));
+                    let mut record = FutureRecord::to(&topic).key(&key).payload(*payload);
+                    loop {
+                        match producer.send_result(record) {
+                            Ok(d) => {
+                                deliveries.push((name, d));
+                                break;
+                            }
+                            Err((e, r))
+                                if e.rdkafka_error_code()
+                                    == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                            {
+                                record = r;
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                            }
+                            Err((e, _)) => return Err(anyhow::anyhow!("publishing {name}: {e}")),
+                        }
                     }
+                }
+            }
+            for (name, d) in deliveries {
+                match d.await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err((e, _))) => return Err(anyhow::anyhow!("publishing {name}: {e}")),
+                    Err(_) => return Err(anyhow::anyhow!("publishing {name}: cancelled")),
                 }
             }
             Ok(producer)
@@ -163,6 +189,7 @@ pub async fn run_demo(
     };
 
     let mut report = DemoReport::default();
+    let mut first_seen: Option<Instant> = None;
     let deadline = Instant::now() + Duration::from_secs(60 + total as u64 / 50);
     while report.enriched.len() + report.dead_letters.len() < total {
         let msg = tokio::select! {
@@ -173,6 +200,7 @@ pub async fn run_demo(
             () = shutdown.cancelled() => anyhow::bail!("interrupted"),
         };
         let msg = msg.context("reading the output topics")?;
+        first_seen.get_or_insert_with(Instant::now);
         if msg.topic() == config.kafka.dlq_topic {
             report.dead_letters.push((
                 header(&msg, runtime::sink::headers::ERROR_KIND),
@@ -188,6 +216,7 @@ pub async fn run_demo(
         }
     }
     report.elapsed = started.elapsed();
+    report.steady = first_seen.map_or(Duration::ZERO, |t| t.elapsed());
     let producer = publisher.await.context("publisher task")??;
     drop(producer);
 
