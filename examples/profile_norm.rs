@@ -1,60 +1,102 @@
-use newsflow::core::normalize::{fingerprint, language, text};
+//! Per-step CPU cost of the normalization stage on the benchmark corpus, measured in thread
+//! CPU time (unaffected by other processes on a busy machine).
+//! Run: `cargo run --release --example profile_norm`
+use newsflow::core::decode::decode;
+use newsflow::core::normalize::{fingerprint, language, normalize, text};
 use newsflow::corpus::*;
-use std::time::Instant;
+
+fn cpu_secs() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+fn rate(name: &str, bytes: usize, rounds: usize, mut f: impl FnMut()) {
+    let t = cpu_secs();
+    for _ in 0..rounds {
+        f();
+    }
+    let secs = cpu_secs() - t;
+    println!(
+        "{name:<28} {:>8.1} MB/s per core",
+        (bytes * rounds) as f64 / 1e6 / secs
+    );
+}
+
 fn main() {
     let items = generate(
         &CorpusSpec {
-            n: 200,
+            n: 400,
             ..CorpusSpec::default()
         },
         default_shared_dir().as_deref(),
     );
+    for (label, kind) in [
+        ("plain", CorpusKind::HebrewJson),
+        ("html", CorpusKind::HebrewHtml),
+    ] {
+        let set: Vec<&CorpusItem> = items.iter().filter(|i| i.kind == kind).take(100).collect();
+        let bytes: usize = set.iter().map(|i| i.payload.len()).sum();
+        rate(&format!("{label}: decode+normalize"), bytes, 20, || {
+            for i in &set {
+                std::hint::black_box(normalize(decode(&i.payload, usize::MAX).unwrap()).unwrap());
+            }
+        });
+    }
     let bodies: Vec<String> = items
         .iter()
         .filter(|i| i.kind == CorpusKind::HebrewJson)
         .map(|i| {
-            let v: serde_json::Value = serde_json::from_slice(&i.payload).unwrap();
-            v["body"].as_str().unwrap().to_string()
+            serde_json::from_slice::<serde_json::Value>(&i.payload).unwrap()["body"]
+                .as_str()
+                .unwrap()
+                .to_string()
         })
         .collect();
     let bytes: usize = bodies.iter().map(|b| b.len()).sum();
-    let mb = bytes as f64 / 1e6;
-    let t = Instant::now();
-    for _ in 0..5 {
-        for b in &bodies {
+    rate("  text::normalize_text", bytes, 20, || {
+        bodies.iter().for_each(|b| {
             std::hint::black_box(text::normalize_text(b));
-        }
-    }
-    println!(
-        "normalize_text {:.1} MB/s",
-        5.0 * mb / t.elapsed().as_secs_f64()
-    );
-    let t = Instant::now();
-    for _ in 0..5 {
-        for b in &bodies {
+        })
+    });
+    rate("  text::normalize_text_mapped", bytes, 20, || {
+        bodies.iter().for_each(|b| {
+            std::hint::black_box(text::normalize_text_mapped(b));
+        })
+    });
+    rate("  language::detect", bytes, 20, || {
+        bodies.iter().for_each(|b| {
             std::hint::black_box(language::detect("", b, None));
-        }
-    }
-    println!("language {:.1} MB/s", 5.0 * mb / t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    for _ in 0..5 {
-        for b in &bodies {
+        })
+    });
+    rate("  Fingerprint::of", bytes, 20, || {
+        bodies.iter().for_each(|b| {
             std::hint::black_box(fingerprint::Fingerprint::of("", b));
-        }
-    }
-    println!(
-        "fingerprint {:.1} MB/s",
-        5.0 * mb / t.elapsed().as_secs_f64()
-    );
-    let t = Instant::now();
-    for _ in 0..5 {
-        for i in &items {
-            std::hint::black_box(newsflow::core::decode::decode(&i.payload, usize::MAX).ok());
-        }
-    }
-    println!(
-        "decode {:.1} MB/s",
-        5.0 * (items.iter().map(|i| i.payload.len()).sum::<usize>() as f64 / 1e6)
-            / t.elapsed().as_secs_f64()
-    );
+        })
+    });
+    rate("  segment::sentences", bytes, 20, || {
+        bodies.iter().for_each(|b| {
+            std::hint::black_box(newsflow::core::segment::sentences(b));
+        })
+    });
+    let html: Vec<String> = items
+        .iter()
+        .filter(|i| i.kind == CorpusKind::HebrewHtml)
+        .map(|i| {
+            serde_json::from_slice::<serde_json::Value>(&i.payload).unwrap()["html"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let hbytes: usize = html.iter().map(|b| b.len()).sum();
+    rate("  html::extract", hbytes, 20, || {
+        html.iter().for_each(|h| {
+            std::hint::black_box(newsflow::core::normalize::html::extract(h));
+        })
+    });
 }

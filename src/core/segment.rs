@@ -109,59 +109,75 @@ const ABBREVIATIONS: &[&str] = &[
 /// abbreviation, a single letter (initials) or inside a number does not end a sentence.
 /// Spans are trimmed of surrounding whitespace.
 pub fn sentences(text: &str) -> Vec<[usize; 2]> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut start = 0usize;
-    let push = |s: usize, e: usize, out: &mut Vec<[usize; 2]>| {
-        let mut s = s;
-        let mut e = e;
-        while s < e && chars[s].is_whitespace() {
-            s += 1;
-        }
-        while e > s && chars[e - 1].is_whitespace() {
-            e -= 1;
-        }
-        if e > s {
-            out.push([s, e]);
+    // Find spans in bytes first, then convert all offsets to characters in one pass.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut push = |s: usize, e: usize| {
+        let piece = &text[s..e];
+        let trimmed_start = s + (piece.len() - piece.trim_start().len());
+        let trimmed_end = s + piece.trim_end().len();
+        if trimmed_end > trimmed_start {
+            spans.push((trimmed_start, trimmed_end));
         }
     };
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    let bytes = text.as_bytes();
+    let mut start = 0usize;
+    let mut resume = 0usize;
+    for (b, c) in text.char_indices() {
+        if b < resume {
+            continue;
+        }
         if c == '\n' {
-            push(start, i, &mut out);
-            start = i + 1;
+            push(start, b);
+            start = b + 1;
         } else if matches!(c, '.' | '!' | '?' | '…' | '\u{05C3}') {
-            let mut j = i + 1;
-            while j < chars.len()
-                && matches!(chars[j], '"' | '\'' | ')' | ']' | '»' | '.' | '!' | '?')
-            {
-                j += 1;
-            }
-            let at_space = j >= chars.len() || chars[j] == ' ';
-            let next = chars[j..].iter().find(|c| !c.is_whitespace());
-            let lower_next = next.is_some_and(|n| n.is_ascii_lowercase());
-            let word_before: String = {
-                let mut k = i;
-                while k > 0 && (chars[k - 1].is_alphanumeric() || chars[k - 1] == '.') {
-                    k -= 1;
+            let mut j = b + c.len_utf8();
+            while let Some(n) = text[j..].chars().next() {
+                if matches!(n, '"' | '\'' | ')' | ']' | '»' | '.' | '!' | '?') {
+                    j += n.len_utf8();
+                } else {
+                    break;
                 }
-                chars[k..i].iter().collect()
+            }
+            let at_space = j >= bytes.len() || bytes[j] == b' ';
+            let lower_next = text[j..]
+                .trim_start()
+                .chars()
+                .next()
+                .is_some_and(|n| n.is_ascii_lowercase());
+            let abbreviation = c == '.' && {
+                let before = &text[..b];
+                let word_start = before
+                    .char_indices()
+                    .rev()
+                    .take_while(|(_, w)| w.is_alphanumeric() || *w == '.')
+                    .last()
+                    .map_or(b, |(i, _)| i);
+                let word = &text[word_start..b];
+                ABBREVIATIONS.contains(&word)
+                    || (word.len() == 1 && word.as_bytes()[0].is_ascii_uppercase())
             };
-            let abbreviation = c == '.'
-                && (ABBREVIATIONS.contains(&word_before.as_str())
-                    || (word_before.chars().count() == 1
-                        && word_before.chars().all(|w| w.is_ascii_uppercase())));
             if at_space && !lower_next && !abbreviation {
-                push(start, j, &mut out);
+                push(start, j);
                 start = j;
-                i = j;
-                continue;
+                resume = j;
             }
         }
-        i += 1;
     }
-    push(start, chars.len(), &mut out);
+    push(start, text.len());
+    // Byte → character offsets, in one forward pass over the (sorted) span ends.
+    let mut out = Vec::with_capacity(spans.len());
+    let mut chars = 0usize;
+    let mut at = 0usize;
+    let mut to_chars = |b: usize| {
+        chars += text[at..b].chars().count();
+        at = b;
+        chars
+    };
+    for (s, e) in spans {
+        let cs = to_chars(s);
+        let ce = to_chars(e);
+        out.push([cs, ce]);
+    }
     out
 }
 

@@ -29,7 +29,7 @@ pub struct LanguageInfo {
 }
 
 /// Characters of text given to the detector (more adds time, not accuracy).
-const SAMPLE_BYTES: usize = 512;
+const SAMPLE_BYTES: usize = 384;
 
 /// Detects the language of an article and reconciles it with `claimed`.
 pub fn detect(title: &str, body: &str, claimed: Option<&str>) -> LanguageInfo {
