@@ -162,15 +162,8 @@ async fn restart_mid_stream_loses_nothing() {
     let _ = first.task.await;
     let second = Instance::start(test_config(&brokers, "restart"));
     let expected: BTreeSet<String> = (0..n).map(|i| format!("k{i}")).collect();
-    let before = keys(&partial);
-    let rest = read_until(&r, Duration::from_secs(90), |s| {
-        let mut k = keys(s);
-        k.extend(before.iter().cloned());
-        expected.is_subset(&k)
-    })
-    .await;
-    let mut got = before;
-    got.extend(keys(&rest));
+    let got =
+        read_keys_until_complete(&r, &expected, keys(&partial), Duration::from_secs(90)).await;
     let missing: Vec<_> = expected.difference(&got).collect();
     assert!(missing.is_empty(), "lost after restart: {missing:?}");
     second.shutdown().await;
@@ -184,21 +177,14 @@ async fn two_instances_rebalance_without_gaps() {
     let a = Instance::start(test_config(&brokers, "rebalance"));
     let r = reader(&brokers, &[OUT, DLQ]);
     produce_all(&brokers, RAW, &items[..200]).await;
-    let mut seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 100).await;
+    let seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 100).await;
     // A second instance joins while messages are in flight.
     let b = Instance::start(test_config(&brokers, "rebalance"));
     produce_all(&brokers, RAW, &items[200..400]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     produce_all(&brokers, RAW, &items[400..]).await;
     let expected: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
-    let more = read_until(&r, Duration::from_secs(90), |s| {
-        let mut k = keys(s);
-        k.extend(seen.iter().map(|x| x.key.clone()));
-        expected.is_subset(&k)
-    })
-    .await;
-    seen.extend(more);
-    let got = keys(&seen);
+    let got = read_keys_until_complete(&r, &expected, keys(&seen), Duration::from_secs(90)).await;
     let missing: Vec<_> = expected.difference(&got).collect();
     assert!(missing.is_empty(), "gaps after rebalance: {missing:?}");
     assert!(
@@ -263,15 +249,7 @@ async fn broker_down_at_start_and_mid_stream_delays_but_loses_nothing() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     cluster.broker_up(1).unwrap();
     let expected: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
-    let before = keys(&first);
-    let rest = read_until(&r, Duration::from_secs(90), |s| {
-        let mut k = keys(s);
-        k.extend(before.iter().cloned());
-        expected.is_subset(&k)
-    })
-    .await;
-    let mut got = before;
-    got.extend(keys(&rest));
+    let got = read_keys_until_complete(&r, &expected, keys(&first), Duration::from_secs(90)).await;
     let missing: Vec<_> = expected.difference(&got).collect();
     assert!(
         missing.is_empty(),
@@ -295,10 +273,18 @@ async fn output_refused_as_too_large_goes_to_the_dlq_with_the_reason() {
     let big = serde_json::to_vec(&serde_json::json!({"id": "big", "body": body})).unwrap();
     assert!(big.len() < 6000);
     let small = br#"{"id": "small", "body": "A short note from Kyiv."}"#.to_vec();
-    produce_all(&brokers, RAW, &[("big".into(), big.clone()), ("small".into(), small)]).await;
+    produce_all(
+        &brokers,
+        RAW,
+        &[("big".into(), big.clone()), ("small".into(), small)],
+    )
+    .await;
     let r = reader(&brokers, &[OUT, DLQ]);
     let seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 2).await;
-    let big_seen = seen.iter().find(|s| s.key == "big").expect("big accounted for");
+    let big_seen = seen
+        .iter()
+        .find(|s| s.key == "big")
+        .expect("big accounted for");
     assert_eq!(big_seen.topic, DLQ);
     assert_eq!(big_seen.headers["newsflow-error-kind"], "output_rejected");
     assert!(big_seen.headers["newsflow-error-message"].contains("refused"));

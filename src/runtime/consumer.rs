@@ -41,6 +41,15 @@ impl Shared {
     }
 }
 
+/// Partitions of `topic` in a rebalance's partition list.
+fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
+    tpl.elements()
+        .iter()
+        .filter(|e| e.topic() == topic)
+        .map(|e| e.partition())
+        .collect()
+}
+
 /// librdkafka client context of the consumer.
 pub struct NewsflowConsumerContext {
     /// Shared pipeline state.
@@ -90,12 +99,7 @@ impl ConsumerContext for NewsflowConsumerContext {
         let Rebalance::Revoke(tpl) = rebalance else {
             return;
         };
-        let partitions: Vec<i32> = tpl
-            .elements()
-            .iter()
-            .filter(|e| e.topic() == self.shared.input_topic)
-            .map(|e| e.partition())
-            .collect();
+        let partitions = partitions_of(tpl, &self.shared.input_topic);
         if partitions.is_empty() {
             return;
         }
@@ -156,12 +160,7 @@ impl ConsumerContext for NewsflowConsumerContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                let partitions: Vec<i32> = tpl
-                    .elements()
-                    .iter()
-                    .filter(|e| e.topic() == self.shared.input_topic)
-                    .map(|e| e.partition())
-                    .collect();
+                let partitions = partitions_of(tpl, &self.shared.input_topic);
                 {
                     let mut t = self.shared.tracker();
                     for p in &partitions {

@@ -165,14 +165,17 @@ impl Sink {
     async fn dead_letter(&self, job: &Job, reject: &Reject) -> bool {
         let t = &job.ticket;
         let key = job.key.as_deref().unwrap_or(&[]);
-        let headers = dlq_headers(
-            job.headers.as_ref(),
-            reject,
-            &self.shared.input_topic,
-            t.partition,
-            t.offset,
-            None,
-        );
+        let headers_with = |omitted: Option<&str>| {
+            dlq_headers(
+                job.headers.as_ref(),
+                reject,
+                &self.shared.input_topic,
+                t.partition,
+                t.offset,
+                omitted,
+            )
+        };
+        let headers = headers_with(None);
         let outcome = match self
             .send(
                 &self.dlq_topic,
@@ -195,14 +198,7 @@ impl Sink {
                     t.offset
                 );
                 tracing::error!(parent: &job.span, "{note}");
-                let headers = dlq_headers(
-                    job.headers.as_ref(),
-                    reject,
-                    &self.shared.input_topic,
-                    t.partition,
-                    t.offset,
-                    Some(&note),
-                );
+                let headers = headers_with(Some(&note));
                 self.send(&self.dlq_topic, key, &[], &headers, "dlq", &job.span)
                     .await
             }

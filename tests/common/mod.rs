@@ -195,6 +195,25 @@ pub async fn read_until(
     seen
 }
 
+/// Reads until every key of `expected` was seen (counting `already`), or `timeout`; returns
+/// all keys seen, `already` included.
+pub async fn read_keys_until_complete(
+    reader: &StreamConsumer,
+    expected: &std::collections::BTreeSet<String>,
+    already: std::collections::BTreeSet<String>,
+    timeout: Duration,
+) -> std::collections::BTreeSet<String> {
+    let rest = read_until(reader, timeout, |s| {
+        let mut k = keys(s);
+        k.extend(already.iter().cloned());
+        expected.is_subset(&k)
+    })
+    .await;
+    let mut got = already;
+    got.extend(keys(&rest));
+    got
+}
+
 /// Distinct keys seen.
 pub fn keys(seen: &[Seen]) -> std::collections::BTreeSet<String> {
     seen.iter().map(|s| s.key.clone()).collect()
