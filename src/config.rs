@@ -161,6 +161,9 @@ pub struct PipelineConfig {
     pub rebalance_drain_timeout_ms: u64,
     /// Backoff between retries of a failed produce, milliseconds.
     pub produce_retry_backoff_ms: u64,
+    /// Forward payloads unchanged instead of enriching them (measures the Kafka I/O ceiling
+    /// in benchmarks; never in production).
+    pub passthrough: bool,
 }
 
 impl Default for PipelineConfig {
@@ -173,6 +176,7 @@ impl Default for PipelineConfig {
             shutdown_timeout_ms: 20_000,
             rebalance_drain_timeout_ms: 10_000,
             produce_retry_backoff_ms: 500,
+            passthrough: false,
         }
     }
 }

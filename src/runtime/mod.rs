@@ -118,7 +118,13 @@ pub async fn run(
         ctx,
         sink.clone(),
         tokio::runtime::Handle::current(),
+        p.passthrough,
     )?;
+    if p.passthrough {
+        tracing::warn!(
+            "pipeline.passthrough is on: payloads are forwarded unchanged (benchmarking only)"
+        );
+    }
     tracing::info!(
         brokers = %k.brokers,
         group = %k.group_id,
