@@ -6,6 +6,7 @@
 //! - peak RSS and CPU use of the service process,
 //! - end-to-end latency at half the measured rate (send → record read back by a consumer;
 //!   includes that consumer's fetch wait).
+//!
 //! Prints a markdown table of medians and writes it to `--out`.
 //!
 //! Run: `cargo build --release && cargo run --release --example bench_e2e -- --articles 20000`
