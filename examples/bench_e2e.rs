@@ -30,6 +30,7 @@ struct Args {
     binary: PathBuf,
     out: Option<PathBuf>,
     delivery: String,
+    load: f64,
 }
 
 fn parse_args() -> Args {
@@ -41,6 +42,7 @@ fn parse_args() -> Args {
         binary: PathBuf::from("target/release/newsflow"),
         out: None,
         delivery: "at-least-once".into(),
+        load: 0.5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -53,6 +55,7 @@ fn parse_args() -> Args {
             "--binary" => a.binary = PathBuf::from(v),
             "--out" => a.out = Some(PathBuf::from(v)),
             "--delivery" => a.delivery = v,
+            "--load" => a.load = v.parse().expect("--load FRACTION"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -264,7 +267,7 @@ async fn one_run(args: &Args, passthrough: bool, corpus: &[(String, Vec<u8>)]) -
     let cpu_pct = 100.0 * cpu_secs / started.elapsed().as_secs_f64();
 
     // Latency at half the measured rate.
-    let target = (rate / 2.0).max(1.0);
+    let target = (rate * args.load).max(1.0);
     let n = (target * args.latency_secs as f64) as usize;
     let mut sent: HashMap<String, Instant> = HashMap::with_capacity(n);
     let begin = Instant::now();
