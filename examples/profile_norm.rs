@@ -78,6 +78,16 @@ fn main() {
             std::hint::black_box(fingerprint::Fingerprint::of("", b));
         })
     });
+    rate("    simhash", bytes, 20, || {
+        bodies.iter().for_each(|b| {
+            std::hint::black_box(fingerprint::simhash(b));
+        })
+    });
+    rate("    blake3", bytes, 20, || {
+        bodies.iter().for_each(|b| {
+            std::hint::black_box(blake3::hash(b.as_bytes()));
+        })
+    });
     rate("  segment::sentences", bytes, 20, || {
         bodies.iter().for_each(|b| {
             std::hint::black_box(newsflow::core::segment::sentences(b));

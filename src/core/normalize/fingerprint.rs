@@ -40,9 +40,9 @@ impl Fingerprint {
 
 /// FNV-1a over a word's bytes (one hash per word; shingles combine word hashes).
 #[inline]
-fn word_hash(w: &str) -> u64 {
+fn word_hash(w: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in w.as_bytes() {
+    for &b in w {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -129,23 +129,41 @@ impl BitCounts {
     }
 }
 
+/// Whether a byte belongs to a word: ASCII letters and digits, and every byte of a non-ASCII
+/// character except the general-punctuation block (U+2000–U+206F: dashes, quotes, …), whose
+/// UTF-8 form starts with E2 80 or E2 81. Working on bytes keeps SimHash at memory speed.
 #[inline]
-fn is_word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || ('\u{05D0}'..='\u{05EA}').contains(&c)
-        || (!c.is_ascii() && c.is_alphanumeric())
+fn is_word_byte(bytes: &[u8], i: usize) -> bool {
+    let b = bytes[i];
+    if b < 0x80 {
+        return b.is_ascii_alphanumeric();
+    }
+    // Find the lead byte of this character (at most 3 continuation bytes back).
+    let mut lead = i;
+    while lead > 0 && bytes[lead] & 0xC0 == 0x80 && i - lead < 3 {
+        lead -= 1;
+    }
+    !(bytes[lead] == 0xE2 && matches!(bytes.get(lead + 1), Some(0x80 | 0x81)))
 }
 
-/// SimHash over word 3-shingles (words are maximal alphanumeric runs).
+/// SimHash over word 3-shingles (words are maximal runs of word bytes, see
+/// [`is_word_byte`]).
 pub fn simhash(text: &str) -> u64 {
+    let bytes = text.as_bytes();
     let mut counts = BitCounts::new();
     let mut window = [0u64; 3];
     let mut words = 0usize;
-    for w in text
-        .split(|c: char| !is_word_char(c))
-        .filter(|w| !w.is_empty())
-    {
-        window = [window[1], window[2], word_hash(w)];
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_word_byte(bytes, i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_word_byte(bytes, i) {
+            i += 1;
+        }
+        window = [window[1], window[2], word_hash(&bytes[start..i])];
         words += 1;
         if words >= 3 {
             counts.add(mix(window[0]

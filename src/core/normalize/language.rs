@@ -28,12 +28,25 @@ pub struct LanguageInfo {
     pub claimed: Option<String>,
 }
 
-/// Characters of text given to the detector (more adds time, not accuracy).
+/// Bytes of text given to the detector (more adds time, not accuracy). Text in a script used
+/// by few languages (Hebrew: Hebrew or Yiddish) needs a shorter sample than Latin script.
 const SAMPLE_BYTES: usize = 384;
+/// Sample for Hebrew-script text.
+const HEBREW_SAMPLE_BYTES: usize = 192;
 
 /// Detects the language of an article and reconciles it with `claimed`.
 pub fn detect(title: &str, body: &str, claimed: Option<&str>) -> LanguageInfo {
-    let mut end = body.len().min(SAMPLE_BYTES);
+    let hebrew_script = body
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .take(16)
+        .all(|c| ('\u{0590}'..='\u{05FF}').contains(&c));
+    let limit = if hebrew_script {
+        HEBREW_SAMPLE_BYTES
+    } else {
+        SAMPLE_BYTES
+    };
+    let mut end = body.len().min(limit);
     while !body.is_char_boundary(end) {
         end -= 1;
     }
