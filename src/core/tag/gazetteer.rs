@@ -2,7 +2,8 @@
 //! Wikidata id, matched longest-first over tokens, with Hebrew prefix letters stripped.
 //!
 //! File format (`models/gazetteer.tsv`), one entity a line, `#` comments:
-//! `TYPE <TAB> CANONICAL <TAB> WIKIDATA-or-"-" <TAB> alias|alias|...`
+//! `TYPE <TAB> CANONICAL <TAB> WIKIDATA-or-"-" <TAB> alias|alias|...`; an alias ending in
+//! `?` is ambiguous (weak).
 
 use super::{EntityType, TagError};
 use crate::core::segment::{prefix_splits, Token};
@@ -30,14 +31,17 @@ pub struct GazetteerMatch {
     pub prefix_chars: usize,
     /// Entry index.
     pub entry: usize,
+    /// Whether the matched alias is ambiguous (marked `?`): it informs the model and gives
+    /// canonical forms, but does not make an entity on its own.
+    pub weak: bool,
 }
 
 /// The loaded gazetteer.
 #[derive(Debug, Default)]
 pub struct Gazetteer {
     entries: Vec<GazetteerEntry>,
-    /// First alias token → (remaining alias tokens, entry index), longest first.
-    index: HashMap<String, Vec<(Vec<String>, usize)>>,
+    /// First alias token → (remaining alias tokens, entry index, weak), longest first.
+    index: HashMap<String, Vec<(Vec<String>, usize, bool)>>,
 }
 
 impl Gazetteer {
@@ -65,6 +69,10 @@ impl Gazetteer {
                 wikidata: (wikidata != "-" && !wikidata.is_empty()).then(|| wikidata.to_string()),
             });
             for alias in aliases.split('|').map(str::trim).filter(|a| !a.is_empty()) {
+                let (alias, weak) = match alias.strip_suffix('?') {
+                    Some(a) => (a, true),
+                    None => (alias, false),
+                };
                 let normalized = crate::core::normalize::text::normalize_text(alias);
                 let toks: Vec<String> = crate::core::segment::tokenize(&normalized)
                     .iter()
@@ -76,7 +84,7 @@ impl Gazetteer {
                 g.index
                     .entry(first.clone())
                     .or_default()
-                    .push((rest.to_vec(), entry));
+                    .push((rest.to_vec(), entry, weak));
             }
         }
         for alts in g.index.values_mut() {
@@ -108,7 +116,7 @@ impl Gazetteer {
             let Some(alts) = self.index.get(stem) else {
                 continue;
             };
-            for (rest, entry) in alts {
+            for (rest, entry, weak) in alts {
                 let end = i + 1 + rest.len();
                 if end > tokens.len() {
                     continue;
@@ -124,6 +132,7 @@ impl Gazetteer {
                             last: end,
                             prefix_chars: prefix.chars().count(),
                             entry: *entry,
+                            weak: *weak,
                         });
                     }
                     break; // alternatives are longest first

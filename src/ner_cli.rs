@@ -1,0 +1,163 @@
+//! `train-ner` and `ner-eval`: file handling and reporting around `core::tag`.
+
+use anyhow::{bail, Context as _};
+use newsflow::core::tag::bmes::{self, Scheme};
+use newsflow::core::tag::gazetteer::Gazetteer;
+use newsflow::core::tag::train::{self, Corpus, TrainOptions};
+use newsflow::core::tag::{Tagger, BUILTIN_GAZETTEER};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn read_bmes(path: &Path) -> anyhow::Result<Vec<bmes::Sentence>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(bmes::parse(&text))
+}
+
+/// `newsflow train-ner`.
+pub fn train(data: &Path, out: &Path, epochs: usize, seed: u64, prune: f32) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
+    let nemo = data.join("nemo/token-single_train.bmes");
+    let multi = data.join("nemo/token-multi_train.bmes");
+    let bmc = data.join("bmc/bmc_train.bmes");
+    let mut corpora = vec![
+        Corpus {
+            sentences: read_bmes(&nemo)?,
+            scheme: Scheme::Nemo,
+        },
+        Corpus {
+            sentences: read_bmes(&bmc)?,
+            scheme: Scheme::Bmc,
+        },
+    ];
+    // Experiments only: NEWSFLOW_NER_ONLY=nemo|bmc trains on one corpus.
+    match std::env::var("NEWSFLOW_NER_ONLY").as_deref() {
+        Ok("nemo") => corpora[1].sentences.clear(),
+        Ok("bmc") => corpora[0].sentences.clear(),
+        _ => {}
+    }
+    let mut dev = Vec::new();
+    for (f, scheme) in [
+        ("nemo/token-single_dev.bmes", Scheme::Nemo),
+        ("bmc/bmc_dev.bmes", Scheme::Bmc),
+    ] {
+        let p = data.join(f);
+        if p.exists() {
+            dev.push(Corpus {
+                sentences: read_bmes(&p)?,
+                scheme,
+            });
+        }
+    }
+    let multi = if multi.exists() {
+        read_bmes(&multi)?
+    } else {
+        Vec::new()
+    };
+    eprintln!(
+        "training on {} NEMO + {} BMC sentences, {epochs} epochs, seed {seed}",
+        corpora[0].sentences.len(),
+        corpora[1].sentences.len()
+    );
+    let opts = TrainOptions {
+        epochs,
+        seed,
+        prune,
+    };
+    let mut model = train::train(&gaz, &corpora, &dev, &multi, &opts, |r| {
+        let dev: Vec<String> = r.dev_f1.iter().map(|f| format!("{:.4}", f)).collect();
+        eprintln!(
+            "epoch {:>2}: {} sentences wrong; dev F1 (model only, nemo/bmc) {}  [{:.1}s]",
+            r.epoch,
+            r.mistakes,
+            dev.join(" / "),
+            started.elapsed().as_secs_f64()
+        );
+    });
+    let secs = started.elapsed().as_secs_f64();
+    model.info = format!(
+        "newsflow {} train-ner: NEMO token-single train + BMC train, {epochs} epochs, seed {seed}, prune {prune}; trained in {secs:.1}s",
+        newsflow::VERSION
+    );
+    let bytes = model.to_bytes();
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let n_pairs: usize = model.rows.iter().map(|r| r.1.pairs.len()).sum();
+    println!(
+        "trained in {secs:.1}s: {} features, {} weights, {:.1} MB -> {}",
+        model.rows.len(),
+        n_pairs,
+        bytes.len() as f64 / 1e6,
+        out.display()
+    );
+    println!("rebuild (cargo build --release) to ship the new model in the binary");
+    Ok(())
+}
+
+/// `newsflow ner-eval`.
+pub fn eval(
+    gold: &Path,
+    scheme: &str,
+    predictions_out: Option<&Path>,
+    baseline: Option<&Path>,
+    baseline_key: Option<&str>,
+    tolerance: f64,
+) -> anyhow::Result<ExitCode> {
+    let scheme = Scheme::parse(scheme).context("--scheme must be nemo or bmc")?;
+    let t0 = Instant::now();
+    let tagger = Tagger::builtin()?;
+    let load = t0.elapsed();
+    let sentences = read_bmes(gold)?;
+    if sentences.is_empty() {
+        bail!("{} has no sentences", gold.display());
+    }
+    let r = newsflow::core::tag::eval::evaluate(&tagger, &sentences, scheme);
+    if let Some(p) = predictions_out {
+        std::fs::write(p, bmes::write(&r.predictions))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    println!(
+        "{} ({} scheme): {} sentences, {} tokens; tagger loaded in {:.0} ms, tagged in {:.0} ms",
+        gold.display(),
+        scheme.as_str(),
+        sentences.len(),
+        r.tokens,
+        load.as_secs_f64() * 1e3,
+        r.elapsed.as_secs_f64() * 1e3
+    );
+    print!("{}", bmes::format_scores(&r.scores));
+    let f1 = r.scores.micro.f1();
+    println!(
+        "micro P {:.4} R {:.4} F1 {:.4}",
+        r.scores.micro.precision(),
+        r.scores.micro.recall(),
+        f1
+    );
+    if let Some(b) = baseline {
+        let text =
+            std::fs::read_to_string(b).with_context(|| format!("reading {}", b.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        let key = baseline_key.map(str::to_string).unwrap_or_else(|| {
+            gold.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let Some(recorded) = v
+            .get(&key)
+            .and_then(|e| e.get("f1"))
+            .and_then(|f| f.as_f64())
+        else {
+            bail!("{} has no {key}.f1", b.display());
+        };
+        if f1 + tolerance < recorded {
+            eprintln!(
+                "REGRESSION: F1 {f1:.4} is more than {tolerance} below the recorded {recorded:.4} ({key} in {})",
+                b.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        println!("ok: F1 {f1:.4} vs recorded {recorded:.4} (tolerance {tolerance})");
+    }
+    Ok(ExitCode::SUCCESS)
+}
