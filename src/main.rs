@@ -75,6 +75,10 @@ enum Command {
         /// Drop averaged weights smaller than this (keeps the model small).
         #[arg(long, default_value_t = 0.002)]
         prune: f32,
+        /// More BIOSE files whose sentences must not be trained on (the dev splits are
+        /// always excluded).
+        #[arg(long)]
+        exclude: Vec<PathBuf>,
     },
     /// Evaluate the production tagger on a gold BIOSE file (NEMO scoring rule).
     NerEval {
@@ -97,6 +101,9 @@ enum Command {
         /// Allowed drop below the recorded F1.
         #[arg(long, default_value_t = 0.05)]
         tolerance: f64,
+        /// Use this model file instead of the one built into the binary.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
 }
 
@@ -217,8 +224,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             epochs,
             seed,
             prune,
+            exclude,
         } => {
-            ner_cli::train(&data, &out, epochs, seed, prune)?;
+            ner_cli::train(&data, &out, epochs, seed, prune, &exclude)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::NerEval {
@@ -228,6 +236,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline,
             baseline_key,
             tolerance,
+            model,
         } => ner_cli::eval(
             &gold,
             &scheme,
@@ -235,6 +244,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline.as_deref(),
             baseline_key.as_deref(),
             tolerance,
+            model.as_deref(),
         ),
         Command::CheckConfig { config } => {
             let c = Config::load(Some(&config))?;

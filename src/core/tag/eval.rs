@@ -34,6 +34,9 @@ pub fn tags_from_entities(
         let Some(cat) = scheme.map(e.kind) else {
             continue;
         };
+        if scheme == Scheme::Bmc && is_deictic_day(e) {
+            continue;
+        }
         let covered: Vec<usize> = (0..spans.len())
             .filter(|&j| spans[j].0 < e.end && e.start < spans[j].1)
             .collect();
@@ -56,6 +59,17 @@ pub fn tags_from_entities(
         }
     }
     tags
+}
+
+/// Whether an entity is a bare deictic day (`אתמול`, `היום`, `מחר`, ...): a DATE for
+/// newsflow (resolved against the article date), but never an entity in BMC, whose
+/// annotators left them `O` throughout; the BMC mapping drops them like EVE or WOA.
+pub fn is_deictic_day(e: &Entity) -> bool {
+    e.kind == super::EntityType::DATE
+        && matches!(
+            e.text.as_str(),
+            "אתמול" | "היום" | "מחר" | "שלשום" | "מחרתיים" | "yesterday" | "today" | "tomorrow"
+        )
 }
 
 /// Result of an evaluation.

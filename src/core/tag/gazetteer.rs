@@ -42,6 +42,9 @@ pub struct Gazetteer {
     entries: Vec<GazetteerEntry>,
     /// First alias token → (remaining alias tokens, entry index, weak), longest first.
     index: HashMap<String, Vec<(Vec<String>, usize, bool)>>,
+    /// The same for aliases starting with the article ה, keyed without it: after ב, ל, כ
+    /// the article is not written (בבית הלבן = ב + הבית הלבן).
+    hidden_he: HashMap<String, Vec<(Vec<String>, usize, bool)>>,
 }
 
 impl Gazetteer {
@@ -85,9 +88,16 @@ impl Gazetteer {
                     .entry(first.clone())
                     .or_default()
                     .push((rest.to_vec(), entry, weak));
+                if let Some(bare) = first.strip_prefix('ה').filter(|b| b.chars().count() >= 2) {
+                    g.hidden_he.entry(bare.to_string()).or_default().push((
+                        rest.to_vec(),
+                        entry,
+                        weak,
+                    ));
+                }
             }
         }
-        for alts in g.index.values_mut() {
+        for alts in g.index.values_mut().chain(g.hidden_he.values_mut()) {
             alts.sort_by_key(|a| std::cmp::Reverse(a.0.len()));
         }
         Ok(g)
@@ -113,29 +123,30 @@ impl Gazetteer {
     pub fn match_at(&self, tokens: &[Token<'_>], i: usize) -> Option<GazetteerMatch> {
         let mut best: Option<GazetteerMatch> = None;
         for (prefix, stem) in prefix_splits(tokens[i].text) {
-            let Some(alts) = self.index.get(stem) else {
-                continue;
-            };
-            for (rest, entry, weak) in alts {
+            let hidden = prefix.ends_with(['ב', 'ל', 'כ']);
+            let direct = self.index.get(stem).into_iter().flatten();
+            let via_article = hidden
+                .then(|| self.hidden_he.get(stem))
+                .flatten()
+                .into_iter()
+                .flatten();
+            for (rest, entry, weak) in direct.chain(via_article) {
                 let end = i + 1 + rest.len();
                 if end > tokens.len() {
                     continue;
                 }
-                if rest
+                let fits = rest
                     .iter()
                     .zip(&tokens[i + 1..end])
-                    .all(|(a, t)| a == t.text)
-                {
-                    if best.is_none_or(|b| end > b.last) {
-                        best = Some(GazetteerMatch {
-                            first: i,
-                            last: end,
-                            prefix_chars: prefix.chars().count(),
-                            entry: *entry,
-                            weak: *weak,
-                        });
-                    }
-                    break; // alternatives are longest first
+                    .all(|(a, t)| a == t.text);
+                if fits && best.is_none_or(|b| end > b.last) {
+                    best = Some(GazetteerMatch {
+                        first: i,
+                        last: end,
+                        prefix_chars: prefix.chars().count(),
+                        entry: *entry,
+                        weak: *weak,
+                    });
                 }
             }
         }

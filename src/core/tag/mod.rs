@@ -289,10 +289,10 @@ impl Tagger {
             path: path.display().to_string(),
             source,
         })?;
-        Ok(Tagger {
-            gazetteer: Gazetteer::parse(&text)?,
-            model: Model::from_bytes(BUILTIN_MODEL)?,
-        })
+        Ok(Tagger::new(
+            Gazetteer::parse(&text)?,
+            Model::from_bytes(BUILTIN_MODEL)?,
+        ))
     }
 
     /// Number of gazetteer entries (for start-up logs).
@@ -403,11 +403,14 @@ impl Tagger {
                 let margin = (start..end)
                     .map(|j| {
                         let row = &buf.emis[j * N_LABELS..(j + 1) * N_LABELS];
+                        // Margin over the best label of another type (or O): how sure
+                        // the model is of the entity and its type, not of B vs S.
                         let l = usize::from(buf.labels[j]);
+                        let kind_of = |k: usize| split_label(k as u8).1;
                         let other = row
                             .iter()
                             .enumerate()
-                            .filter(|&(k, _)| k != l)
+                            .filter(|&(k, _)| kind_of(k) != kind_of(l))
                             .map(|(_, &v)| v)
                             .max()
                             .unwrap_or(0);
@@ -433,7 +436,13 @@ impl Tagger {
                 .filter(|e| e.start < g_end && g_start < e.end)
                 .collect::<Vec<_>>();
             if overlapping.is_empty() {
-                if m.weak {
+                // Ambiguous aliases, and prefix readings of frequent words (מכיוון is not
+                // מ+כ+יוון), need the model's agreement.
+                let tok = tokens[m.first].text;
+                if m.weak
+                    || (m.prefix_chars > 0
+                        && self.model.word_freq(hash_bytes(1, tok.as_bytes())) >= 2)
+                {
                     continue;
                 }
                 self.push_span(text, &tokens, m.first, m.last, entry.kind, field, out);
@@ -452,7 +461,12 @@ impl Tagger {
             let inside = overlapping
                 .iter()
                 .all(|e| g_start <= e.start && e.end <= g_end);
-            if inside && !m.weak && overlapping.iter().any(|e| e.end < g_end || g_start < e.start) {
+            if inside
+                && !m.weak
+                && overlapping
+                    .iter()
+                    .any(|e| e.end < g_end || g_start < e.start)
+            {
                 // The model found part of a known name: the gazetteer span wins.
                 let bs = char_to_byte(text, g_start);
                 let replacement = Entity {
@@ -495,8 +509,19 @@ impl Tagger {
             for e in out[first_new..].iter_mut() {
                 if e.start < r.end && r.start < e.end {
                     covered = true;
-                    if e.kind == r.kind && e.value.is_none() {
-                        e.value = r.value.clone();
+                    let temporal = matches!(e.kind, EntityType::DATE | EntityType::TIME);
+                    if temporal && matches!(r.kind, EntityType::DATE | EntityType::TIME) {
+                        // The rule's span and value win for dates and times.
+                        let bs = char_to_byte(text, r.start.min(e.start));
+                        let be = char_to_byte(text, r.end.max(e.end));
+                        e.start = r.start.min(e.start);
+                        e.end = r.end.max(e.end);
+                        e.text = text[bs..be].to_string();
+                        e.canonical.clone_from(&e.text);
+                        e.kind = r.kind;
+                        e.value.clone_from(&r.value);
+                    } else if e.kind == r.kind && e.value.is_none() {
+                        e.value.clone_from(&r.value);
                     }
                 }
             }
