@@ -75,6 +75,9 @@ enum Command {
         /// Drop averaged weights smaller than this (keeps the model small).
         #[arg(long, default_value_t = 0.002)]
         prune: f32,
+        /// Drop features seen fewer times than this in the training data.
+        #[arg(long, default_value_t = 1)]
+        min_count: u32,
         /// More BIOSE files whose sentences must not be trained on (the dev splits are
         /// always excluded).
         #[arg(long)]
@@ -224,9 +227,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             epochs,
             seed,
             prune,
+            min_count,
             exclude,
         } => {
-            ner_cli::train(&data, &out, epochs, seed, prune, &exclude)?;
+            ner_cli::train(&data, &out, epochs, seed, prune, min_count, &exclude)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::NerEval {

@@ -22,6 +22,7 @@ pub fn train(
     epochs: usize,
     seed: u64,
     prune: f32,
+    min_count: u32,
     exclude: &[std::path::PathBuf],
 ) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -92,6 +93,7 @@ pub fn train(
         epochs,
         seed,
         prune,
+        min_count,
     };
     let mut model = train::train(&gaz, &corpora, &dev, &multi, &opts, |r| {
         let dev: Vec<String> = r.dev_f1.iter().map(|f| format!("{:.4}", f)).collect();
@@ -105,7 +107,7 @@ pub fn train(
     });
     let secs = started.elapsed().as_secs_f64();
     model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train (minus sentences in the dev splits), {epochs} epochs, seed {seed}, prune {prune}; trained in {secs:.1}s",
+        "newsflow {} train-ner: NEMO token-single train + BMC train (minus sentences in the dev splits), {epochs} epochs, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
         newsflow::VERSION
     );
     let bytes = model.to_bytes();

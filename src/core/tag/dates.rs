@@ -138,8 +138,10 @@ fn he_weekday(s: &str) -> Option<Weekday> {
     HE_WEEKDAYS.iter().find(|(n, _)| *n == s).map(|x| x.1)
 }
 fn en_weekday(s: &str) -> Option<Weekday> {
-    let l = s.to_ascii_lowercase();
-    EN_WEEKDAYS.iter().find(|(n, _)| *n == l).map(|x| x.1)
+    EN_WEEKDAYS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|x| x.1)
 }
 fn he_month(s: &str) -> Option<u32> {
     HE_MONTHS.iter().find(|(n, _)| *n == s).map(|x| x.1)
@@ -148,8 +150,10 @@ fn en_month(s: &str) -> Option<u32> {
     if !s.starts_with(|c: char| c.is_ascii_uppercase()) {
         return None;
     }
-    let l = s.to_ascii_lowercase();
-    EN_MONTHS.iter().find(|(n, _)| *n == l).map(|x| x.1)
+    EN_MONTHS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|x| x.1)
 }
 fn year(s: &str) -> Option<i32> {
     (s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()))
@@ -279,11 +283,11 @@ impl Scanner<'_, '_> {
             "מחרתיים" => Some(2),
             _ => None,
         })
-        .or_else(|| match t.to_ascii_lowercase().as_str() {
-            "yesterday" => Some((0, -1)),
-            "today" => Some((0, 0)),
-            "tomorrow" => Some((0, 1)),
-            _ => None,
+        .or_else(|| {
+            [("yesterday", -1), ("today", 0), ("tomorrow", 1)]
+                .iter()
+                .find(|(w, _)| w.eq_ignore_ascii_case(t))
+                .map(|&(_, off)| (0, off))
         });
         if let Some((pc, off)) = deictic {
             let date = anchor.map(|a| a + Duration::days(off));
@@ -313,11 +317,13 @@ impl Scanner<'_, '_> {
             }
         }
         // English `[last|next|this] <Weekday>`.
-        let lower = t.to_ascii_lowercase();
-        let rel_word = match lower.as_str() {
-            "last" | "past" => Some(Rel::Last),
-            "next" | "coming" => Some(Rel::Next),
-            _ => None,
+        let is = |w: &str| w.eq_ignore_ascii_case(t);
+        let rel_word = if is("last") || is("past") {
+            Some(Rel::Last)
+        } else if is("next") || is("coming") {
+            Some(Rel::Next)
+        } else {
+            None
         };
         if let (Some(rel), Some(wd)) = (rel_word, en_weekday(self.text(i + 1))) {
             let v = resolve_weekday(anchor, wd, rel);
@@ -455,7 +461,7 @@ impl Scanner<'_, '_> {
                 return Some(j + 1);
             }
             if HE_CURRENCIES.contains(&unit)
-                || EN_CURRENCIES.contains(&unit.to_ascii_lowercase().as_str())
+                || EN_CURRENCIES.iter().any(|c| c.eq_ignore_ascii_case(unit))
             {
                 self.push(EntityType::MONEY, i, pc, j, None);
                 return Some(j + 1);

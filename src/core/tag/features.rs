@@ -112,6 +112,24 @@ pub fn tok_info(word: &str, gaz: GazTag) -> TokInfo {
     let mut flags = 0u32;
     for (i, c) in word.chars().enumerate() {
         n_chars += 1;
+        if ('\u{05D0}'..='\u{05EA}').contains(&c) {
+            // Hebrew letter: the common case, without Unicode table look-ups.
+            let mut buf = [0u8; 4];
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                lower ^= u64::from(b);
+                lower = lower.wrapping_mul(FNV_PRIME);
+            }
+            all_upper = false;
+            all_digit = false;
+            any_alpha = true;
+            flags |= F_HEBREW;
+            if last_class != b'a' {
+                shape ^= u64::from(b'a');
+                shape = shape.wrapping_mul(FNV_PRIME);
+                last_class = b'a';
+            }
+            continue;
+        }
         if c.is_uppercase() {
             t.has_upper = true;
             if i == 0 {
@@ -149,12 +167,7 @@ pub fn tok_info(word: &str, gaz: GazTag) -> TokInfo {
         }
         match c {
             '"' => flags |= F_QUOTE,
-            '\'' => {
-                flags |= F_QUOTE;
-                if i + 1 == word.chars().count() {
-                    flags |= F_GERESH_END;
-                }
-            }
+            '\'' => flags |= F_QUOTE,
             '-' => flags |= F_HYPHEN,
             _ => {}
         }
@@ -164,6 +177,9 @@ pub fn tok_info(word: &str, gaz: GazTag) -> TokInfo {
             shape = shape.wrapping_mul(FNV_PRIME);
             last_class = class;
         }
+    }
+    if word.ends_with('\'') {
+        flags |= F_GERESH_END;
     }
     if all_digit && n_chars > 0 {
         flags |= F_ALLDIGIT;

@@ -4,6 +4,7 @@
 pub mod bmes;
 pub mod canonical;
 pub mod dates;
+pub mod english;
 pub mod eval;
 pub mod features;
 pub mod gazetteer;
@@ -374,8 +375,33 @@ impl Tagger {
         let gaz_matches = gaz_scan(&self.gazetteer, &tokens, &mut gtags);
         let mut buf = Buffers::default();
         let first_new = out.len();
-        // Model entities.
+        // Model entities (English chunks: capitalisation rules instead of the model).
+        let mut covered = vec![false; tokens.len()];
+        for m in &gaz_matches {
+            if !m.weak {
+                covered[m.first..m.last].iter_mut().for_each(|c| *c = true);
+            }
+        }
+        let mut last_names: Vec<&str> = Vec::new();
+        for m in &gaz_matches {
+            if m.last - m.first >= 2 && self.gazetteer.entry(m.entry).kind == EntityType::PER {
+                last_names.push(tokens[m.last - 1].text);
+            }
+        }
         for (a, b) in chunks(text, &tokens) {
+            if english::is_english(&tokens[a..b]) {
+                for sp in english::spans(&tokens, a, b, &covered, &last_names) {
+                    if sp.kind == EntityType::PER && sp.last - sp.first >= 2 {
+                        last_names.push(tokens[sp.last - 1].text);
+                    }
+                    self.push_span(text, &tokens, sp.first, sp.last, sp.kind, field, out);
+                    if let Some(e) = out.last_mut() {
+                        e.source = Component::Rule;
+                        e.confidence = sp.confidence;
+                    }
+                }
+                continue;
+            }
             buf.infos.clear();
             buf.infos.extend(
                 tokens[a..b]
@@ -430,7 +456,7 @@ impl Tagger {
         for m in &gaz_matches {
             let entry = self.gazetteer.entry(m.entry);
             let g_start = tokens[m.first].start + m.prefix_chars;
-            let g_end = tokens[m.last - 1].end;
+            let g_end = tokens[m.last - 1].end - m.suffix_chars;
             let overlapping = out[first_new..]
                 .iter_mut()
                 .filter(|e| e.start < g_end && g_start < e.end)
@@ -439,9 +465,11 @@ impl Tagger {
                 // Ambiguous aliases, and prefix readings of frequent words (מכיוון is not
                 // מ+כ+יוון), need the model's agreement.
                 let tok = tokens[m.first].text;
+                let stem_chars = tok.chars().count() - m.prefix_chars;
                 if m.weak
                     || (m.prefix_chars > 0
                         && self.model.word_freq(hash_bytes(1, tok.as_bytes())) >= 2)
+                    || (m.prefix_chars >= 2 && m.last - m.first == 1 && stem_chars <= 4)
                 {
                     continue;
                 }
@@ -449,6 +477,7 @@ impl Tagger {
                 if let Some(e) = out.last_mut() {
                     e.source = Component::Gazetteer;
                     e.confidence = 0.9;
+                    e.end = g_end;
                     // The gazetteer knows its prefix split.
                     let byte_start = char_to_byte(text, g_start);
                     e.start = g_start;
@@ -490,7 +519,7 @@ impl Tagger {
                 continue;
             }
             for e in overlapping {
-                if e.end == g_end && e.start <= g_start {
+                if e.end == g_end && e.start <= g_start && e.start >= tokens[m.first].start {
                     // Same entity (the gazetteer may know the prefix split better).
                     if e.start < g_start {
                         let byte_start = char_to_byte(text, g_start);
@@ -512,10 +541,10 @@ impl Tagger {
                     let temporal = matches!(e.kind, EntityType::DATE | EntityType::TIME);
                     if temporal && matches!(r.kind, EntityType::DATE | EntityType::TIME) {
                         // The rule's span and value win for dates and times.
-                        let bs = char_to_byte(text, r.start.min(e.start));
-                        let be = char_to_byte(text, r.end.max(e.end));
-                        e.start = r.start.min(e.start);
-                        e.end = r.end.max(e.end);
+                        let bs = char_to_byte(text, r.start);
+                        let be = char_to_byte(text, r.end);
+                        e.start = r.start;
+                        e.end = r.end;
                         e.text = text[bs..be].to_string();
                         e.canonical.clone_from(&e.text);
                         e.kind = r.kind;

@@ -108,27 +108,44 @@ pub fn can_end(l: u8) -> bool {
     matches!(split_label(l).0, Pos::O | Pos::E | Pos::S)
 }
 
-/// Lists of allowed predecessors per label, precomputed once.
+/// The BIOSE constraints in the form the decoder uses, precomputed once.
 #[derive(Debug, Clone)]
 pub struct Constraints {
-    prev: Vec<Vec<u8>>,
+    /// Labels after which a new entity (or O) may start: O, E-*, S-*.
+    closed: Vec<u8>,
+    /// For every label: `None` if it follows closed labels (O, B-*, S-*), else the two
+    /// labels it may follow (B-t, I-t).
+    inside_prev: Vec<Option<[u8; 2]>>,
 }
 
 impl Default for Constraints {
     fn default() -> Self {
-        let prev = (0..N_LABELS as u8)
-            .map(|cur| {
-                (0..N_LABELS as u8)
-                    .filter(|&p| allowed(Some(p), cur))
-                    .collect()
+        let closed: Vec<u8> = (0..N_LABELS as u8).filter(|&l| can_end(l)).collect();
+        let inside_prev = (0..N_LABELS as u8)
+            .map(|cur| match split_label(cur) {
+                (Pos::I | Pos::E, Some(t)) => Some([label(Pos::B, t), label(Pos::I, t)]),
+                _ => None,
             })
             .collect();
-        Constraints { prev }
+        let c = Constraints {
+            closed,
+            inside_prev,
+        };
+        debug_assert!((0..N_LABELS as u8).all(|cur| (0..N_LABELS as u8).all(|p| {
+            let via = match c.inside_prev[usize::from(cur)] {
+                Some(ps) => ps.contains(&p),
+                None => c.closed.contains(&p),
+            };
+            via == allowed(Some(p), cur)
+        })));
+        c
     }
 }
 
 /// A score type for the decoder (i32 at run time, f32 in training).
-pub trait Score: Copy + PartialOrd + std::ops::Add<Output = Self> + Default {
+pub trait Score:
+    Copy + PartialOrd + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self> + Default
+{
     /// A very low score for forbidden labels.
     const NEG: Self;
 }
@@ -143,12 +160,27 @@ impl Score for f32 {
 #[derive(Debug, Default, Clone)]
 pub struct Scratch<S> {
     delta: Vec<S>,
-    next: Vec<S>,
-    back: Vec<u8>,
+    closed_prev: Vec<S>,
+    trans_closed: Vec<S>,
+    cand: Vec<u8>,
+}
+
+#[inline]
+fn max_plus<S: Score>(a: &[S], b: &[S]) -> S {
+    let mut m = S::NEG;
+    for (&x, &y) in a.iter().zip(b) {
+        let v = x + y;
+        if v > m {
+            m = v;
+        }
+    }
+    m
 }
 
 /// Viterbi over `n = emis.len() / N_LABELS` positions with transition matrix `trans`
 /// (`prev * N_LABELS + cur`) under the BIOSE constraints; writes the best labels to `out`.
+/// The forward pass only takes maxima (vectorizable); back-pointers are recovered in the
+/// backward pass from the stored scores.
 pub fn viterbi<S: Score>(
     emis: &[S],
     trans: &[S],
@@ -162,46 +194,123 @@ pub fn viterbi<S: Score>(
     if n == 0 {
         return;
     }
+    let nc = cons.closed.len();
+    // Transitions from closed labels, laid out per current label.
+    scratch.trans_closed.clear();
+    for cur in 0..L {
+        for &p in &cons.closed {
+            scratch.trans_closed.push(trans[usize::from(p) * L + cur]);
+        }
+    }
+    // Exact pruning: a closed predecessor whose score is more than `range` below the best
+    // one can never win, `range` being the largest spread of transition weights into any
+    // label.
+    let mut range = S::default();
+    for cur in 0..L {
+        if cons.inside_prev[cur].is_none() {
+            let row = &scratch.trans_closed[cur * nc..(cur + 1) * nc];
+            let (mut lo, mut hi) = (row[0], row[0]);
+            for &x in row {
+                if x < lo {
+                    lo = x;
+                }
+                if x > hi {
+                    hi = x;
+                }
+            }
+            let spread = hi - lo;
+            if spread > range {
+                range = spread;
+            }
+        }
+    }
+    scratch.cand.clear();
     scratch.delta.clear();
-    scratch.delta.resize(L, S::NEG);
-    scratch.next.clear();
-    scratch.next.resize(L, S::NEG);
-    scratch.back.clear();
-    scratch.back.resize(n * L, 0);
+    scratch.delta.resize(n * L, S::NEG);
+    scratch.closed_prev.resize(nc, S::NEG);
     for (l, &e) in emis.iter().enumerate().take(L) {
         if allowed(None, l as u8) {
             scratch.delta[l] = e;
         }
     }
     for i in 1..n {
-        let e = &emis[i * L..(i + 1) * L];
-        for cur in 0..L {
-            let mut best = S::NEG;
-            let mut arg = 0u8;
-            for &p in &cons.prev[cur] {
-                let s = scratch.delta[usize::from(p)] + trans[usize::from(p) * L + cur];
-                if s > best {
-                    best = s;
-                    arg = p;
-                }
+        let (prev_rows, cur_rows) = scratch.delta.split_at_mut(i * L);
+        let prev = &prev_rows[(i - 1) * L..];
+        let cur_row = &mut cur_rows[..L];
+        let mut top = S::NEG;
+        for (k, &p) in cons.closed.iter().enumerate() {
+            let v = prev[usize::from(p)];
+            scratch.closed_prev[k] = v;
+            if v > top {
+                top = v;
             }
-            scratch.next[cur] = best + e[cur];
-            scratch.back[i * L + cur] = arg;
         }
-        std::mem::swap(&mut scratch.delta, &mut scratch.next);
+        scratch.cand.clear();
+        for (k, &v) in scratch.closed_prev.iter().enumerate() {
+            if v + range >= top {
+                scratch.cand.push(k as u8);
+            }
+        }
+        let e = &emis[i * L..(i + 1) * L];
+        let few = scratch.cand.len() * 3 < nc;
+        for cur in 0..L {
+            let best = match cons.inside_prev[cur] {
+                None if few => {
+                    let t = &scratch.trans_closed[cur * nc..(cur + 1) * nc];
+                    let mut m = S::NEG;
+                    for &k in &scratch.cand {
+                        let v = scratch.closed_prev[usize::from(k)] + t[usize::from(k)];
+                        if v > m {
+                            m = v;
+                        }
+                    }
+                    m
+                }
+                None => max_plus(
+                    &scratch.closed_prev,
+                    &scratch.trans_closed[cur * nc..(cur + 1) * nc],
+                ),
+                Some([b, m]) => {
+                    let x = prev[usize::from(b)] + trans[usize::from(b) * L + cur];
+                    let y = prev[usize::from(m)] + trans[usize::from(m) * L + cur];
+                    if y > x {
+                        y
+                    } else {
+                        x
+                    }
+                }
+            };
+            cur_row[cur] = best + e[cur];
+        }
     }
+    let last = &scratch.delta[(n - 1) * L..];
     let mut best = S::NEG;
     let mut arg = 0u8;
-    for l in 0..L {
-        if can_end(l as u8) && scratch.delta[l] > best {
-            best = scratch.delta[l];
+    for (l, &v) in last.iter().enumerate() {
+        if can_end(l as u8) && v > best {
+            best = v;
             arg = l as u8;
         }
     }
     out.resize(n, 0);
     out[n - 1] = arg;
     for i in (1..n).rev() {
-        out[i - 1] = scratch.back[i * L + usize::from(out[i])];
+        let cur = usize::from(out[i]);
+        let prev = &scratch.delta[(i - 1) * L..i * L];
+        let cands: &[u8] = match &cons.inside_prev[cur] {
+            Some(ps) => ps,
+            None => &cons.closed,
+        };
+        let mut best = S::NEG;
+        let mut arg = cands[0];
+        for &p in cands {
+            let v = prev[usize::from(p)] + trans[usize::from(p) * L + cur];
+            if v > best {
+                best = v;
+                arg = p;
+            }
+        }
+        out[i - 1] = arg;
     }
 }
 
@@ -356,16 +465,25 @@ impl ModelData {
     }
 }
 
+/// One slot of the feature table: key, offset and length of its weight run (16 bytes, so
+/// a lookup touches one cache line).
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+struct Slot {
+    key: u64,
+    start: u32,
+    len: u32,
+}
+
 /// The loaded model, ready to score: an open-addressing table from feature key to a
-/// contiguous run of (label, weight) pairs.
+/// contiguous run of packed (label, weight) pairs.
 #[derive(Debug, Clone)]
 pub struct Model {
     mask: usize,
-    slot_key: Vec<u64>,
-    slot_row: Vec<u32>,
-    row_start: Vec<u32>,
-    pair_label: Vec<u8>,
-    pair_w: Vec<i32>,
+    slots: Vec<Slot>,
+    /// `label << 16 | weight as u16`.
+    pairs: Vec<u32>,
+    n_rows: usize,
     trans: Vec<i32>,
     cons: Constraints,
     /// Real value of one weight unit.
@@ -381,33 +499,28 @@ impl Model {
     pub fn new(data: ModelData) -> Model {
         let cap = (data.rows.len() * 2).next_power_of_two().max(16);
         let mask = cap - 1;
-        let mut slot_key = vec![0u64; cap];
-        let mut slot_row = vec![0u32; cap];
-        let mut row_start = Vec::with_capacity(data.rows.len() + 1);
+        let mut slots = vec![Slot::default(); cap];
         let n_pairs: usize = data.rows.iter().map(|r| r.1.pairs.len()).sum();
-        let mut pair_label = Vec::with_capacity(n_pairs);
-        let mut pair_w = Vec::with_capacity(n_pairs);
-        row_start.push(0);
-        for (i, (key, row)) in data.rows.iter().enumerate() {
+        let mut pairs = Vec::with_capacity(n_pairs);
+        for (key, row) in &data.rows {
             let mut s = (*key as usize) & mask;
-            while slot_key[s] != 0 && slot_key[s] != *key {
+            while slots[s].key != 0 && slots[s].key != *key {
                 s = (s + 1) & mask;
             }
-            slot_key[s] = *key;
-            slot_row[s] = i as u32;
+            slots[s] = Slot {
+                key: *key,
+                start: pairs.len() as u32,
+                len: row.pairs.len() as u32,
+            };
             for &(l, w) in &row.pairs {
-                pair_label.push(l);
-                pair_w.push(i32::from(w));
+                pairs.push(u32::from(l) << 16 | u32::from(w as u16));
             }
-            row_start.push(pair_label.len() as u32);
         }
         Model {
             mask,
-            slot_key,
-            slot_row,
-            row_start,
-            pair_label,
-            pair_w,
+            slots,
+            pairs,
+            n_rows: data.rows.len(),
             trans: data.trans.iter().map(|&w| i32::from(w)).collect(),
             cons: Constraints::default(),
             scale: data.scale,
@@ -424,23 +537,30 @@ impl Model {
 
     /// Number of features with weights.
     pub fn n_features(&self) -> usize {
-        self.row_start.len() - 1
+        self.n_rows
+    }
+
+    /// Approximate resident size of the weights and tables in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<Slot>()
+            + self.pairs.len() * 4
+            + self.trans.len() * 4
+            + (self.prefix_len.len() + self.word_freq.len()) * 24
     }
 
     #[inline]
     fn add_row(&self, key: u64, scores: &mut [i32]) {
         let mut s = (key as usize) & self.mask;
         loop {
-            let k = self.slot_key[s];
-            if k == key {
-                let r = self.slot_row[s] as usize;
-                let (a, b) = (self.row_start[r] as usize, self.row_start[r + 1] as usize);
-                for j in a..b {
-                    scores[usize::from(self.pair_label[j])] += self.pair_w[j];
+            let slot = self.slots[s];
+            if slot.key == key {
+                let a = slot.start as usize;
+                for &p in &self.pairs[a..a + slot.len as usize] {
+                    scores[(p >> 16) as usize] += i32::from(p as u16 as i16);
                 }
                 return;
             }
-            if k == 0 {
+            if slot.key == 0 {
                 return;
             }
             s = (s + 1) & self.mask;

@@ -35,6 +35,8 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Averaged weights with a smaller magnitude are dropped from the shipped model.
     pub prune: f32,
+    /// Features seen fewer times in the training data are dropped from the shipped model.
+    pub min_count: u32,
 }
 
 /// A sentence ready for training: feature ids per token and allowed labels per token.
@@ -106,6 +108,7 @@ impl Rng {
 pub struct Trainer {
     dict: HashMap<u64, u32>,
     keys: Vec<u64>,
+    counts: Vec<u32>,
     w: Vec<f32>,
     u: Vec<f64>,
     tw: Vec<f32>,
@@ -119,6 +122,7 @@ impl Trainer {
         Trainer {
             dict: HashMap::new(),
             keys: Vec::new(),
+            counts: Vec::new(),
             w: Vec::new(),
             u: Vec::new(),
             tw: vec![0.0; N_LABELS * N_LABELS],
@@ -143,7 +147,9 @@ impl Trainer {
                 let id = *self.dict.entry(k).or_insert(next);
                 if id == next {
                     self.keys.push(k);
+                    self.counts.push(0);
                 }
+                self.counts[id as usize] += 1;
                 p.feats.push(id);
             });
             p.feat_start.push(p.feats.len() as u32);
@@ -372,6 +378,9 @@ pub fn train(
     let q = |x: f32| (x / scale).round().clamp(-32767.0, 32767.0) as i16;
     let mut rows = Vec::new();
     for (f, &key) in tr.keys.iter().enumerate() {
+        if tr.counts[f] < opts.min_count {
+            continue;
+        }
         let pairs: Vec<(u8, i16)> = (0..N_LABELS)
             .filter_map(|l| {
                 let x = w[f * N_LABELS + l];
@@ -442,6 +451,7 @@ mod tests {
             epochs: 5,
             seed: 1,
             prune: 0.0,
+            min_count: 1,
         };
         let data = train(
             &gaz,
