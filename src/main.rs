@@ -75,6 +75,9 @@ enum Command {
         /// Drop averaged weights smaller than this (keeps the model small).
         #[arg(long, default_value_t = 0.002)]
         prune: f32,
+        /// Independent training runs (different shuffles) whose weights are averaged.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
         /// Drop features seen fewer times than this in the training data.
         #[arg(long, default_value_t = 1)]
         min_count: u32,
@@ -228,9 +231,17 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             prune,
             min_count,
+            runs,
             exclude,
         } => {
-            ner_cli::train(&data, &out, epochs, seed, prune, min_count, &exclude)?;
+            let opts = newsflow::core::tag::train::TrainOptions {
+                epochs,
+                seed,
+                prune,
+                min_count,
+                runs,
+            };
+            ner_cli::train(&data, &out, &opts, &exclude)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::NerEval {

@@ -19,12 +19,16 @@ fn read_bmes(path: &Path) -> anyhow::Result<Vec<bmes::Sentence>> {
 pub fn train(
     data: &Path,
     out: &Path,
-    epochs: usize,
-    seed: u64,
-    prune: f32,
-    min_count: u32,
+    opts: &TrainOptions,
     exclude: &[std::path::PathBuf],
 ) -> anyhow::Result<()> {
+    let TrainOptions {
+        epochs,
+        seed,
+        prune,
+        min_count,
+        runs,
+    } = *opts;
     let started = Instant::now();
     let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
     let nemo = data.join("nemo/token-single_train.bmes");
@@ -40,12 +44,7 @@ pub fn train(
             scheme: Scheme::Bmc,
         },
     ];
-    // Experiments only: NEWSFLOW_NER_ONLY=nemo|bmc trains on one corpus.
-    match std::env::var("NEWSFLOW_NER_ONLY").as_deref() {
-        Ok("nemo") => corpora[1].sentences.clear(),
-        Ok("bmc") => corpora[0].sentences.clear(),
-        _ => {}
-    }
+
     let mut dev = Vec::new();
     for (f, scheme) in [
         ("nemo/token-single_dev.bmes", Scheme::Nemo),
@@ -85,20 +84,19 @@ pub fn train(
         Vec::new()
     };
     eprintln!(
-        "training on {} NEMO + {} BMC sentences, {epochs} epochs, seed {seed}",
+        "training on {} NEMO + {} BMC sentences, {epochs} epochs x {runs} runs, seed {seed}",
         corpora[0].sentences.len(),
         corpora[1].sentences.len()
     );
-    let opts = TrainOptions {
-        epochs,
-        seed,
-        prune,
-        min_count,
-    };
-    let mut model = train::train(&gaz, &corpora, &dev, &multi, &opts, |r| {
+    let mut model = train::train(&gaz, &corpora, &dev, &multi, opts, |r| {
         let dev: Vec<String> = r.dev_f1.iter().map(|f| format!("{:.4}", f)).collect();
+        let run = if r.run == 0 {
+            "mean of runs".to_string()
+        } else {
+            format!("run {}", r.run)
+        };
         eprintln!(
-            "epoch {:>2}: {} sentences wrong; dev F1 (model only, nemo/bmc) {}  [{:.1}s]",
+            "{run} epoch {:>2}: {} sentences wrong; dev F1 (model only, nemo/bmc) {}  [{:.1}s]",
             r.epoch,
             r.mistakes,
             dev.join(" / "),
@@ -107,7 +105,7 @@ pub fn train(
     });
     let secs = started.elapsed().as_secs_f64();
     model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train (minus sentences in the dev splits), {epochs} epochs, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
+        "newsflow {} train-ner: NEMO token-single train + BMC train (minus sentences in the dev splits), {epochs} epochs x {runs} runs, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
         newsflow::VERSION
     );
     let bytes = model.to_bytes();

@@ -124,16 +124,6 @@ const MULTIPLIERS: [&str; 9] = [
     "thousand",
 ];
 
-/// A token's stem after Hebrew prefix letters, when some split's stem satisfies `f`.
-fn stem_match<T>(tok: &str, f: impl Fn(&str) -> Option<T>) -> Option<(usize, T)> {
-    for (p, s) in prefix_splits(tok) {
-        if let Some(v) = f(s) {
-            return Some((p.chars().count(), v));
-        }
-    }
-    None
-}
-
 fn he_weekday(s: &str) -> Option<Weekday> {
     HE_WEEKDAYS.iter().find(|(n, _)| *n == s).map(|x| x.1)
 }
@@ -247,9 +237,20 @@ struct Scanner<'t, 'a> {
     toks: &'t [Token<'a>],
     anchor: Option<NaiveDate>,
     out: Vec<RuleMatch>,
+    /// Prefix splits of every token, computed once: (prefix characters, stem).
+    splits: Vec<[(u8, &'a str); 4]>,
+    n_splits: Vec<u8>,
 }
 
 impl Scanner<'_, '_> {
+    /// The first split of token `i` (unsplit first) whose stem satisfies `f`.
+    fn sm<T>(&self, i: usize, f: impl Fn(&str) -> Option<T>) -> Option<(usize, T)> {
+        let n = usize::from(*self.n_splits.get(i)?);
+        self.splits[i][..n]
+            .iter()
+            .find_map(|&(pc, stem)| f(stem).map(|v| (usize::from(pc), v)))
+    }
+
     fn text(&self, i: usize) -> &str {
         self.toks.get(i).map_or("", |t| t.text)
     }
@@ -275,20 +276,21 @@ impl Scanner<'_, '_> {
         let t = self.text(i);
         let anchor = self.anchor;
         // Deictic days, with an optional weekday in parentheses.
-        let deictic = stem_match(t, |s| match s {
-            "אתמול" => Some(-1),
-            "היום" => Some(0),
-            "מחר" => Some(1),
-            "שלשום" => Some(-2),
-            "מחרתיים" => Some(2),
-            _ => None,
-        })
-        .or_else(|| {
-            [("yesterday", -1), ("today", 0), ("tomorrow", 1)]
-                .iter()
-                .find(|(w, _)| w.eq_ignore_ascii_case(t))
-                .map(|&(_, off)| (0, off))
-        });
+        let deictic = self
+            .sm(i, |s| match s {
+                "אתמול" => Some(-1),
+                "היום" => Some(0),
+                "מחר" => Some(1),
+                "שלשום" => Some(-2),
+                "מחרתיים" => Some(2),
+                _ => None,
+            })
+            .or_else(|| {
+                [("yesterday", -1), ("today", 0), ("tomorrow", 1)]
+                    .iter()
+                    .find(|(w, _)| w.eq_ignore_ascii_case(t))
+                    .map(|&(_, off)| (0, off))
+            });
         if let Some((pc, off)) = deictic {
             let date = anchor.map(|a| a + Duration::days(off));
             if self.text(i + 1) == "(" && self.text(i + 3) == ")" {
@@ -304,7 +306,7 @@ impl Scanner<'_, '_> {
             return Some(i + 1);
         }
         // Hebrew `[ב]יום <weekday> [האחרון|שעבר|הקרוב|הבא]`.
-        if let Some((pc, ())) = stem_match(t, |s| (s == "יום").then_some(())) {
+        if let Some((pc, ())) = self.sm(i, |s| (s == "יום").then_some(())) {
             if let Some(wd) = he_weekday(self.text(i + 1)) {
                 let (rel, last) = match self.text(i + 2) {
                     "האחרון" | "שעבר" => (Rel::Last, i + 2),
@@ -337,13 +339,13 @@ impl Scanner<'_, '_> {
             return Some(i + 1);
         }
         // Numeric date.
-        if let Some((pc, d)) = stem_match(t, numeric_date) {
+        if let Some((pc, d)) = self.sm(i, numeric_date) {
             self.push(EntityType::DATE, i, pc, i, Some(d.to_string()));
             return Some(i + 1);
         }
         // Hebrew `[ה-]21 [ב]אוגוסט [2025]`.
-        if let Some((pc, d)) = stem_match(t, day) {
-            if let Some((_, m)) = stem_match(self.text(i + 1), he_month) {
+        if let Some((pc, d)) = self.sm(i, day) {
+            if let Some((_, m)) = self.sm(i + 1, he_month) {
                 let y = year(self.text(i + 2));
                 let last = if y.is_some() { i + 2 } else { i + 1 };
                 self.push(EntityType::DATE, i, pc, last, day_month(anchor, d, m, y));
@@ -358,7 +360,7 @@ impl Scanner<'_, '_> {
             }
         }
         // Hebrew month `[ב]מרץ [2023]`.
-        if let Some((pc, m)) = stem_match(t, he_month) {
+        if let Some((pc, m)) = self.sm(i, he_month) {
             if let Some(y) = year(self.text(i + 1)) {
                 self.push(
                     EntityType::DATE,
@@ -403,7 +405,7 @@ impl Scanner<'_, '_> {
             return Some(i + 1);
         }
         // A year after `ב-`, `בשנת`, `in`.
-        if let Some((pc, y)) = stem_match(t, year) {
+        if let Some((pc, y)) = self.sm(i, year) {
             let prev = if i > 0 { self.text(i - 1) } else { "" };
             if pc > 0 || matches!(prev, "שנת" | "בשנת" | "משנת" | "in" | "In" | "since")
             {
@@ -412,7 +414,7 @@ impl Scanner<'_, '_> {
             }
         }
         // Time `13:00`, `בשעה 13:00`.
-        if let Some((pc, h)) = stem_match(t, hour) {
+        if let Some((pc, h)) = self.sm(i, hour) {
             let adjacent = |a: usize, b: usize| {
                 self.toks
                     .get(b)
@@ -426,7 +428,7 @@ impl Scanner<'_, '_> {
                 && minutes.parse::<u32>().is_ok_and(|m| m < 60)
             {
                 let hour_word = |s: &str| matches!(s, "שעה" | "השעה").then_some(());
-                let (first, pc) = match (i > 0).then(|| stem_match(self.text(i - 1), hour_word)) {
+                let (first, pc) = match (i > 0).then(|| self.sm(i - 1, hour_word)) {
                     Some(Some((p, ()))) if pc == 0 => (i - 1, p),
                     _ => (i, pc),
                 };
@@ -446,7 +448,7 @@ impl Scanner<'_, '_> {
                 return Some(last + 1);
             }
         }
-        if let Some((pc, ())) = stem_match(t, |s| number(s).then_some(())) {
+        if let Some((pc, ())) = self.sm(i, |s| number(s).then_some(())) {
             let mut j = i + 1;
             if self.text(j) == "%" && self.toks[j].start == self.toks[i].end {
                 self.push(EntityType::PERCENT, i, pc, j, None);
@@ -473,10 +475,29 @@ impl Scanner<'_, '_> {
 
 /// Finds rule entities in a tokenized field.
 pub fn find(_text: &str, tokens: &[Token<'_>], anchor: Option<NaiveDate>) -> Vec<RuleMatch> {
+    let mut splits = Vec::with_capacity(tokens.len());
+    let mut n_splits = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        let mut a = [(0u8, ""); 4];
+        let mut n = 0;
+        if t.is_word {
+            for (p, stem) in prefix_splits(t.text).take(4) {
+                a[n] = (p.chars().count() as u8, stem);
+                n += 1;
+            }
+        } else {
+            a[0] = (0, t.text);
+            n = 1;
+        }
+        splits.push(a);
+        n_splits.push(n as u8);
+    }
     let mut s = Scanner {
         toks: tokens,
         anchor,
         out: Vec::new(),
+        splits,
+        n_splits,
     };
     let mut i = 0;
     while i < tokens.len() {

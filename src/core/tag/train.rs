@@ -27,7 +27,7 @@ pub struct Corpus {
 }
 
 /// Training options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct TrainOptions {
     /// Passes over the data.
     pub epochs: usize,
@@ -37,6 +37,8 @@ pub struct TrainOptions {
     pub prune: f32,
     /// Features seen fewer times in the training data are dropped from the shipped model.
     pub min_count: u32,
+    /// Independent runs (different shuffles) whose averaged weights are averaged.
+    pub runs: usize,
 }
 
 /// A sentence ready for training: feature ids per token and allowed labels per token.
@@ -76,10 +78,7 @@ pub fn allowed_labels(tag: &str, scheme: Scheme) -> u64 {
 
 /// Per-token infos of a tokenized sentence (gazetteer tags included).
 pub fn sentence_infos(gaz: &Gazetteer, words: &[&str]) -> Vec<TokInfo> {
-    let mut tags = gaz_tags_for_words(gaz, words);
-    if std::env::var_os("NEWSFLOW_NER_NOGAZ").is_some() {
-        tags.iter_mut().for_each(|t| *t = 0);
-    }
+    let tags = gaz_tags_for_words(gaz, words);
     words
         .iter()
         .zip(tags)
@@ -261,9 +260,47 @@ pub fn word_frequencies(corpora: &[Corpus]) -> Vec<(u64, u32)> {
     v
 }
 
-/// Progress reported after every epoch.
+/// Dev F1 (model only, gold tokens) of weights `w`, `tw` on each dev corpus.
+fn dev_scores(
+    tr: &Trainer,
+    w: &[f32],
+    tw: &[f32],
+    dev: &[Corpus],
+    dev_infos: &[Vec<Vec<TokInfo>>],
+) -> Vec<f64> {
+    let mut emis = Vec::new();
+    let mut pred = Vec::new();
+    let mut scratch = Scratch::<f32>::default();
+    let mut out = Vec::new();
+    for (c, infos) in dev.iter().zip(dev_infos) {
+        let mut pred_tags = Vec::new();
+        for toks in infos {
+            emis.clear();
+            emis.resize(toks.len() * N_LABELS, 0.0);
+            for i in 0..toks.len() {
+                let row = &mut emis[i * N_LABELS..(i + 1) * N_LABELS];
+                features(toks, i, |k| {
+                    if let Some(&f) = tr.dict.get(&k) {
+                        let wr = &w[f as usize * N_LABELS..(f as usize + 1) * N_LABELS];
+                        for (r, x) in row.iter_mut().zip(wr) {
+                            *r += x;
+                        }
+                    }
+                });
+            }
+            viterbi(&emis, tw, &tr.cons, &mut scratch, &mut pred);
+            pred_tags.push(labels_to_scheme(&pred, c.scheme));
+        }
+        out.push(bmes::score(&c.sentences, &pred_tags).micro.f1());
+    }
+    out
+}
+
+/// Progress reported after every epoch (`run` 0: the final mean of all runs).
 #[derive(Debug, Clone)]
 pub struct EpochReport {
+    /// Run number (1-based; 0 for the mean of the runs).
+    pub run: usize,
     /// Epoch number (1-based).
     pub epoch: usize,
     /// Sentences whose prediction differed from gold.
@@ -305,70 +342,77 @@ pub fn train(
         })
         .collect();
     let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut rng = Rng(opts.seed.max(1));
     let mut emis = Vec::new();
     let mut masked = Vec::new();
     let mut scratch = Scratch::<f32>::default();
     let (mut pred, mut gold) = (Vec::new(), Vec::new());
-    for epoch in 1..=opts.epochs {
-        rng.shuffle(&mut order);
-        let mut mistakes = 0;
-        for &si in &order {
-            let p = &data[si];
-            tr.emissions(p, &mut emis);
-            viterbi(&emis, &tr.tw, &tr.cons, &mut scratch, &mut pred);
-            if p.exact {
-                gold.clear();
-                gold.extend(p.allowed.iter().map(|a| a.trailing_zeros() as u8));
-            } else {
-                masked.clone_from(&emis);
-                for (i, a) in p.allowed.iter().enumerate() {
-                    for l in 0..N_LABELS {
-                        if a & (1 << l) == 0 {
-                            masked[i * N_LABELS + l] = -1.0e30;
+    let runs = opts.runs.max(1);
+    let mut sum_w = vec![0.0f32; nf * N_LABELS];
+    let mut sum_tw = vec![0.0f32; N_LABELS * N_LABELS];
+    for run in 0..runs {
+        // Every run starts from zero weights with its own shuffling seed; the shipped
+        // weights are the mean of the runs' averaged weights.
+        tr.w.iter_mut().for_each(|x| *x = 0.0);
+        tr.u.iter_mut().for_each(|x| *x = 0.0);
+        tr.tw.iter_mut().for_each(|x| *x = 0.0);
+        tr.tu.iter_mut().for_each(|x| *x = 0.0);
+        tr.c = 1.0;
+        let mut rng = Rng(opts.seed.wrapping_add(run as u64 * 7919).max(1));
+        order.sort_unstable();
+        for epoch in 1..=opts.epochs {
+            rng.shuffle(&mut order);
+            let mut mistakes = 0;
+            for &si in &order {
+                let p = &data[si];
+                tr.emissions(p, &mut emis);
+                viterbi(&emis, &tr.tw, &tr.cons, &mut scratch, &mut pred);
+                if p.exact {
+                    gold.clear();
+                    gold.extend(p.allowed.iter().map(|a| a.trailing_zeros() as u8));
+                } else {
+                    masked.clone_from(&emis);
+                    for (i, a) in p.allowed.iter().enumerate() {
+                        for l in 0..N_LABELS {
+                            if a & (1 << l) == 0 {
+                                masked[i * N_LABELS + l] = -1.0e30;
+                            }
                         }
                     }
+                    viterbi(&masked, &tr.tw, &tr.cons, &mut scratch, &mut gold);
                 }
-                viterbi(&masked, &tr.tw, &tr.cons, &mut scratch, &mut gold);
-            }
-            if gold != pred {
-                mistakes += 1;
-                tr.update(p, &gold, &pred);
-            }
-            tr.c += 1.0;
-        }
-        let mut dev_f1 = Vec::new();
-        if !dev.is_empty() {
-            let (w, tw) = tr.averaged();
-            for (c, infos) in dev.iter().zip(&dev_infos) {
-                let mut pred_tags = Vec::new();
-                for toks in infos {
-                    emis.clear();
-                    emis.resize(toks.len() * N_LABELS, 0.0);
-                    for i in 0..toks.len() {
-                        let row = &mut emis[i * N_LABELS..(i + 1) * N_LABELS];
-                        features(toks, i, |k| {
-                            if let Some(&f) = tr.dict.get(&k) {
-                                let wr = &w[f as usize * N_LABELS..(f as usize + 1) * N_LABELS];
-                                for (r, x) in row.iter_mut().zip(wr) {
-                                    *r += x;
-                                }
-                            }
-                        });
-                    }
-                    viterbi(&emis, &tw, &tr.cons, &mut scratch, &mut pred);
-                    pred_tags.push(labels_to_scheme(&pred, c.scheme));
+                if gold != pred {
+                    mistakes += 1;
+                    tr.update(p, &gold, &pred);
                 }
-                dev_f1.push(bmes::score(&c.sentences, &pred_tags).micro.f1());
+                tr.c += 1.0;
             }
+            let dev_f1 = if epoch == opts.epochs || runs == 1 {
+                let (w, tw) = tr.averaged();
+                dev_scores(&tr, &w, &tw, dev, &dev_infos)
+            } else {
+                Vec::new()
+            };
+            progress(&EpochReport {
+                run: run + 1,
+                epoch,
+                mistakes,
+                dev_f1,
+            });
         }
+        let (w, tw) = tr.averaged();
+        sum_w.iter_mut().zip(&w).for_each(|(s, x)| *s += x);
+        sum_tw.iter_mut().zip(&tw).for_each(|(s, x)| *s += x);
+    }
+    let w: Vec<f32> = sum_w.iter().map(|x| x / runs as f32).collect();
+    let tw: Vec<f32> = sum_tw.iter().map(|x| x / runs as f32).collect();
+    if runs > 1 {
         progress(&EpochReport {
-            epoch,
-            mistakes,
-            dev_f1,
+            run: 0,
+            epoch: opts.epochs,
+            mistakes: 0,
+            dev_f1: dev_scores(&tr, &w, &tw, dev, &dev_infos),
         });
     }
-    let (w, tw) = tr.averaged();
     let max = w
         .iter()
         .chain(&tw)
@@ -452,6 +496,7 @@ mod tests {
             seed: 1,
             prune: 0.0,
             min_count: 1,
+            runs: 2,
         };
         let data = train(
             &gaz,
