@@ -257,6 +257,38 @@ pub fn chunks(text: &str, tokens: &[Token<'_>]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Hebrew titles and ranks that precede names but are not part of them.
+const TITLES: &[&str] = &[
+    "נשיא",
+    "הנשיא",
+    "שר",
+    "השר",
+    "גנרל",
+    "הגנרל",
+    "אדמירל",
+    "האדמירל",
+    "יו\"ר",
+    "מזכ\"ל",
+    "ח\"כ",
+    "עו\"ד",
+    "ד\"ר",
+    "פרופ'",
+    "מנכ\"ל",
+    "הרב",
+    "השופט",
+    "אלוף",
+    "האלוף",
+    "תא\"ל",
+    "רא\"ל",
+    "ניצב",
+    "המלך",
+    "הנסיך",
+];
+
+fn is_title(tok: &str) -> bool {
+    TITLES.contains(&tok)
+}
+
 fn is_hebrew_letter(c: char) -> bool {
     ('\u{05D0}'..='\u{05EA}').contains(&c)
 }
@@ -445,12 +477,45 @@ impl Tagger {
                     .min()
                     .unwrap_or(0);
                 let confidence = 1.0 / (1.0 + (-(margin as f32) * self.model.scale).exp());
+                // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title.
+                let mut start = start;
+                if end - start >= 2 && is_title(tokens[a + start].text) {
+                    start += 1;
+                }
                 self.push_span(text, &tokens, a + start, a + end, kind, field, out);
                 if let Some(e) = out.last_mut() {
                     e.confidence = (confidence * 100.0).round() / 100.0;
                 }
                 i = end;
             }
+        }
+        // Model entities made of two or more known names (פוטין וזלנסקי) give way to the
+        // gazetteer's entities.
+        let mut j = first_new;
+        while j < out.len() {
+            let (s0, e0) = (out[j].start, out[j].end);
+            let inside: Vec<&GazetteerMatch> = gaz_matches
+                .iter()
+                .filter(|m| {
+                    !m.weak
+                        && tokens[m.first].start >= s0.saturating_sub(3)
+                        && tokens[m.first].start < e0
+                        && tokens[m.last - 1].end <= e0
+                })
+                .collect();
+            let first_tok = tokens.partition_point(|t| t.end <= s0);
+            let last_tok = tokens.partition_point(|t| t.start < e0);
+            let words = (first_tok..last_tok).filter(|&k| tokens[k].is_word).count();
+            let covered: usize = inside
+                .iter()
+                .map(|m| (m.first..m.last).filter(|&k| tokens[k].is_word).count())
+                .sum();
+            let split = inside.len() >= 2 && covered == words;
+            if out[j].source == Component::Model && split {
+                out.remove(j);
+                continue;
+            }
+            j += 1;
         }
         // Gazetteer: canonical forms for model entities, and entities the model missed.
         for m in &gaz_matches {
@@ -549,6 +614,7 @@ impl Tagger {
                         e.canonical.clone_from(&e.text);
                         e.kind = r.kind;
                         e.value.clone_from(&r.value);
+                        e.confidence = e.confidence.max(0.8);
                     } else if e.kind == r.kind && e.value.is_none() {
                         e.value.clone_from(&r.value);
                     }
