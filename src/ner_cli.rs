@@ -164,6 +164,13 @@ pub fn eval(
         load.as_secs_f64() * 1e3,
         r.elapsed.as_secs_f64() * 1e3
     );
+    println!(
+        "model: {} features, {:.1} MB file, {:.1} MB in memory ({})",
+        tagger.model().n_features(),
+        newsflow::core::tag::BUILTIN_MODEL.len() as f64 / 1e6,
+        tagger.model().memory_bytes() as f64 / 1e6,
+        tagger.model().info
+    );
     print!("{}", bmes::format_scores(&r.scores));
     let f1 = r.scores.micro.f1();
     println!(
