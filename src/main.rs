@@ -1,4 +1,6 @@
-//! newsflow command line: `run`, `demo`, `process`, `check-config`.
+//! newsflow command line: `run`, `demo`, `process`, `check-config`, `train-ner`, `ner-eval`.
+
+mod ner_cli;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -71,6 +73,59 @@ enum Command {
         /// Configuration file (TOML).
         #[arg(long, env = "NEWSFLOW_CONFIG")]
         config: PathBuf,
+    },
+    /// Train the entity-tagging model from the NEMO and BMC corpora (train splits).
+    TrainNer {
+        /// Directory with nemo/ and bmc/ (the shared data folder).
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// Where to write the model (rebuild afterwards to ship it in the binary).
+        #[arg(long, default_value = "models/ner.bin")]
+        out: PathBuf,
+        /// Passes over the training data.
+        #[arg(long, default_value_t = 12)]
+        epochs: usize,
+        /// Shuffling seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Drop averaged weights smaller than this (keeps the model small).
+        #[arg(long, default_value_t = 0.002)]
+        prune: f32,
+        /// Independent training runs (different shuffles) whose weights are averaged.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// Drop features seen fewer times than this in the training data.
+        #[arg(long, default_value_t = 1)]
+        min_count: u32,
+        /// More BIOSE files whose sentences must not be trained on (the dev splits are
+        /// always excluded).
+        #[arg(long)]
+        exclude: Vec<PathBuf>,
+    },
+    /// Evaluate the production tagger on a gold BIOSE file (NEMO scoring rule).
+    NerEval {
+        /// Gold file: one `token TAG` a line, blank line between sentences.
+        #[arg(long)]
+        gold: PathBuf,
+        /// Annotation scheme of the gold file: nemo or bmc.
+        #[arg(long, value_parser = ["nemo", "bmc"])]
+        scheme: String,
+        /// Write predictions in the same format.
+        #[arg(long)]
+        predictions_out: Option<PathBuf>,
+        /// Fail when micro F1 is more than --tolerance below the figure recorded in this
+        /// JSON file (e.g. models/ner-eval.json) under --baseline-key.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Key of the recorded figure in the baseline file (default: the gold file's name).
+        #[arg(long)]
+        baseline_key: Option<String>,
+        /// Allowed drop below the recorded F1.
+        #[arg(long, default_value_t = 0.05)]
+        tolerance: f64,
+        /// Use this model file instead of the one built into the binary.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
 }
 
@@ -228,6 +283,43 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::TrainNer {
+            data,
+            out,
+            epochs,
+            seed,
+            prune,
+            min_count,
+            runs,
+            exclude,
+        } => {
+            let opts = newsflow::core::tag::train::TrainOptions {
+                epochs,
+                seed,
+                prune,
+                min_count,
+                runs,
+            };
+            ner_cli::train(&data, &out, &opts, &exclude)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::NerEval {
+            gold,
+            scheme,
+            predictions_out,
+            baseline,
+            baseline_key,
+            tolerance,
+            model,
+        } => ner_cli::eval(
+            &gold,
+            &scheme,
+            predictions_out.as_deref(),
+            baseline.as_deref(),
+            baseline_key.as_deref(),
+            tolerance,
+            model.as_deref(),
+        ),
         Command::CheckConfig { config } => {
             let c = Config::load(Some(&config))?;
             println!("# {} is valid; effective configuration:", config.display());

@@ -94,7 +94,11 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
     let t1 = Instant::now();
     let article = normalize::normalize(raw)?;
     let t2 = Instant::now();
-    let entities = ctx.tagger.tag(&article.title, &article.body);
+    let entities = ctx.tagger.tag_article(
+        &article.title,
+        &article.body,
+        article.published.as_ref().map(|p| p.date),
+    );
     let t3 = Instant::now();
     let timings = StageTimings {
         decode_us: micros(t1 - t0),

@@ -2,7 +2,8 @@
 //! Wikidata id, matched longest-first over tokens, with Hebrew prefix letters stripped.
 //!
 //! File format (`models/gazetteer.tsv`), one entity a line, `#` comments:
-//! `TYPE <TAB> CANONICAL <TAB> WIKIDATA-or-"-" <TAB> alias|alias|...`
+//! `TYPE <TAB> CANONICAL <TAB> WIKIDATA-or-"-" <TAB> alias|alias|...`; an alias ending in
+//! `?` is ambiguous (weak).
 
 use super::{EntityType, TagError};
 use crate::core::segment::{prefix_splits, Token};
@@ -30,14 +31,22 @@ pub struct GazetteerMatch {
     pub prefix_chars: usize,
     /// Entry index.
     pub entry: usize,
+    /// Characters of an English possessive `'s` on the last token, outside the entity.
+    pub suffix_chars: usize,
+    /// Whether the matched alias is ambiguous (marked `?`): it informs the model and gives
+    /// canonical forms, but does not make an entity on its own.
+    pub weak: bool,
 }
 
 /// The loaded gazetteer.
 #[derive(Debug, Default)]
 pub struct Gazetteer {
     entries: Vec<GazetteerEntry>,
-    /// First alias token → (remaining alias tokens, entry index), longest first.
-    index: HashMap<String, Vec<(Vec<String>, usize)>>,
+    /// First alias token → (remaining alias tokens, entry index, weak), longest first.
+    index: HashMap<String, Vec<(Vec<String>, usize, bool)>>,
+    /// The same for aliases starting with the article ה, keyed without it: after ב, ל, כ
+    /// the article is not written (בבית הלבן = ב + הבית הלבן).
+    hidden_he: HashMap<String, Vec<(Vec<String>, usize, bool)>>,
 }
 
 impl Gazetteer {
@@ -65,6 +74,10 @@ impl Gazetteer {
                 wikidata: (wikidata != "-" && !wikidata.is_empty()).then(|| wikidata.to_string()),
             });
             for alias in aliases.split('|').map(str::trim).filter(|a| !a.is_empty()) {
+                let (alias, weak) = match alias.strip_suffix('?') {
+                    Some(a) => (a, true),
+                    None => (alias, false),
+                };
                 let normalized = crate::core::normalize::text::normalize_text(alias);
                 let toks: Vec<String> = crate::core::segment::tokenize(&normalized)
                     .iter()
@@ -76,10 +89,17 @@ impl Gazetteer {
                 g.index
                     .entry(first.clone())
                     .or_default()
-                    .push((rest.to_vec(), entry));
+                    .push((rest.to_vec(), entry, weak));
+                if let Some(bare) = first.strip_prefix('ה').filter(|b| b.chars().count() >= 2) {
+                    g.hidden_he.entry(bare.to_string()).or_default().push((
+                        rest.to_vec(),
+                        entry,
+                        weak,
+                    ));
+                }
             }
         }
-        for alts in g.index.values_mut() {
+        for alts in g.index.values_mut().chain(g.hidden_he.values_mut()) {
             alts.sort_by_key(|a| std::cmp::Reverse(a.0.len()));
         }
         Ok(g)
@@ -104,29 +124,60 @@ impl Gazetteer {
     /// prefix letters (the unprefixed reading wins on equal length).
     pub fn match_at(&self, tokens: &[Token<'_>], i: usize) -> Option<GazetteerMatch> {
         let mut best: Option<GazetteerMatch> = None;
-        for (prefix, stem) in prefix_splits(tokens[i].text) {
-            let Some(alts) = self.index.get(stem) else {
+        let text = tokens[i].text;
+        // English possessive: `Russia's` is `Russia` + `'s`.
+        let possessive = text
+            .strip_suffix("'s")
+            .filter(|b| b.starts_with(|c: char| c.is_ascii_uppercase()));
+        let splits = prefix_splits(text).chain(possessive.map(|b| ("", b)));
+        for (prefix, stem) in splits {
+            let is_possessive = possessive == Some(stem);
+            let hidden = prefix.ends_with(['ב', 'ל', 'כ']);
+            // After ב, ל, כ the article ה is not written: ולהכנסת is "and to insert", not
+            // "and to the Knesset" (ולכנסת).
+            if hidden && stem.starts_with('ה') {
                 continue;
-            };
-            for (rest, entry) in alts {
+            }
+            let direct = self.index.get(stem).into_iter().flatten();
+            let via_article = hidden
+                .then(|| self.hidden_he.get(stem))
+                .flatten()
+                .into_iter()
+                .flatten();
+            for (rest, entry, weak) in direct.chain(via_article) {
+                if is_possessive && !rest.is_empty() {
+                    continue;
+                }
                 let end = i + 1 + rest.len();
                 if end > tokens.len() {
                     continue;
                 }
-                if rest
+                let mut suffix_chars = if is_possessive { 2 } else { 0 };
+                let fits = rest
                     .iter()
                     .zip(&tokens[i + 1..end])
-                    .all(|(a, t)| a == t.text)
-                {
-                    if best.is_none_or(|b| end > b.last) {
-                        best = Some(GazetteerMatch {
-                            first: i,
-                            last: end,
-                            prefix_chars: prefix.chars().count(),
-                            entry: *entry,
-                        });
-                    }
-                    break; // alternatives are longest first
+                    .enumerate()
+                    .all(|(k, (a, t))| {
+                        if a == t.text {
+                            true
+                        } else if k + 1 == rest.len()
+                            && t.text.strip_suffix("'s") == Some(a.as_str())
+                        {
+                            suffix_chars = 2;
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                if fits && best.is_none_or(|b| end > b.last) {
+                    best = Some(GazetteerMatch {
+                        first: i,
+                        last: end,
+                        prefix_chars: prefix.chars().count(),
+                        suffix_chars,
+                        entry: *entry,
+                        weak: *weak,
+                    });
                 }
             }
         }

@@ -1,0 +1,85 @@
+//! Throughput of the whole tagging stage (tokenize, gazetteer, features, model, Viterbi,
+//! rules, canonical forms) on ~5 KB Hebrew articles: built from NEMO train sentences when
+//! `../shared` is present, else from the repository's own samples. Prints tokens/s.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use newsflow::core::segment::tokenize;
+use newsflow::core::tag::Tagger;
+use std::hint::black_box;
+use std::time::Instant;
+
+fn articles() -> Vec<String> {
+    let nemo = std::path::Path::new("../shared/data/nemo/token-single_train.bmes");
+    let sentences: Vec<String> = match std::fs::read_to_string(nemo) {
+        Ok(text) => newsflow::core::tag::bmes::parse(&text)
+            .into_iter()
+            .map(|s| s.tokens.join(" "))
+            .collect(),
+        Err(_) => {
+            let text = std::fs::read_to_string("samples/he_plain.txt").unwrap_or_default();
+            text.split(['.', '\n'])
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| format!("{} .", s.trim()))
+                .collect()
+        }
+    };
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for s in sentences.iter().cycle().take(sentences.len().max(1) * 2) {
+        cur.push_str(s);
+        cur.push(' ');
+        if cur.len() >= 5000 {
+            out.push(std::mem::take(&mut cur));
+            if out.len() == 40 {
+                break;
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let t0 = Instant::now();
+    let tagger = Tagger::builtin().expect("model loads");
+    println!("model load: {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
+    let docs = articles();
+    let tokens: usize = docs.iter().map(|d| tokenize(d).len()).sum();
+    let bytes: usize = docs.iter().map(String::len).sum();
+    println!(
+        "{} articles, {} tokens, {} bytes (avg {} bytes)",
+        docs.len(),
+        tokens,
+        bytes,
+        bytes / docs.len()
+    );
+    // A plain timing for the README figure, independent of criterion's report format.
+    let t = Instant::now();
+    let mut n = 0;
+    while t.elapsed().as_secs_f64() < 2.0 {
+        for d in &docs {
+            black_box(tagger.tag_article("", d, None));
+        }
+        n += tokens;
+    }
+    println!(
+        "tagging stage: {:.0} tokens/s on one core",
+        n as f64 / t.elapsed().as_secs_f64()
+    );
+    let mut g = c.benchmark_group("tagging");
+    g.throughput(Throughput::Elements(tokens as u64));
+    g.sample_size(20);
+    g.bench_function("tag_article_5kb_hebrew", |b| {
+        b.iter(|| {
+            for d in &docs {
+                black_box(tagger.tag_article("", d, None));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

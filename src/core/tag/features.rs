@@ -1,0 +1,388 @@
+//! Feature extraction for the sequence model: every feature is a 64-bit hash of a template
+//! id and a value, computed incrementally over the token's bytes (no per-token allocation).
+//!
+//! Per token: the word, its lowercase form (Latin), every Hebrew prefix split (stem and
+//! prefix, from [`prefix_splits`]), character prefixes and suffixes of length 1–4, a
+//! compressed word shape, flags (digits, quotes, hyphen, capitalisation, length), the
+//! gazetteer tag of the token (B/I/E/S + type), and the same for the neighbours: words ±1
+//! and ±2, stems ±1, shapes ±1, gazetteer tags ±1, and the bigrams w-1|w0 and w0|w+1.
+
+use crate::core::segment::prefix_splits;
+
+/// FNV-1a offset basis.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a prime.
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Hashes bytes with FNV-1a, starting from `seed`.
+#[inline]
+pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = seed ^ FNV_OFFSET;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// Final mixing of a (template, value) pair into a feature key (never 0).
+#[inline]
+pub fn mix(template: u64, value: u64) -> u64 {
+    let mut z = value ^ template.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    z | 1
+}
+
+/// Gazetteer position of a token, as a feature value (0 = none).
+pub type GazTag = u16;
+
+/// Encodes a gazetteer tag: position (1 = B, 2 = I, 3 = E, 4 = S; +4 for an ambiguous
+/// alias) and type index.
+pub fn gaz_tag(pos: u8, kind: usize) -> GazTag {
+    (u16::from(pos) << 8) | (kind as u16 + 1)
+}
+
+/// Per-token values shared by the features of the token and its neighbours.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokInfo {
+    word: u64,
+    lower: u64,
+    has_upper: bool,
+    stems: [u64; 3],
+    prefixes: [u64; 3],
+    n_stems: u8,
+    pre: [u64; 4],
+    suf: [u64; 4],
+    n_affix: u8,
+    shape: u64,
+    flags: u32,
+    gaz: GazTag,
+}
+
+const F_DIGIT: u32 = 1;
+const F_ALLDIGIT: u32 = 1 << 1;
+const F_QUOTE: u32 = 1 << 2;
+const F_HYPHEN: u32 = 1 << 3;
+const F_INITCAP: u32 = 1 << 4;
+const F_ALLCAP: u32 = 1 << 5;
+const F_PUNCT: u32 = 1 << 6;
+const F_HEBREW: u32 = 1 << 7;
+const F_LATIN: u32 = 1 << 8;
+const F_LEN1: u32 = 1 << 9;
+const F_LEN2_3: u32 = 1 << 10;
+const F_LEN_LONG: u32 = 1 << 11;
+const F_YEAR: u32 = 1 << 12;
+const F_GERESH_END: u32 = 1 << 13;
+const N_FLAGS: u32 = 14;
+
+fn shape_class(c: char) -> u8 {
+    if ('\u{05D0}'..='\u{05EA}').contains(&c) {
+        b'a'
+    } else if c.is_ascii_digit() {
+        b'd'
+    } else if c.is_uppercase() {
+        b'X'
+    } else if c.is_lowercase() {
+        b'x'
+    } else if c.is_alphabetic() {
+        b'l'
+    } else {
+        // Punctuation keeps its own character (", ', -, ., %, ...), folded to one byte.
+        (c as u32 & 0x7f) as u8
+    }
+}
+
+/// Computes the per-token values of `word` (a token as it appears in the text).
+pub fn tok_info(word: &str, gaz: GazTag) -> TokInfo {
+    let mut t = TokInfo {
+        word: hash_bytes(1, word.as_bytes()),
+        gaz,
+        ..TokInfo::default()
+    };
+    // Lowercase hash (Latin only), shape and flags in one pass.
+    let mut lower = FNV_OFFSET ^ 1;
+    let mut shape = FNV_OFFSET ^ 2;
+    let mut last_class = 0u8;
+    let mut n_chars = 0usize;
+    let mut all_digit = true;
+    let mut all_upper = true;
+    let mut any_alpha = false;
+    let mut flags = 0u32;
+    for (i, c) in word.chars().enumerate() {
+        n_chars += 1;
+        if ('\u{05D0}'..='\u{05EA}').contains(&c) {
+            // Hebrew letter: the common case, without Unicode table look-ups.
+            let mut buf = [0u8; 4];
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                lower ^= u64::from(b);
+                lower = lower.wrapping_mul(FNV_PRIME);
+            }
+            all_upper = false;
+            all_digit = false;
+            any_alpha = true;
+            flags |= F_HEBREW;
+            if last_class != b'a' {
+                shape ^= u64::from(b'a');
+                shape = shape.wrapping_mul(FNV_PRIME);
+                last_class = b'a';
+            }
+            continue;
+        }
+        if c.is_uppercase() {
+            t.has_upper = true;
+            if i == 0 {
+                flags |= F_INITCAP;
+            }
+            for lc in c.to_lowercase() {
+                let mut buf = [0u8; 4];
+                for &b in lc.encode_utf8(&mut buf).as_bytes() {
+                    lower ^= u64::from(b);
+                    lower = lower.wrapping_mul(FNV_PRIME);
+                }
+            }
+        } else {
+            let mut buf = [0u8; 4];
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                lower ^= u64::from(b);
+                lower = lower.wrapping_mul(FNV_PRIME);
+            }
+            if c.is_alphabetic() {
+                all_upper = false;
+            }
+        }
+        if c.is_ascii_digit() {
+            flags |= F_DIGIT;
+        } else {
+            all_digit = false;
+        }
+        if c.is_alphabetic() {
+            any_alpha = true;
+            if ('\u{05D0}'..='\u{05EA}').contains(&c) {
+                flags |= F_HEBREW;
+            } else if c.is_ascii_alphabetic() {
+                flags |= F_LATIN;
+            }
+        }
+        match c {
+            '"' => flags |= F_QUOTE,
+            '\'' => flags |= F_QUOTE,
+            '-' => flags |= F_HYPHEN,
+            _ => {}
+        }
+        let class = shape_class(c);
+        if class != last_class {
+            shape ^= u64::from(class);
+            shape = shape.wrapping_mul(FNV_PRIME);
+            last_class = class;
+        }
+    }
+    if word.ends_with('\'') {
+        flags |= F_GERESH_END;
+    }
+    if all_digit && n_chars > 0 {
+        flags |= F_ALLDIGIT;
+        if n_chars == 4 && (word.starts_with("19") || word.starts_with("20")) {
+            flags |= F_YEAR;
+        }
+    }
+    if any_alpha && all_upper && t.has_upper {
+        flags |= F_ALLCAP;
+    }
+    if !any_alpha && flags & F_DIGIT == 0 {
+        flags |= F_PUNCT;
+    }
+    flags |= match n_chars {
+        0 | 1 => F_LEN1,
+        2 | 3 => F_LEN2_3,
+        4..=7 => 0,
+        _ => F_LEN_LONG,
+    };
+    t.lower = lower;
+    t.shape = shape;
+    t.flags = flags;
+    // Prefix splits (the unsplit form is the word itself).
+    for (prefix, stem) in prefix_splits(word).skip(1) {
+        let k = usize::from(t.n_stems);
+        if k >= 3 {
+            break;
+        }
+        t.stems[k] = hash_bytes(3, stem.as_bytes());
+        t.prefixes[k] = hash_bytes(4, prefix.as_bytes());
+        t.n_stems += 1;
+    }
+    // Character prefixes and suffixes of 1..=4 characters (shorter than the token).
+    let mut n = 0;
+    for (b, _) in word.char_indices().skip(1).take(4) {
+        t.pre[n] = hash_bytes(5 + n as u64, &word.as_bytes()[..b]);
+        n += 1;
+    }
+    let mut m = 0;
+    for (b, _) in word.char_indices().rev().take(4) {
+        if b == 0 {
+            break;
+        }
+        t.suf[m] = hash_bytes(10 + m as u64, &word.as_bytes()[b..]);
+        m += 1;
+    }
+    t.n_affix = n.max(m) as u8;
+    t
+}
+
+/// Template ids.
+mod tpl {
+    pub const BIAS: u64 = 1;
+    pub const W0: u64 = 2;
+    pub const LOWER0: u64 = 3;
+    pub const STEM0: u64 = 4;
+    pub const PFX0: u64 = 5;
+    pub const PRE: u64 = 6;
+    pub const SUF: u64 = 7;
+    pub const SHAPE0: u64 = 8;
+    pub const FLAG0: u64 = 9;
+    pub const WM1: u64 = 10;
+    pub const WP1: u64 = 11;
+    pub const WM2: u64 = 12;
+    pub const WP2: u64 = 13;
+    pub const STEMM1: u64 = 14;
+    pub const STEMP1: u64 = 15;
+    pub const BIGRAM_L: u64 = 16;
+    pub const BIGRAM_R: u64 = 17;
+    pub const SHAPE_L: u64 = 18;
+    pub const SHAPE_R: u64 = 19;
+    pub const GAZ0: u64 = 20;
+    pub const GAZM1: u64 = 21;
+    pub const GAZP1: u64 = 22;
+    pub const STEM0_GAZ: u64 = 23;
+    pub const BOS: u64 = 24;
+    pub const EOS: u64 = 25;
+    pub const LOWERM1: u64 = 26;
+    pub const FLAGM1: u64 = 27;
+}
+
+/// Calls `f` with every feature key of position `i` in `toks`.
+#[inline]
+pub fn features(toks: &[TokInfo], i: usize, mut f: impl FnMut(u64)) {
+    let t = &toks[i];
+    f(mix(tpl::BIAS, 0));
+    f(mix(tpl::W0, t.word));
+    if t.has_upper {
+        f(mix(tpl::LOWER0, t.lower));
+    }
+    for k in 0..usize::from(t.n_stems) {
+        f(mix(tpl::STEM0, t.stems[k]));
+        f(mix(tpl::PFX0, t.prefixes[k]));
+    }
+    for k in 0..4 {
+        if t.pre[k] != 0 {
+            f(mix(tpl::PRE, t.pre[k]));
+        }
+        if t.suf[k] != 0 {
+            f(mix(tpl::SUF, t.suf[k]));
+        }
+    }
+    f(mix(tpl::SHAPE0, t.shape));
+    for b in 0..N_FLAGS {
+        if t.flags & (1 << b) != 0 {
+            f(mix(tpl::FLAG0, u64::from(b)));
+        }
+    }
+    if t.gaz != 0 {
+        f(mix(tpl::GAZ0, u64::from(t.gaz)));
+    }
+    if i > 0 {
+        let p = &toks[i - 1];
+        f(mix(tpl::WM1, p.word));
+        f(mix(tpl::BIGRAM_L, p.word ^ t.word.rotate_left(17)));
+        f(mix(tpl::SHAPE_L, p.shape ^ t.shape.rotate_left(7)));
+        if p.has_upper {
+            f(mix(tpl::LOWERM1, p.lower));
+        }
+        for k in 0..usize::from(p.n_stems) {
+            f(mix(tpl::STEMM1, p.stems[k]));
+        }
+        if p.gaz != 0 {
+            f(mix(tpl::GAZM1, u64::from(p.gaz)));
+        }
+        for b in [F_INITCAP, F_PUNCT, F_DIGIT] {
+            if p.flags & b != 0 {
+                f(mix(tpl::FLAGM1, u64::from(b)));
+            }
+        }
+        if i > 1 {
+            f(mix(tpl::WM2, toks[i - 2].word));
+        } else {
+            f(mix(tpl::WM2, 0));
+        }
+    } else {
+        f(mix(tpl::BOS, 0));
+    }
+    if i + 1 < toks.len() {
+        let n = &toks[i + 1];
+        f(mix(tpl::WP1, n.word));
+        f(mix(tpl::BIGRAM_R, t.word ^ n.word.rotate_left(29)));
+        f(mix(tpl::SHAPE_R, t.shape ^ n.shape.rotate_left(11)));
+        for k in 0..usize::from(n.n_stems) {
+            f(mix(tpl::STEMP1, n.stems[k]));
+        }
+        if n.gaz != 0 {
+            f(mix(tpl::GAZP1, u64::from(n.gaz)));
+        }
+        if i + 2 < toks.len() {
+            f(mix(tpl::WP2, toks[i + 2].word));
+        } else {
+            f(mix(tpl::WP2, 0));
+        }
+    } else {
+        f(mix(tpl::EOS, 0));
+    }
+    if t.gaz != 0 && t.n_stems > 0 {
+        f(mix(tpl::STEM0_GAZ, t.stems[0] ^ u64::from(t.gaz)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(words: &[&str], i: usize) -> Vec<u64> {
+        let toks: Vec<TokInfo> = words.iter().map(|w| tok_info(w, 0)).collect();
+        let mut out = Vec::new();
+        features(&toks, i, |k| out.push(k));
+        out
+    }
+
+    #[test]
+    fn prefixed_and_bare_forms_share_the_stem_feature() {
+        let a = keys(&["בקייב"], 0);
+        let b = keys(&["קייב"], 0);
+        let w_bare = mix(tpl::W0, hash_bytes(1, "קייב".as_bytes()));
+        let stem = mix(tpl::STEM0, hash_bytes(3, "קייב".as_bytes()));
+        assert!(b.contains(&w_bare));
+        assert!(a.contains(&stem));
+        assert!(!a.contains(&w_bare));
+    }
+
+    #[test]
+    fn features_are_deterministic_and_nonzero() {
+        let a = keys(&["נשיא", "ארה\"ב", "דונלד", "טראמפ", "."], 2);
+        let b = keys(&["נשיא", "ארה\"ב", "דונלד", "טראמפ", "."], 2);
+        assert_eq!(a, b);
+        assert!(a.iter().all(|&k| k != 0));
+        assert!(a.len() > 15);
+        let t = tok_info("U.S", 0);
+        assert!(t.flags & F_INITCAP != 0 && t.flags & F_ALLCAP != 0);
+        let y = tok_info("2023", 0);
+        assert!(y.flags & F_YEAR != 0);
+    }
+
+    #[test]
+    fn affixes_are_bounded() {
+        let t = tok_info("ירושלים", 0);
+        assert_eq!(t.n_affix, 4);
+        assert!(t.pre.iter().all(|&h| h != 0));
+        let s = tok_info("א", 0);
+        assert_eq!(s.n_affix, 0);
+    }
+}
