@@ -232,3 +232,97 @@ fn field_offsets_are_characters() {
     let kyiv = out.iter().find(|e| e.canonical == "Kyiv").unwrap();
     assert_eq!((kyiv.start, kyiv.end), (6, 10));
 }
+
+/// Random mixtures of Hebrew, English, digits and punctuation: no panic, and every
+/// entity's offsets select its text.
+#[test]
+fn random_text_never_breaks_the_tagger() {
+    let t = tagger();
+    let pieces = [
+        "ב",
+        "ו",
+        "ה",
+        "ל",
+        "ש",
+        "מ",
+        "כ",
+        "קייב",
+        "נאט\"ו",
+        "ארה\"ב",
+        "יום",
+        "שני",
+        "אתמול",
+        "(",
+        ")",
+        "רביעי",
+        "מרץ",
+        "2023",
+        "21",
+        ".",
+        ",",
+        ":",
+        "13",
+        "00",
+        "%",
+        "$",
+        "5",
+        "מיליון",
+        "דולר",
+        "President",
+        "Donald",
+        "Trump",
+        "Russia's",
+        "'s",
+        "March",
+        "last",
+        "Friday",
+        "the",
+        "Committee",
+        "of",
+        "-",
+        "'",
+        "\"",
+        " ",
+        " ",
+        " ",
+        "\n",
+        "\n\n",
+        "é",
+        "ß",
+        "İ",
+        "🙂",
+        "גנרל",
+        "פוטין",
+        "וזלנסקי",
+        "בבית",
+        "הלבן",
+        "U.S",
+        "21.8.2025",
+        "ב-15",
+    ];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let anchor = chrono::NaiveDate::from_ymd_opt(2025, 8, 21);
+    for _ in 0..3000 {
+        let n = (next() % 30) as usize;
+        let mut text = String::new();
+        for _ in 0..n {
+            text.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+            if next() % 3 == 0 {
+                text.push(' ');
+            }
+        }
+        let text = newsflow::core::normalize::text::normalize_text(&text);
+        for e in t.tag_article(&text, &text, anchor) {
+            let s: String = text.chars().skip(e.start).take(e.end - e.start).collect();
+            assert_eq!(s, e.text, "{text:?}: {e:?}");
+            assert!(!e.text.is_empty() && e.start < e.end, "{text:?}: {e:?}");
+            assert!((0.0..=1.0).contains(&e.confidence));
+        }
+    }
+}

@@ -278,8 +278,18 @@ pub fn spans(
     b: usize,
     covered: &[bool],
     known_last_names: &[&str],
+    is_title_field: bool,
 ) -> Vec<Span> {
     let mut out = Vec::new();
+    // A title in title case (`Leaders Weigh A Summit In Geneva`): capitalisation says
+    // nothing there, so only the gazetteer and the rules speak.
+    let words = tokens[a..b]
+        .iter()
+        .filter(|t| t.is_word && t.text.chars().any(char::is_alphabetic));
+    let (n_words, n_caps) = words.fold((0, 0), |(n, c), t| (n + 1, c + usize::from(is_cap(t))));
+    if is_title_field && n_words >= 4 && n_caps * 10 >= n_words * 7 {
+        return out;
+    }
     let mut i = a;
     let free_cap = |j: usize| j < b && !covered[j] && is_cap(&tokens[j]);
     while i < b {
@@ -398,7 +408,7 @@ mod tests {
     fn run(text: &str) -> Vec<(String, EntityType)> {
         let toks = tokenize(text);
         let covered = vec![false; toks.len()];
-        spans(&toks, 0, toks.len(), &covered, &["Dragone"])
+        spans(&toks, 0, toks.len(), &covered, &["Dragone"], false)
             .into_iter()
             .map(|s| {
                 let words: Vec<&str> = toks[s.first..s.last].iter().map(|t| t.text).collect();
@@ -422,6 +432,11 @@ mod tests {
             vec![("Dragone".to_string(), EntityType::PER)]
         );
         assert!(run("The talks were candid.").is_empty());
+        let head = "Leaders Weigh A Summit In Geneva As Talks Stall";
+        let toks = tokenize(head);
+        let covered = vec![false; toks.len()];
+        assert!(spans(&toks, 0, toks.len(), &covered, &[], true).is_empty());
+        assert_eq!(run("Dragone met Senator Jane Whitfield").len(), 2);
         assert_eq!(
             run("officials met John Smith in town"),
             vec![("John Smith".to_string(), EntityType::PER)]

@@ -422,7 +422,9 @@ impl Tagger {
         }
         for (a, b) in chunks(text, &tokens) {
             if english::is_english(&tokens[a..b]) {
-                for sp in english::spans(&tokens, a, b, &covered, &last_names) {
+                for sp in
+                    english::spans(&tokens, a, b, &covered, &last_names, field == Field::Title)
+                {
                     if sp.kind == EntityType::PER && sp.last - sp.first >= 2 {
                         last_names.push(tokens[sp.last - 1].text);
                     }
