@@ -20,6 +20,18 @@ pub struct Token<'a> {
     pub is_word: bool,
 }
 
+/// Letter or digit, with fast paths for ASCII and Hebrew letters (the Unicode property
+/// look-up is the slow part of tokenizing Hebrew text).
+#[inline]
+pub fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        is_hebrew_letter(c) || c.is_alphanumeric()
+    }
+}
+
+#[inline]
 fn is_hebrew_letter(c: char) -> bool {
     ('\u{05D0}'..='\u{05EA}').contains(&c)
 }
@@ -35,7 +47,7 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         if c.is_whitespace() {
             continue;
         }
-        if !c.is_alphanumeric() {
+        if !is_word_char(c) {
             tokens.push(Token {
                 text: &text[b..b + c.len_utf8()],
                 byte_start: b,
@@ -49,7 +61,7 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         let mut last = c;
         loop {
             match iter.peek().copied() {
-                Some((nb, nc)) if nc.is_alphanumeric() => {
+                Some((nb, nc)) if is_word_char(nc) => {
                     iter.next();
                     char_pos += 1;
                     end_byte = nb + nc.len_utf8();
@@ -62,8 +74,8 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
                         ',' | '/' => {
                             last.is_ascii_digit() && after.is_some_and(|a| a.is_ascii_digit())
                         }
-                        '.' => after.is_some_and(|a| a.is_alphanumeric()) && !last.is_whitespace(),
-                        _ => after.is_some_and(|a| a.is_alphanumeric()),
+                        '.' => after.is_some_and(is_word_char) && !last.is_whitespace(),
+                        _ => after.is_some_and(is_word_char),
                     };
                     if joins {
                         iter.next();
