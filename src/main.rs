@@ -372,12 +372,4 @@ fn print_demo(report: &newsflow::demo::DemoReport, repeat: usize) {
         );
     }
     println!();
-    println!(
-        "--- {} enriched, {} dead-lettered, {n} articles in {:.2}s including the consumer-group join; \
-         {:.0} articles/s from first to last record through the embedded broker",
-        report.enriched.len(),
-        report.dead_letters.len(),
-        report.elapsed.as_secs_f64(),
-        (n.saturating_sub(1)) as f64 / report.steady.as_secs_f64().max(1e-9)
-    );
 }
