@@ -295,10 +295,18 @@ async fn output_refused_as_too_large_goes_to_the_dlq_with_the_reason() {
     let big = serde_json::to_vec(&serde_json::json!({"id": "big", "body": body})).unwrap();
     assert!(big.len() < 6000);
     let small = br#"{"id": "small", "body": "A short note from Kyiv."}"#.to_vec();
-    produce_all(&brokers, RAW, &[("big".into(), big.clone()), ("small".into(), small)]).await;
+    produce_all(
+        &brokers,
+        RAW,
+        &[("big".into(), big.clone()), ("small".into(), small)],
+    )
+    .await;
     let r = reader(&brokers, &[OUT, DLQ]);
     let seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 2).await;
-    let big_seen = seen.iter().find(|s| s.key == "big").expect("big accounted for");
+    let big_seen = seen
+        .iter()
+        .find(|s| s.key == "big")
+        .expect("big accounted for");
     assert_eq!(big_seen.topic, DLQ);
     assert_eq!(big_seen.headers["newsflow-error-kind"], "output_rejected");
     assert!(big_seen.headers["newsflow-error-message"].contains("refused"));

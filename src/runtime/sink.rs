@@ -66,8 +66,11 @@ pub struct Job {
 
 /// Produces results and completes offsets.
 pub struct Sink {
-    /// The producer (idempotent).
-    pub producer: FutureProducer<ProducerLogContext>,
+    /// The producer (idempotent; transactional in exactly-once mode).
+    pub producer: Arc<FutureProducer<ProducerLogContext>>,
+    /// Exactly-once mode: the transaction state (failed produces abort the transaction
+    /// instead of being retried).
+    pub txn: Option<Arc<super::txn::Txn>>,
     /// Output topic.
     pub output_topic: String,
     /// DLQ topic.
@@ -114,7 +117,21 @@ impl Sink {
     /// Delivers the result of one job and completes its offset on acknowledgement.
     pub async fn finish(self: Arc<Self>, job: Job, result: Result<Enriched, Reject>) {
         let t = &job.ticket;
+        let refused_before = self
+            .txn
+            .as_ref()
+            .and_then(|x| x.rejected_before(t.partition, t.offset));
         let delivered = match result {
+            Ok(_) if refused_before.is_some() => {
+                // An earlier attempt (in an aborted transaction) was refused by the output
+                // topic: dead-letter it straight away.
+                let reject = Reject::new(
+                    RejectKind::OutputRejected,
+                    refused_before.unwrap_or_default(),
+                );
+                tracing::warn!(parent: &job.span, error = %reject, "enriched record refused before; dead-lettering the input");
+                self.dead_letter(&job, &reject).await
+            }
             Ok(enriched) => {
                 let headers = output_headers(job.headers.as_ref());
                 match self
@@ -146,6 +163,9 @@ impl Sink {
                             ),
                         );
                         tracing::warn!(parent: &job.span, error = %reject, "enriched record refused; dead-lettering the input");
+                        if let Some(x) = &self.txn {
+                            x.note_rejected(t.partition, t.offset, reject.message.clone());
+                        }
                         self.dead_letter(&job, &reject).await
                     }
                     Outcome::Aborted => false,
@@ -158,6 +178,9 @@ impl Sink {
         };
         if delivered {
             self.shared.tracker().complete(*t);
+        }
+        if let Some(x) = &self.txn {
+            x.job_done();
         }
         drop(job.permit);
     }
@@ -250,6 +273,13 @@ impl Sink {
                     if let Some((code, reason)) = self.producer.client().fatal_error() {
                         tracing::error!(parent: span, error = %code, reason, "fatal producer error; stopping");
                         self.fatal.cancel();
+                        return Outcome::Aborted;
+                    }
+                    if let Some(x) = &self.txn {
+                        // The transaction cannot commit with this record missing: abort it
+                        // (the batch is re-processed after the rewind).
+                        tracing::warn!(parent: span, to = topic, error = %e, "produce failed in a transaction; it will be aborted");
+                        x.mark_failed();
                         return Outcome::Aborted;
                     }
                     attempt += 1;

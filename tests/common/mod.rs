@@ -253,3 +253,82 @@ pub fn article(i: usize) -> Vec<u8> {
     }))
     .unwrap()
 }
+
+pub mod service;
+
+/// How many times each key was seen (output and DLQ together).
+pub fn count_by_key(seen: &[Seen]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for s in seen {
+        *m.entry(s.key.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Reads until every expected key was seen, then keeps reading for `settle` to catch late
+/// duplicates; returns everything read.
+pub async fn read_all_expected(
+    reader: &StreamConsumer,
+    expected: &std::collections::BTreeSet<String>,
+    timeout: Duration,
+    settle: Duration,
+) -> Vec<Seen> {
+    let mut seen = read_until(reader, timeout, |s| {
+        let k = keys(s);
+        expected.iter().all(|e| k.contains(e))
+    })
+    .await;
+    seen.extend(read_until(reader, settle, |_| false).await);
+    seen
+}
+
+/// Asserts that output + DLQ hold every expected key (exactly once when `exactly_once`, at
+/// least once otherwise) and nothing else.
+pub fn assert_complete(
+    seen: &[Seen],
+    expected: &std::collections::BTreeSet<String>,
+    exactly_once: bool,
+    context: &str,
+) {
+    let counts = count_by_key(seen);
+    let missing: Vec<&String> = expected
+        .iter()
+        .filter(|k| !counts.contains_key(*k))
+        .collect();
+    let unexpected: Vec<&String> = counts.keys().filter(|k| !expected.contains(*k)).collect();
+    let dups: Vec<(&String, &usize)> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} inputs missing, e.g. {:?}\n{context}",
+        missing.len(),
+        expected.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(
+        unexpected.is_empty(),
+        "unexpected records: {:?}\n{context}",
+        &unexpected[..unexpected.len().min(10)]
+    );
+    if exactly_once {
+        assert!(
+            dups.is_empty(),
+            "{} inputs seen more than once in read_committed, e.g. {:?}\n{context}",
+            dups.len(),
+            &dups[..dups.len().min(10)]
+        );
+    }
+}
+
+/// Inputs `prefix0..prefixN`: articles, with every `bad_every`-th one invalid JSON (DLQ).
+pub fn mixed_inputs(prefix: &str, n: usize, bad_every: usize) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let payload = if bad_every > 0 && i % bad_every == bad_every - 1 {
+                format!("{{\"id\": \"{prefix}{i}\", broken").into_bytes()
+            } else {
+                article(i)
+            };
+            (format!("{prefix}{i}"), payload)
+        })
+        .collect()
+}
