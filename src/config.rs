@@ -182,6 +182,11 @@ pub struct PipelineConfig {
     /// Exactly-once mode: timeout of one transaction API call (init, send offsets, commit,
     /// abort), milliseconds.
     pub transaction_op_timeout_ms: u64,
+    /// Exactly-once mode: after a transaction committed, also commit the same offsets
+    /// through the consumer (same values, same group generation). Redundant on Kafka; needed
+    /// on brokers that do not store transactional offsets, such as librdkafka's mock cluster
+    /// used by the tests.
+    pub transaction_mirror_offsets: bool,
 }
 
 impl Default for PipelineConfig {
@@ -197,6 +202,7 @@ impl Default for PipelineConfig {
             transaction_max_messages: 500,
             transaction_max_ms: 100,
             transaction_op_timeout_ms: 30_000,
+            transaction_mirror_offsets: false,
         }
     }
 }

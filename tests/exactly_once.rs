@@ -2,6 +2,10 @@
 //! a `read_committed` reader of the output and DLQ sees every input exactly once across
 //! crashes (SIGKILL of the real binary), injected transaction/produce errors, a second
 //! instance joining and leaving, and a zombie with the same transactional.id.
+//!
+//! The mock cluster does not apply transactions (no markers, no aborted-transaction
+//! filtering, transactional offsets not stored): see `common::audit` for how the tests
+//! build the read_committed view and keep the offsets.
 
 mod common;
 
@@ -35,6 +39,8 @@ fn eos_config(brokers: &str, group: &str, instance: &str) -> Config {
     c.pipeline.transaction_max_messages = 40;
     c.pipeline.transaction_max_ms = 100;
     c.pipeline.transaction_op_timeout_ms = 10_000;
+    c.pipeline.transaction_mirror_offsets = true;
+    audit::install();
     c
 }
 
@@ -50,7 +56,15 @@ async fn exactly_once_happy_path_counts_and_transactions() {
     let inst = Instance::start(eos_config(&brokers, "eos-happy", "pod-0"));
     let r = reader(&brokers, &[OUT, DLQ]);
     let exp = expected(&items);
-    let seen = read_all_expected(&r, &exp, Duration::from_secs(60), Duration::from_secs(2)).await;
+    let seen = read_committed_view(
+        &r,
+        &exp,
+        audit::committed_in_process,
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+        Vec::new(),
+    )
+    .await;
     assert_complete(&seen, &exp, true, "happy path");
     assert_eq!(seen.iter().filter(|s| s.topic == DLQ).count(), 30);
     assert!(
@@ -85,6 +99,7 @@ statistics_interval_ms = 500
 max_in_flight = 64
 transaction_max_messages = 50
 transaction_max_ms = 200
+transaction_mirror_offsets = true
 [http]
 listen = ""
 [log]
@@ -120,18 +135,27 @@ level = "info"
         );
     }
     let mut last = Service::start(&config, &[], dir.path().join("last.log"));
-    let before = keys(&seen);
-    let rest_expected: BTreeSet<String> = exp.difference(&before).cloned().collect();
-    seen.extend(
-        read_all_expected(
-            &r,
-            &rest_expected,
-            Duration::from_secs(120),
-            Duration::from_secs(3),
-        )
-        .await,
-    );
-    assert_complete(&seen, &exp, true, &last.log_tail());
+    let logs: Vec<_> = (0..3)
+        .map(|i| dir.path().join(format!("run{i}.log")))
+        .chain([dir.path().join("last.log")])
+        .collect();
+    let committed = || {
+        logs.iter()
+            .flat_map(|l| audit::committed_in_log(l))
+            .collect::<std::collections::HashSet<_>>()
+    };
+    let view = read_committed_view(
+        &r,
+        &exp,
+        committed,
+        Duration::from_secs(120),
+        Duration::from_secs(3),
+        seen,
+    )
+    .await;
+    let all_committed = committed();
+    assert!(all_committed.len() > 4, "transactions were committed");
+    assert_complete(&view, &exp, true, &last.log_tail());
     last.signal("-TERM");
     let status = last.wait_exit(Duration::from_secs(20)).expect("exits");
     assert!(status.success(), "exit 0; log:\n{}", last.log_tail());
@@ -273,7 +297,15 @@ async fn exactly_once_output_refused_goes_to_the_dlq() {
     produce_all(&brokers, RAW, &items).await;
     let r = reader(&brokers, &[OUT, DLQ]);
     let exp = expected(&items);
-    let seen = read_all_expected(&r, &exp, Duration::from_secs(60), Duration::from_secs(2)).await;
+    let seen = read_committed_view(
+        &r,
+        &exp,
+        audit::committed_in_process,
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+        Vec::new(),
+    )
+    .await;
     assert_complete(&seen, &exp, true, "too large");
     let b = seen.iter().find(|s| s.key == "big").unwrap();
     assert_eq!(b.topic, DLQ);

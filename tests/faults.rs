@@ -30,6 +30,9 @@ fn config(brokers: &str, group: &str, mode: DeliveryMode) -> Config {
     c.pipeline.transaction_max_messages = 40;
     c.pipeline.transaction_max_ms = 100;
     c.pipeline.transaction_op_timeout_ms = 10_000;
+    // The mock cluster does not store transactional offsets: see common::audit.
+    c.pipeline.transaction_mirror_offsets = true;
+    audit::install();
     c
 }
 
@@ -83,6 +86,17 @@ async fn scenario(
     }
     seen.extend(read_until(&r, Duration::from_secs(3), |_| false).await);
     let exactly = mode == DeliveryMode::ExactlyOnce;
+    if exactly {
+        seen = read_committed_view(
+            &r,
+            &exp,
+            audit::committed_in_process,
+            Duration::from_secs(60),
+            Duration::from_secs(1),
+            seen,
+        )
+        .await;
+    }
     assert_complete(&seen, &exp, exactly, &format!("scenario {name} ({mode:?})"));
     let dlq: BTreeSet<&str> = seen
         .iter()

@@ -119,6 +119,8 @@ pub async fn run(
     let txn = if exactly_once {
         let producer = producer.clone();
         let shared = shared.clone();
+        let tid = config.transactional_id().unwrap_or_default();
+        let mirror = p.transaction_mirror_offsets;
         let (max_messages, max_time, op_timeout, drain) = (
             p.transaction_max_messages,
             Duration::from_millis(p.transaction_max_ms),
@@ -126,7 +128,16 @@ pub async fn run(
             Duration::from_millis(p.rebalance_drain_timeout_ms),
         );
         let txn = tokio::task::spawn_blocking(move || {
-            txn::Txn::init(producer, shared, max_messages, max_time, op_timeout, drain)
+            txn::Txn::init(
+                &tid,
+                mirror,
+                producer,
+                shared,
+                max_messages,
+                max_time,
+                op_timeout,
+                drain,
+            )
         })
         .await
         .context("initializing transactions")??;

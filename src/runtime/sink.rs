@@ -35,6 +35,8 @@ pub mod headers {
     pub const VERSION: &str = "newsflow-version";
     /// DLQ: set when the original payload was too large for the DLQ topic and was omitted.
     pub const PAYLOAD_OMITTED: &str = "newsflow-payload-omitted";
+    /// Exactly-once mode: the transaction that wrote the record (for audits).
+    pub const TRANSACTION: &str = "newsflow-transaction";
 }
 
 /// Logging client context for the producer.
@@ -133,7 +135,7 @@ impl Sink {
                 self.dead_letter(&job, &reject).await
             }
             Ok(enriched) => {
-                let headers = output_headers(job.headers.as_ref());
+                let headers = self.with_txn(output_headers(job.headers.as_ref()));
                 match self
                     .send(
                         &self.output_topic,
@@ -185,17 +187,28 @@ impl Sink {
         drop(job.permit);
     }
 
+    /// Adds the open transaction's id (exactly-once mode).
+    fn with_txn(&self, h: OwnedHeaders) -> OwnedHeaders {
+        match self.txn.as_ref().and_then(|x| x.current_id()) {
+            Some(id) => h.insert(Header {
+                key: headers::TRANSACTION,
+                value: Some(&id),
+            }),
+            None => h,
+        }
+    }
+
     async fn dead_letter(&self, job: &Job, reject: &Reject) -> bool {
         let t = &job.ticket;
         let key = job.key.as_deref().unwrap_or(&[]);
-        let headers = dlq_headers(
+        let headers = self.with_txn(dlq_headers(
             job.headers.as_ref(),
             reject,
             &self.shared.input_topic,
             t.partition,
             t.offset,
             None,
-        );
+        ));
         let outcome = match self
             .send(
                 &self.dlq_topic,
@@ -218,14 +231,14 @@ impl Sink {
                     t.offset
                 );
                 tracing::error!(parent: &job.span, "{note}");
-                let headers = dlq_headers(
+                let headers = self.with_txn(dlq_headers(
                     job.headers.as_ref(),
                     reject,
                     &self.shared.input_topic,
                     t.partition,
                     t.offset,
                     Some(&note),
-                );
+                ));
                 self.send(&self.dlq_topic, key, &[], &headers, "dlq", &job.span)
                     .await
             }
@@ -314,15 +327,22 @@ fn copy_headers(from: Option<&OwnedHeaders>, skip: &[&str]) -> OwnedHeaders {
 /// Input headers plus `content-type` and the schema version.
 pub fn output_headers(input: Option<&OwnedHeaders>) -> OwnedHeaders {
     let version = crate::core::encode::SCHEMA_VERSION.to_string();
-    copy_headers(input, &[headers::CONTENT_TYPE, headers::SCHEMA_VERSION])
-        .insert(Header {
-            key: headers::CONTENT_TYPE,
-            value: Some("application/json"),
-        })
-        .insert(Header {
-            key: headers::SCHEMA_VERSION,
-            value: Some(&version),
-        })
+    copy_headers(
+        input,
+        &[
+            headers::CONTENT_TYPE,
+            headers::SCHEMA_VERSION,
+            headers::TRANSACTION,
+        ],
+    )
+    .insert(Header {
+        key: headers::CONTENT_TYPE,
+        value: Some("application/json"),
+    })
+    .insert(Header {
+        key: headers::SCHEMA_VERSION,
+        value: Some(&version),
+    })
 }
 
 /// Input headers plus the error and provenance headers of a DLQ record.
@@ -347,6 +367,7 @@ pub fn dlq_headers(
             headers::DLQ_TIME,
             headers::VERSION,
             headers::PAYLOAD_OMITTED,
+            headers::TRANSACTION,
         ],
     );
     for (key, value) in [

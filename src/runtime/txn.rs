@@ -41,6 +41,11 @@ pub struct Fatal(pub String);
 struct Batch {
     /// A transaction is open.
     open: bool,
+    /// Transactions begun by this producer session.
+    seq: u64,
+    /// Id of the open transaction (`<transactional.id>#<session>#<seq>`), written to each
+    /// record as the `newsflow-transaction` header for auditing.
+    id: String,
     /// Input messages dispatched in the open transaction.
     messages: usize,
     /// When its first message was dispatched.
@@ -53,6 +58,9 @@ struct Batch {
 /// Transaction state of one instance.
 pub struct Txn {
     producer: Arc<FutureProducer<ProducerLogContext>>,
+    /// `transactional.id` plus a per-process session nonce.
+    session: String,
+    mirror_offsets: bool,
     shared: Arc<Shared>,
     max_messages: usize,
     max_time: Duration,
@@ -61,6 +69,8 @@ pub struct Txn {
     /// Set when a produce in the open transaction failed: it must be aborted.
     failed: AtomicBool,
     batch: Mutex<Batch>,
+    /// Id of the open transaction.
+    current: Mutex<Option<String>>,
     /// Inputs whose enriched record the output topic refused (a broker-side refusal makes
     /// the transaction abortable): after the rewind they go straight to the DLQ.
     rejected: Mutex<HashMap<(i32, i64), String>>,
@@ -100,7 +110,10 @@ pub enum Ended {
 
 impl Txn {
     /// Initializes transactions (fencing earlier producers with the same `transactional.id`).
+    #[allow(clippy::too_many_arguments)]
     pub fn init(
+        transactional_id: &str,
+        mirror_offsets: bool,
         producer: Arc<FutureProducer<ProducerLogContext>>,
         shared: Arc<Shared>,
         max_messages: usize,
@@ -119,7 +132,12 @@ impl Txn {
                 Err(e) => return Err(Fatal(format!("init_transactions: {e}"))),
             }
         }
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         Ok(Txn {
+            session: format!("{transactional_id}#{nonce:x}"),
+            mirror_offsets,
             producer,
             shared,
             max_messages,
@@ -128,6 +146,7 @@ impl Txn {
             drain_timeout,
             failed: AtomicBool::new(false),
             batch: Mutex::new(Batch::default()),
+            current: Mutex::new(None),
             rejected: Mutex::new(HashMap::new()),
             outstanding: AtomicU64::new(0),
             committed: AtomicU64::new(0),
@@ -157,6 +176,9 @@ impl Txn {
                 .begin_transaction()
                 .map_err(|e| Fatal(format!("begin_transaction: {e}")))?;
             b.open = true;
+            b.seq += 1;
+            b.id = format!("{}#{}", self.session, b.seq);
+            *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(b.id.clone());
             b.messages = 0;
             b.started = None;
             self.failed.store(false, Ordering::SeqCst);
@@ -166,6 +188,12 @@ impl Txn {
         b.started.get_or_insert_with(Instant::now);
         b.rewind_to.entry(partition).or_insert(offset);
         Ok(())
+    }
+
+    /// Id of the open transaction, if any. (Not behind the batch lock, which
+    /// [`Txn::end`] holds while it waits for the deliveries that ask for this.)
+    pub fn current_id(&self) -> Option<String> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// When the open batch must end (`None`: no message in it yet).
@@ -285,12 +313,23 @@ impl Txn {
         for (p, o) in &commits {
             b.rewind_to.insert(*p, *o);
         }
+        let offsets = commits
+            .iter()
+            .map(|(p, o)| format!("{p}:{o}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        tracing::info!(transaction = %b.id, offsets = %offsets, messages = b.messages, "transaction committed");
+        if self.mirror_offsets && !commits.is_empty() {
+            let tpl = self.shared.commit_list(&commits);
+            if let Err(e) = consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync) {
+                tracing::warn!(error = %e, "mirroring transactional offsets failed");
+            }
+        }
         b.open = false;
         b.messages = 0;
         b.started = None;
         self.committed.fetch_add(1, Ordering::Relaxed);
         self.shared.telemetry.emit(Event::Commit { ok: true });
-        tracing::debug!(?commits, "transaction committed");
         Ok(Ended::Committed)
     }
 
@@ -330,6 +369,7 @@ impl Txn {
     ) -> Result<Ended, Fatal> {
         self.shared.telemetry.emit(Event::Commit { ok: false });
         self.aborted.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(transaction = %b.id, messages = b.messages, "transaction aborted");
         if let Err(class) = self.retry("abort_transaction", || {
             self.producer.abort_transaction(self.op_timeout)
         }) {

@@ -188,7 +188,8 @@ pub async fn read_until(
                     offset: m.offset(),
                 });
             }
-            Ok(Err(e)) => panic!("reader error: {e}"),
+            // Injected request errors hit the test reader too: it just reads on.
+            Ok(Err(e)) => eprintln!("reader error (retrying): {e}"),
             Err(_) => break,
         }
     }
@@ -254,6 +255,7 @@ pub fn article(i: usize) -> Vec<u8> {
     .unwrap()
 }
 
+pub mod audit;
 pub mod service;
 
 /// How many times each key was seen (output and DLQ together).
@@ -331,4 +333,27 @@ pub fn mixed_inputs(prefix: &str, n: usize, bad_every: usize) -> Vec<(String, Ve
             (format!("{prefix}{i}"), payload)
         })
         .collect()
+}
+
+/// Reads until the read_committed view (see [`audit`]) holds every expected key, then keeps
+/// reading for `settle`; returns the view. `committed` is asked again on every round.
+pub async fn read_committed_view(
+    reader: &StreamConsumer,
+    expected: &std::collections::BTreeSet<String>,
+    mut committed: impl FnMut() -> std::collections::HashSet<String>,
+    timeout: Duration,
+    settle: Duration,
+    mut seen: Vec<Seen>,
+) -> Vec<Seen> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let view = audit::committed_view(&seen, &committed());
+        let k = keys(&view);
+        if expected.iter().all(|e| k.contains(e)) || Instant::now() > deadline {
+            break;
+        }
+        seen.extend(read_until(reader, Duration::from_millis(500), |_| false).await);
+    }
+    seen.extend(read_until(reader, settle, |_| false).await);
+    audit::committed_view(&seen, &committed())
 }
