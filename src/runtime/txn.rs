@@ -71,6 +71,8 @@ pub struct Txn {
     batch: Mutex<Batch>,
     /// Id of the open transaction.
     current: Mutex<Option<String>>,
+    /// Offset mirror: committed offsets whose mirror commit failed (retried with the next).
+    unmirrored: Mutex<std::collections::BTreeMap<i32, i64>>,
     /// Inputs whose enriched record the output topic refused (a broker-side refusal makes
     /// the transaction abortable): after the rewind they go straight to the DLQ.
     rejected: Mutex<HashMap<(i32, i64), String>>,
@@ -147,6 +149,7 @@ impl Txn {
             failed: AtomicBool::new(false),
             batch: Mutex::new(Batch::default()),
             current: Mutex::new(None),
+            unmirrored: Mutex::new(std::collections::BTreeMap::new()),
             rejected: Mutex::new(HashMap::new()),
             outstanding: AtomicU64::new(0),
             committed: AtomicU64::new(0),
@@ -193,7 +196,10 @@ impl Txn {
     /// Id of the open transaction, if any. (Not behind the batch lock, which
     /// [`Txn::end`] holds while it waits for the deliveries that ask for this.)
     pub fn current_id(&self) -> Option<String> {
-        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// When the open batch must end (`None`: no message in it yet).
@@ -244,6 +250,11 @@ impl Txn {
         for p in partitions {
             b.rewind_to.remove(p);
         }
+        // A partition that changes owner must not get a stale mirror later.
+        self.unmirrored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|p, _| !partitions.contains(p));
         self.rejected
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -273,6 +284,7 @@ impl Txn {
     ) -> Result<Ended, Fatal> {
         let mut b = self.batch();
         if !b.open {
+            self.mirror(consumer, &[]);
             return Ok(Ended::Idle);
         }
         let drained = self.wait_drained();
@@ -319,18 +331,39 @@ impl Txn {
             .collect::<Vec<_>>()
             .join(",");
         tracing::info!(transaction = %b.id, offsets = %offsets, messages = b.messages, "transaction committed");
-        if self.mirror_offsets && !commits.is_empty() {
-            let tpl = self.shared.commit_list(&commits);
-            if let Err(e) = consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync) {
-                tracing::warn!(error = %e, "mirroring transactional offsets failed");
-            }
-        }
+        self.mirror(consumer, &commits);
         b.open = false;
         b.messages = 0;
         b.started = None;
         self.committed.fetch_add(1, Ordering::Relaxed);
         self.shared.telemetry.emit(Event::Commit { ok: true });
         Ok(Ended::Committed)
+    }
+
+    /// Offset mirror (`pipeline.transaction_mirror_offsets`): commits the committed
+    /// transaction's offsets through the consumer too, with earlier failed ones.
+    fn mirror<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, commits: &[(i32, i64)]) {
+        if !self.mirror_offsets {
+            return;
+        }
+        let mut pending = self.unmirrored.lock().unwrap_or_else(|p| p.into_inner());
+        for (p, o) in commits {
+            pending.insert(*p, *o);
+        }
+        if pending.is_empty() {
+            return;
+        }
+        let all: Vec<(i32, i64)> = pending.iter().map(|(p, o)| (*p, *o)).collect();
+        match consumer.commit(
+            &self.shared.commit_list(&all),
+            rdkafka::consumer::CommitMode::Sync,
+        ) {
+            Ok(()) => pending.clear(),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "mirroring transactional offsets failed; retried with the next transaction"
+            ),
+        }
     }
 
     /// Runs a transactional call, retrying retriable errors within the operation timeout.

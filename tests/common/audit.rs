@@ -63,7 +63,16 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
 pub fn install() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let _ = tracing_subscriber::registry().with(Capture).try_init();
+        // NEWSFLOW_TEST_LOG=1 also prints the service's events (debugging a failed test).
+        let print = std::env::var_os("NEWSFLOW_TEST_LOG").map(|_| {
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+        });
+        let _ = tracing_subscriber::registry()
+            .with(Capture)
+            .with(print)
+            .try_init();
     });
 }
 

@@ -312,9 +312,27 @@ pub fn assert_complete(
         &unexpected[..unexpected.len().min(10)]
     );
     if exactly_once {
+        let detail: Vec<String> = dups
+            .iter()
+            .take(3)
+            .flat_map(|(k, _)| {
+                seen.iter().filter(move |s| &s.key == *k).map(|s| {
+                    format!(
+                        "{} {}[{}]@{} txn={}",
+                        s.key,
+                        s.topic,
+                        s.partition,
+                        s.offset,
+                        s.headers
+                            .get("newsflow-transaction")
+                            .map_or("-", String::as_str)
+                    )
+                })
+            })
+            .collect();
         assert!(
             dups.is_empty(),
-            "{} inputs seen more than once in read_committed, e.g. {:?}\n{context}",
+            "{} inputs seen more than once in read_committed, e.g. {:?}\n{detail:#?}\n{context}",
             dups.len(),
             &dups[..dups.len().min(10)]
         );
