@@ -7,6 +7,9 @@
 //! else. If a fault is fatal for the service (it stops with an error, as it must on fatal
 //! Kafka errors), the scenario restarts it like a supervisor would and counts the restarts.
 //! Order per key is not checked: the service does not promise output order (README).
+//!
+//! The suite takes several minutes, so its tests are `#[ignore]`d in the default
+//! `cargo test`; `scripts/faults.sh` (run by `.ci/run`) runs them.
 
 mod common;
 
@@ -142,6 +145,7 @@ fn no_heal(_: &Cluster, _: &str) {}
 // ---- at-least-once -------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_produce_retriable_errors() {
     scenario(
         "alo-produce-retriable",
@@ -155,6 +159,7 @@ async fn alo_produce_retriable_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_produce_fatal_errors() {
     // Non-retriable produce errors: the records fail; the sink re-sends them, or the
     // idempotent producer raises a fatal error and the service exits (and is restarted).
@@ -181,6 +186,7 @@ async fn alo_produce_fatal_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_fetch_errors_retriable_and_offset_out_of_range() {
     scenario(
         "alo-fetch",
@@ -200,6 +206,7 @@ async fn alo_fetch_errors_retriable_and_offset_out_of_range() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_offset_commit_errors() {
     scenario(
         "alo-commit",
@@ -227,6 +234,7 @@ async fn alo_offset_commit_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_coordinator_moves() {
     scenario(
         "alo-coordinator",
@@ -246,6 +254,7 @@ async fn alo_coordinator_moves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_high_broker_rtt() {
     scenario(
         "alo-rtt",
@@ -264,6 +273,7 @@ async fn alo_high_broker_rtt() {
 // ---- exactly-once --------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_broker_down_and_up() {
     scenario(
         "eos-down",
@@ -277,6 +287,7 @@ async fn eos_broker_down_and_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_produce_and_fetch_retriable_errors() {
     scenario(
         "eos-produce-fetch",
@@ -293,6 +304,7 @@ async fn eos_produce_and_fetch_retriable_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_fatal_produce_errors() {
     // A non-retriable produce error inside a transaction makes it abortable (abort, rewind,
     // retry) or fatal for the producer (exit non-zero; the restart fences and resumes).
@@ -317,6 +329,7 @@ async fn eos_fatal_produce_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_transaction_request_errors() {
     scenario(
         "eos-txn",
@@ -366,6 +379,7 @@ async fn eos_transaction_request_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_coordinators_move() {
     scenario(
         "eos-coordinator",
@@ -389,6 +403,7 @@ async fn eos_coordinators_move() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_high_broker_rtt() {
     scenario(
         "eos-rtt",

@@ -115,21 +115,46 @@ pub fn producer(brokers: &str) -> FutureProducer {
         .expect("test producer")
 }
 
-/// Produces `(key, payload)` pairs in order, with an `x-test` header on each.
+/// Produces `(key, payload)` pairs in order, with an `x-test` header on each. The test
+/// producer is idempotent and re-sends a record whose delivery failed (fault tests inject
+/// errors that hit it too; a failed delivery was not written), so each input is written once.
 pub async fn produce_all(brokers: &str, topic: &str, items: &[(String, Vec<u8>)]) {
-    let p = producer(brokers);
-    let mut futures = Vec::with_capacity(items.len());
-    for (k, v) in items {
+    let p: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "2")
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("test producer");
+    async fn send_one(
+        p: &FutureProducer,
+        topic: &str,
+        k: &str,
+        v: &[u8],
+    ) -> rdkafka::producer::future_producer::OwnedDeliveryResult {
         let headers = OwnedHeaders::new().insert(Header {
             key: "x-test",
-            value: Some(k.as_str()),
+            value: Some(k),
         });
         let record = FutureRecord::to(topic).key(k).payload(v).headers(headers);
-        futures.push(p.send(record, Duration::from_secs(30)));
+        p.send(record, Duration::from_secs(30)).await
     }
-    for f in futures {
+    let mut futures = Vec::with_capacity(items.len());
+    for (k, v) in items {
+        futures.push(send_one(&p, topic, k, v));
+    }
+    let mut failed = Vec::new();
+    for (f, item) in futures.into_iter().zip(items) {
         if let Err((e, _)) = f.await {
-            panic!("test produce failed: {e}");
+            eprintln!("test produce failed ({e}); re-sending");
+            failed.push(item);
+        }
+    }
+    for (k, v) in failed {
+        let mut attempt = 0;
+        while let Err((e, _)) = send_one(&p, topic, k, v).await {
+            attempt += 1;
+            assert!(attempt < 20, "test produce keeps failing: {e}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 }
