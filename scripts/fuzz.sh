@@ -10,7 +10,7 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 export RUSTC_BOOTSTRAP=1
-for target in normalize enrich; do
+for target in decode normalize enrich; do
   echo "fuzz: $target for ${secs}s"
   cargo fuzz run "$target" -- -max_total_time="$secs" -rss_limit_mb=4096 2>&1 | tail -n 3
   test "${PIPESTATUS[0]}" -eq 0

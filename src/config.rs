@@ -43,6 +43,10 @@ pub enum DeliveryMode {
     /// Commit input offsets only after the output (or DLQ) record is acknowledged.
     #[default]
     AtLeastOnce,
+    /// Consume, enrich and produce inside Kafka transactions; input offsets are committed in
+    /// the same transaction (`send_offsets_to_transaction`), so a `read_committed` reader
+    /// sees each input exactly once (its output or its DLQ record).
+    ExactlyOnce,
 }
 
 /// Log output format.
@@ -116,12 +120,20 @@ pub struct KafkaConfig {
     pub statistics_interval_ms: u32,
     /// Delivery guarantee.
     pub delivery: DeliveryMode,
+    /// Identity of this instance, stable across restarts (e.g. the pod name of a
+    /// StatefulSet). Exactly-once mode uses `transactional.id = <group_id>-<instance_id>`;
+    /// empty means `$HOSTNAME`.
+    pub instance_id: String,
     /// librdkafka properties applied to both consumer and producer (security settings go here).
     pub properties: BTreeMap<String, String>,
     /// librdkafka properties for the consumer only.
     pub consumer_properties: BTreeMap<String, String>,
     /// librdkafka properties for the producer only.
     pub producer_properties: BTreeMap<String, String>,
+    /// librdkafka properties (both clients) whose value is the content of a file, e.g.
+    /// `"sasl.password" = "/run/secrets/kafka-password"` (trailing newline trimmed). For
+    /// secrets mounted as files; only the path is ever printed.
+    pub property_files: BTreeMap<String, String>,
 }
 
 impl Default for KafkaConfig {
@@ -136,9 +148,11 @@ impl Default for KafkaConfig {
             fetch_wait_max_ms: 100,
             statistics_interval_ms: 5000,
             delivery: DeliveryMode::AtLeastOnce,
+            instance_id: String::new(),
             properties: BTreeMap::new(),
             consumer_properties: BTreeMap::new(),
             producer_properties: BTreeMap::new(),
+            property_files: BTreeMap::new(),
         }
     }
 }
@@ -164,6 +178,18 @@ pub struct PipelineConfig {
     /// Forward payloads unchanged instead of enriching them (measures the Kafka I/O ceiling
     /// in benchmarks; never in production).
     pub passthrough: bool,
+    /// Exactly-once mode: a transaction is committed after this many input messages…
+    pub transaction_max_messages: usize,
+    /// …or this many milliseconds after its first message, whichever comes first.
+    pub transaction_max_ms: u64,
+    /// Exactly-once mode: timeout of one transaction API call (init, send offsets, commit,
+    /// abort), milliseconds.
+    pub transaction_op_timeout_ms: u64,
+    /// Exactly-once mode: after a transaction committed, also commit the same offsets
+    /// through the consumer (same values, same group generation). Redundant on Kafka; needed
+    /// on brokers that do not store transactional offsets, such as librdkafka's mock cluster
+    /// used by the tests.
+    pub transaction_mirror_offsets: bool,
 }
 
 impl Default for PipelineConfig {
@@ -177,6 +203,10 @@ impl Default for PipelineConfig {
             rebalance_drain_timeout_ms: 10_000,
             produce_retry_backoff_ms: 500,
             passthrough: false,
+            transaction_max_messages: 500,
+            transaction_max_ms: 100,
+            transaction_op_timeout_ms: 30_000,
+            transaction_mirror_offsets: false,
         }
     }
 }
@@ -325,10 +355,19 @@ impl Config {
                 "must be `earliest` or `latest`",
             ));
         }
+        for (key, path) in &k.property_files {
+            if let Err(e) = std::fs::metadata(path) {
+                return Err(invalid(
+                    &format!("kafka.property_files.{key}"),
+                    &format!("cannot read {path}: {e}"),
+                ));
+            }
+        }
         for (table, props) in [
             ("kafka.properties", &k.properties),
             ("kafka.consumer_properties", &k.consumer_properties),
             ("kafka.producer_properties", &k.producer_properties),
+            ("kafka.property_files", &k.property_files),
         ] {
             for key in props.keys() {
                 if MANAGED_PROPERTIES.contains(&key.as_str()) {
@@ -349,6 +388,34 @@ impl Config {
         if p.commit_interval_ms == 0 {
             return Err(invalid("pipeline.commit_interval_ms", "must be at least 1"));
         }
+        if p.transaction_max_messages == 0 {
+            return Err(invalid(
+                "pipeline.transaction_max_messages",
+                "must be at least 1",
+            ));
+        }
+        if p.transaction_max_ms == 0 {
+            return Err(invalid("pipeline.transaction_max_ms", "must be at least 1"));
+        }
+        if k.delivery == DeliveryMode::ExactlyOnce {
+            for key in ["transactional.id", "isolation.level", "enable.idempotence"] {
+                if k.producer_properties.contains_key(key)
+                    || k.consumer_properties.contains_key(key)
+                    || k.properties.contains_key(key)
+                {
+                    return Err(invalid(
+                        &format!("kafka.*properties.{key}"),
+                        "is managed by newsflow in exactly-once mode (see kafka.instance_id)",
+                    ));
+                }
+            }
+            if self.transactional_id().is_none() {
+                return Err(invalid(
+                    "kafka.instance_id",
+                    "exactly-once mode needs an instance id stable across restarts (set it, or $HOSTNAME)",
+                ));
+            }
+        }
         if p.workers > 1024 {
             return Err(invalid("pipeline.workers", "must be at most 1024"));
         }
@@ -366,6 +433,44 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Properties read from `kafka.property_files` (file content, trailing whitespace
+    /// trimmed). Unreadable files were rejected by [`Config::validate`]; one that vanished
+    /// since is an error here.
+    pub fn file_properties(&self) -> Result<Vec<(String, String)>, ConfigError> {
+        self.kafka
+            .property_files
+            .iter()
+            .map(|(k, path)| {
+                std::fs::read_to_string(path)
+                    .map(|v| (k.clone(), v.trim_end().to_string()))
+                    .map_err(|source| ConfigError::Read {
+                        path: path.clone(),
+                        source,
+                    })
+            })
+            .collect()
+    }
+
+    /// The instance id: `kafka.instance_id`, else `$HOSTNAME`; `None` when neither is set.
+    pub fn instance_id(&self) -> Option<String> {
+        let id = self.kafka.instance_id.trim();
+        if !id.is_empty() {
+            return Some(id.to_string());
+        }
+        std::env::var("HOSTNAME")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+    }
+
+    /// `transactional.id` of the exactly-once producer: `<group_id>-<instance_id>`. Stable
+    /// across restarts of the same instance (so a restarted instance fences its zombie and
+    /// aborts its open transaction), distinct between instances (so they scale out).
+    pub fn transactional_id(&self) -> Option<String> {
+        self.instance_id()
+            .map(|i| format!("{}-{}", self.kafka.group_id, i))
     }
 
     /// The configuration as TOML with secret-looking librdkafka properties redacted.
@@ -526,5 +631,54 @@ mod tests {
         let out = c.to_redacted_toml();
         assert!(!out.contains("hunter2"));
         assert!(out.contains("<redacted>") && out.contains("svc"));
+    }
+
+    #[test]
+    fn exactly_once_needs_an_instance_id_and_owns_transactional_properties() {
+        let c = parse(
+            "[kafka]\ndelivery = \"exactly-once\"\ninstance_id = \"pod-3\"\ngroup_id = \"g\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.kafka.delivery, DeliveryMode::ExactlyOnce);
+        assert_eq!(c.transactional_id().as_deref(), Some("g-pod-3"));
+        let env = [("NEWSFLOW_KAFKA__INSTANCE_ID", "pod-7")];
+        let c = parse("[kafka]\ndelivery = \"exactly-once\"\n", &env).unwrap();
+        assert_eq!(c.transactional_id().as_deref(), Some("newsflow-pod-7"));
+        assert!(parse(
+            "[kafka]\ndelivery = \"exactly-once\"\ninstance_id = \"a\"\n[kafka.producer_properties]\n\"transactional.id\" = \"x\"\n",
+            &[]
+        )
+        .is_err());
+        assert!(parse("[pipeline]\ntransaction_max_messages = 0\n", &[]).is_err());
+    }
+
+    #[test]
+    fn property_files_are_read_and_only_their_paths_printed() {
+        let dir = std::env::temp_dir().join(format!("newsflow-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("password");
+        std::fs::write(&secret, "s3cr3t-from-file\n").unwrap();
+        let text = format!(
+            "[kafka.property_files]\n\"sasl.password\" = \"{}\"\n",
+            secret.display()
+        );
+        let c = parse(&text, &[]).unwrap();
+        assert_eq!(
+            c.file_properties().unwrap(),
+            vec![("sasl.password".to_string(), "s3cr3t-from-file".to_string())]
+        );
+        assert!(!c.to_redacted_toml().contains("s3cr3t"));
+        assert!(parse(
+            "[kafka.property_files]\n\"sasl.password\" = \"/nonexistent/x\"\n",
+            &[]
+        )
+        .is_err());
+        assert!(parse(
+            "[kafka.property_files]\n\"group.id\" = \"/etc/hostname\"\n",
+            &[]
+        )
+        .is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

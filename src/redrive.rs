@@ -72,7 +72,11 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
     let group = group_for(config, &opts.kinds);
     let mut cc = ClientConfig::new();
     cc.set("bootstrap.servers", &k.brokers);
+    let secrets = config.file_properties()?;
     for (key, v) in k.properties.iter().chain(&k.consumer_properties) {
+        cc.set(key, v);
+    }
+    for (key, v) in &secrets {
         cc.set(key, v);
     }
     cc.set("group.id", &group)
@@ -133,6 +137,9 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
     pc.set("bootstrap.servers", &k.brokers)
         .set("enable.idempotence", "true");
     for (key, v) in k.properties.iter().chain(&k.producer_properties) {
+        pc.set(key, v);
+    }
+    for (key, v) in &secrets {
         pc.set(key, v);
     }
     let producer: FutureProducer = pc.create().context("creating the producer")?;

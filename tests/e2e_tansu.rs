@@ -342,3 +342,58 @@ async fn sigterm_exits_cleanly_and_endpoints_report() {
         serde_json::from_str::<serde_json::Value>(line).expect("JSON log line");
     }
 }
+
+/// Three SIGKILLs at random points (seed printed; NEWSFLOW_TEST_SEED replays it), each
+/// followed by a restart: every input ends up in the output or the DLQ at least once, and
+/// nothing else does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/faults.sh"]
+async fn kill_9_repeatedly_at_random_points_loses_nothing() {
+    let Some((tansu, dir)) = setup() else { return };
+    let brokers = tansu.brokers();
+    let http_port = free_port();
+    let config = write_config(dir.path(), &brokers, http_port);
+    let items = mixed_inputs("rk", 1500, 25);
+    produce_all(&brokers, RAW, &items).await;
+    let exp: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
+    let r = reader(&brokers, &[OUT, DLQ]);
+    let mut rng = common::service::Rng::from_env();
+    let mut seen = Vec::new();
+    for round in 0..3 {
+        let mut svc = Service::start(
+            &config,
+            http_port,
+            dir.path().join(format!("run{round}.log")),
+        );
+        let target = seen.len() + 150;
+        let more = read_until(&r, Duration::from_secs(90), |s| {
+            seen.len() + s.len() >= target
+        })
+        .await;
+        seen.extend(more);
+        tokio::time::sleep(Duration::from_millis(rng.below(800))).await;
+        svc.signal("-KILL");
+        svc.wait_exit(Duration::from_secs(10)).expect("killed");
+        assert!(
+            seen.len() >= target.min(exp.len()),
+            "round {round}: no progress; log:\n{}",
+            svc.log_tail()
+        );
+    }
+    let mut last = Service::start(&config, http_port, dir.path().join("last.log"));
+    let before = keys(&seen);
+    let rest: BTreeSet<String> = exp.difference(&before).cloned().collect();
+    seen.extend(
+        read_all_expected(&r, &rest, Duration::from_secs(180), Duration::from_secs(2)).await,
+    );
+    assert_complete(&seen, &exp, false, &last.log_tail());
+    eprintln!(
+        "{} records for {} inputs after 3 kills ({} duplicates, allowed at-least-once)",
+        seen.len(),
+        exp.len(),
+        seen.len() - keys(&seen).len()
+    );
+    last.signal("-TERM");
+    let status = last.wait_exit(Duration::from_secs(20)).expect("exits");
+    assert!(status.success(), "log:\n{}", last.log_tail());
+}

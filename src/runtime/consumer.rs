@@ -54,6 +54,21 @@ fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
 pub struct NewsflowConsumerContext {
     /// Shared pipeline state.
     pub shared: Arc<Shared>,
+    /// Exactly-once mode: the open transaction is ended before partitions are released.
+    pub txn: Option<Arc<super::txn::Txn>>,
+    /// Cancelled on a fatal error (exactly-once: a transaction that cannot end).
+    pub fatal: tokio_util::sync::CancellationToken,
+}
+
+/// Runs a blocking closure on the current thread, telling tokio to move its other tasks
+/// elsewhere meanwhile when on a multi-thread runtime.
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
 impl ClientContext for NewsflowConsumerContext {
@@ -103,6 +118,27 @@ impl ConsumerContext for NewsflowConsumerContext {
         if partitions.is_empty() {
             return;
         }
+        if let Some(txn) = &self.txn {
+            // Exactly-once: end (commit or abort) the open transaction while this member
+            // still owns the partitions, so the next owner starts exactly where it ended.
+            match blocking(|| txn.end(consumer, &partitions)) {
+                Ok(ended) => tracing::info!(?partitions, ?ended, "transaction ended before revoke"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot end the transaction before revoke; stopping");
+                    self.fatal.cancel();
+                }
+            }
+            txn.forget(&partitions);
+            let mut t = self.shared.tracker();
+            for p in &partitions {
+                t.revoke(*p);
+                self.shared
+                    .telemetry
+                    .emit(Event::PartitionRevoked { partition: *p });
+            }
+            tracing::info!(?partitions, "partitions revoked");
+            return;
+        }
         let wait = || {
             let deadline = Instant::now() + self.shared.drain_timeout;
             loop {
@@ -120,12 +156,7 @@ impl ConsumerContext for NewsflowConsumerContext {
             }
         };
         // Waiting blocks this thread; let tokio move its other tasks elsewhere meanwhile.
-        let abandoned = match tokio::runtime::Handle::try_current() {
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(wait)
-            }
-            _ => wait(),
-        };
+        let abandoned = blocking(wait);
         let commits: Vec<(i32, i64)> = {
             let mut t = self.shared.tracker();
             partitions

@@ -1,16 +1,18 @@
 //! The Kafka runtime around the pure core: consume → dispatch to CPU workers → produce to
 //! the output topic or the DLQ → commit the contiguous prefix of acknowledged offsets.
 //!
-//! Delivery is at-least-once: an input offset is committed only after its output (or DLQ)
-//! record was acknowledged by the broker. In-flight messages are bounded by a semaphore
-//! (`pipeline.max_in_flight`): when it is exhausted the consumer stops fetching.
+//! At-least-once (default): an input offset is committed only after its output (or DLQ)
+//! record was acknowledged by the broker. Exactly-once: see [`txn`]. In-flight messages are
+//! bounded by a semaphore (`pipeline.max_in_flight`): when it is exhausted the consumer
+//! stops fetching.
 
 pub mod consumer;
 pub mod offsets;
 pub mod sink;
+pub mod txn;
 pub mod workers;
 
-use crate::config::Config;
+use crate::config::{Config, DeliveryMode};
 use crate::core::Context;
 use crate::telemetry::{Event, Telemetry};
 use anyhow::Context as _;
@@ -35,6 +37,16 @@ fn base_config(config: &Config) -> ClientConfig {
     for (k, v) in &config.kafka.properties {
         c.set(k, v);
     }
+    // Secrets from files (validated at load; a file that vanished since leaves the property
+    // unset, and the connection fails with librdkafka's authentication error).
+    match config.file_properties() {
+        Ok(props) => {
+            for (k, v) in props {
+                c.set(k, v);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot read kafka.property_files"),
+    }
     c
 }
 
@@ -52,6 +64,10 @@ pub fn consumer_config(config: &Config) -> ClientConfig {
             "statistics.interval.ms",
             k.statistics_interval_ms.to_string(),
         );
+    if k.delivery == DeliveryMode::ExactlyOnce {
+        // Inputs produced in transactions: never process aborted or open ones.
+        c.set("isolation.level", "read_committed");
+    }
     for (key, v) in &k.consumer_properties {
         c.set(key, v);
     }
@@ -64,6 +80,11 @@ pub fn producer_config(config: &Config) -> ClientConfig {
     c.set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5");
+    if config.kafka.delivery == DeliveryMode::ExactlyOnce {
+        if let Some(id) = config.transactional_id() {
+            c.set("transactional.id", id);
+        }
+    }
     for (key, v) in &config.kafka.producer_properties {
         c.set(key, v);
     }
@@ -86,24 +107,65 @@ pub async fn run(
         input_topic: k.input_topic.clone(),
         drain_timeout: Duration::from_millis(p.rebalance_drain_timeout_ms),
     });
+    let exactly_once = k.delivery == DeliveryMode::ExactlyOnce;
+    let fatal = CancellationToken::new();
+    let producer: Arc<FutureProducer<ProducerLogContext>> = Arc::new(
+        producer_config(config)
+            .create_with_context(ProducerLogContext)
+            .context("creating the Kafka producer")?,
+    );
+    let in_flight = Arc::new(Semaphore::new(p.max_in_flight));
+    let max_in_flight = p.max_in_flight;
+    let txn = if exactly_once {
+        let producer = producer.clone();
+        let shared = shared.clone();
+        let tid = config.transactional_id().unwrap_or_default();
+        let mirror = p.transaction_mirror_offsets;
+        let (max_messages, max_time, op_timeout, drain) = (
+            p.transaction_max_messages,
+            Duration::from_millis(p.transaction_max_ms),
+            Duration::from_millis(p.transaction_op_timeout_ms),
+            Duration::from_millis(p.rebalance_drain_timeout_ms),
+        );
+        let txn = tokio::task::spawn_blocking(move || {
+            txn::Txn::init(
+                &tid,
+                mirror,
+                producer,
+                shared,
+                max_messages,
+                max_time,
+                op_timeout,
+                drain,
+            )
+        })
+        .await
+        .context("initializing transactions")??;
+        tracing::info!(
+            transactional_id = config.transactional_id().unwrap_or_default(),
+            "exactly-once mode: transactions initialized"
+        );
+        Some(Arc::new(txn))
+    } else {
+        None
+    };
     let consumer: Arc<NewsflowConsumer> = Arc::new(
         consumer_config(config)
             .create_with_context(NewsflowConsumerContext {
                 shared: shared.clone(),
+                txn: txn.clone(),
+                fatal: fatal.clone(),
             })
             .context("creating the Kafka consumer")?,
     );
-    let producer: FutureProducer<ProducerLogContext> = producer_config(config)
-        .create_with_context(ProducerLogContext)
-        .context("creating the Kafka producer")?;
     consumer
         .subscribe(&[&k.input_topic])
         .with_context(|| format!("subscribing to {}", k.input_topic))?;
 
     let abort = CancellationToken::new();
-    let fatal = CancellationToken::new();
     let sink = Arc::new(Sink {
         producer,
+        txn: txn.clone(),
         output_topic: k.output_topic.clone(),
         dlq_topic: k.dlq_topic.clone(),
         retry_backoff: Duration::from_millis(p.produce_retry_backoff_ms),
@@ -133,20 +195,39 @@ pub async fn run(
         dlq = %k.dlq_topic,
         workers = n_workers,
         max_in_flight = p.max_in_flight,
+        delivery = ?k.delivery,
         "newsflow started"
     );
 
+    // At-least-once: a commit loop; exactly-once commits offsets in the transactions.
     let commit_stop = CancellationToken::new();
-    let commit_task = tokio::spawn(commit_loop(
-        consumer.clone(),
-        shared.clone(),
-        Duration::from_millis(p.commit_interval_ms),
-        commit_stop.clone(),
-    ));
+    let commit_task = (!exactly_once).then(|| {
+        tokio::spawn(commit_loop(
+            consumer.clone(),
+            shared.clone(),
+            Duration::from_millis(p.commit_interval_ms),
+            commit_stop.clone(),
+        ))
+    });
 
-    let in_flight = Arc::new(Semaphore::new(p.max_in_flight));
-    let max_in_flight = p.max_in_flight;
     loop {
+        if let Some(t) = &txn {
+            if t.due() {
+                if let Err(e) = consumer::blocking(|| t.end(consumer.as_ref(), &[])) {
+                    tracing::error!(error = %e, "stopping");
+                    fatal.cancel();
+                    break;
+                }
+            }
+        }
+        let batch_deadline = txn.as_ref().and_then(|t| t.deadline());
+        let batch_due = async move {
+            match batch_deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(batch_due);
         let permit = tokio::select! {
             () = shutdown.cancelled() => break,
             () = fatal.cancelled() => break,
@@ -158,6 +239,7 @@ pub async fn run(
         let msg = tokio::select! {
             () = shutdown.cancelled() => break,
             () = fatal.cancelled() => break,
+            () = &mut batch_due => continue,
             msg = consumer.recv() => msg,
         };
         let msg = match msg {
@@ -170,6 +252,13 @@ pub async fn run(
             }
         };
         let (partition, offset) = (msg.partition(), msg.offset());
+        if let Some(t) = &txn {
+            if let Err(e) = t.on_message(partition, offset) {
+                tracing::error!(error = %e, "stopping");
+                fatal.cancel();
+                break;
+            }
+        }
         let payload = msg.payload().unwrap_or(&[]).to_vec();
         telemetry.emit(Event::Consumed {
             bytes: payload.len(),
@@ -218,6 +307,8 @@ pub async fn run(
         );
         abort.cancel();
     }
+    // Release the slots again (exactly-once: ending the transaction waits for them).
+    drop(drained);
     pool.stop().await;
     let remaining = deadline.saturating_duration_since(Instant::now());
     if let Err(e) = sink
@@ -227,8 +318,26 @@ pub async fn run(
         tracing::warn!(error = %e, "producer flush incomplete");
     }
     commit_stop.cancel();
-    let _ = commit_task.await;
-    let finals = shared.tracker().all_watermarks();
+    if let Some(task) = commit_task {
+        let _ = task.await;
+    }
+    if let (Some(t), false) = (&txn, fatal.is_cancelled()) {
+        // Exactly-once: the last transaction (aborted if anything in it is unfinished).
+        let (t, c) = (t.clone(), consumer.clone());
+        match tokio::task::spawn_blocking(move || t.end(c.as_ref(), &[])).await {
+            Ok(Ok(ended)) => tracing::info!(?ended, "last transaction ended"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "last transaction failed");
+                fatal.cancel();
+            }
+            Err(e) => tracing::warn!(error = %e, "transaction end task failed"),
+        }
+    }
+    let finals = if exactly_once {
+        Vec::new()
+    } else {
+        shared.tracker().all_watermarks()
+    };
     let consumer_for_close = consumer.clone();
     let shared_for_close = shared.clone();
     let closed = tokio::task::spawn_blocking(move || {
@@ -250,7 +359,7 @@ pub async fn run(
     }
     drop(consumer);
     if fatal.is_cancelled() {
-        anyhow::bail!("stopped after a fatal Kafka producer error");
+        anyhow::bail!("stopped after a fatal Kafka producer or transaction error");
     }
     tracing::info!("newsflow stopped cleanly");
     Ok(())

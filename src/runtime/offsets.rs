@@ -99,6 +99,13 @@ impl OffsetTracker {
         self.partitions.get(&partition).and_then(|s| s.watermark())
     }
 
+    /// Tracked partitions.
+    pub fn partitions(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self.partitions.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
     /// In-flight count of one partition.
     pub fn pending(&self, partition: i32) -> usize {
         self.partitions

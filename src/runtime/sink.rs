@@ -35,6 +35,8 @@ pub mod headers {
     pub const VERSION: &str = "newsflow-version";
     /// DLQ: set when the original payload was too large for the DLQ topic and was omitted.
     pub const PAYLOAD_OMITTED: &str = "newsflow-payload-omitted";
+    /// Exactly-once mode: the transaction that wrote the record (for audits).
+    pub const TRANSACTION: &str = "newsflow-transaction";
 }
 
 /// Logging client context for the producer.
@@ -66,8 +68,11 @@ pub struct Job {
 
 /// Produces results and completes offsets.
 pub struct Sink {
-    /// The producer (idempotent).
-    pub producer: FutureProducer<ProducerLogContext>,
+    /// The producer (idempotent; transactional in exactly-once mode).
+    pub producer: Arc<FutureProducer<ProducerLogContext>>,
+    /// Exactly-once mode: the transaction state (failed produces abort the transaction
+    /// instead of being retried).
+    pub txn: Option<Arc<super::txn::Txn>>,
     /// Output topic.
     pub output_topic: String,
     /// DLQ topic.
@@ -114,9 +119,23 @@ impl Sink {
     /// Delivers the result of one job and completes its offset on acknowledgement.
     pub async fn finish(self: Arc<Self>, job: Job, result: Result<Enriched, Reject>) {
         let t = &job.ticket;
+        let refused_before = self
+            .txn
+            .as_ref()
+            .and_then(|x| x.rejected_before(t.partition, t.offset));
         let delivered = match result {
+            Ok(_) if refused_before.is_some() => {
+                // An earlier attempt (in an aborted transaction) was refused by the output
+                // topic: dead-letter it straight away.
+                let reject = Reject::new(
+                    RejectKind::OutputRejected,
+                    refused_before.unwrap_or_default(),
+                );
+                tracing::warn!(parent: &job.span, error = %reject, "enriched record refused before; dead-lettering the input");
+                self.dead_letter(&job, &reject).await
+            }
             Ok(enriched) => {
-                let headers = output_headers(job.headers.as_ref());
+                let headers = self.with_txn(output_headers(job.headers.as_ref()));
                 match self
                     .send(
                         &self.output_topic,
@@ -146,6 +165,9 @@ impl Sink {
                             ),
                         );
                         tracing::warn!(parent: &job.span, error = %reject, "enriched record refused; dead-lettering the input");
+                        if let Some(x) = &self.txn {
+                            x.note_rejected(t.partition, t.offset, reject.message.clone());
+                        }
                         self.dead_letter(&job, &reject).await
                     }
                     Outcome::Aborted => false,
@@ -159,21 +181,35 @@ impl Sink {
         if delivered {
             self.shared.tracker().complete(*t);
         }
+        if let Some(x) = &self.txn {
+            x.job_done();
+        }
         drop(job.permit);
+    }
+
+    /// Adds the open transaction's id (exactly-once mode).
+    fn with_txn(&self, h: OwnedHeaders) -> OwnedHeaders {
+        match self.txn.as_ref().and_then(|x| x.current_id()) {
+            Some(id) => h.insert(Header {
+                key: headers::TRANSACTION,
+                value: Some(&id),
+            }),
+            None => h,
+        }
     }
 
     async fn dead_letter(&self, job: &Job, reject: &Reject) -> bool {
         let t = &job.ticket;
         let key = job.key.as_deref().unwrap_or(&[]);
         let headers_with = |omitted: Option<&str>| {
-            dlq_headers(
+            self.with_txn(dlq_headers(
                 job.headers.as_ref(),
                 reject,
                 &self.shared.input_topic,
                 t.partition,
                 t.offset,
                 omitted,
-            )
+            ))
         };
         let headers = headers_with(None);
         let outcome = match self
@@ -248,6 +284,13 @@ impl Sink {
                         self.fatal.cancel();
                         return Outcome::Aborted;
                     }
+                    if let Some(x) = &self.txn {
+                        // The transaction cannot commit with this record missing: abort it
+                        // (the batch is re-processed after the rewind).
+                        tracing::warn!(parent: span, to = topic, error = %e, "produce failed in a transaction; it will be aborted");
+                        x.mark_failed();
+                        return Outcome::Aborted;
+                    }
                     attempt += 1;
                     self.shared.telemetry.emit(Event::ProduceRetry { target });
                     tracing::warn!(parent: span, to = topic, attempt, error = %e, "produce failed; retrying");
@@ -280,15 +323,22 @@ fn copy_headers(from: Option<&OwnedHeaders>, skip: &[&str]) -> OwnedHeaders {
 /// Input headers plus `content-type` and the schema version.
 pub fn output_headers(input: Option<&OwnedHeaders>) -> OwnedHeaders {
     let version = crate::core::encode::SCHEMA_VERSION.to_string();
-    copy_headers(input, &[headers::CONTENT_TYPE, headers::SCHEMA_VERSION])
-        .insert(Header {
-            key: headers::CONTENT_TYPE,
-            value: Some("application/json"),
-        })
-        .insert(Header {
-            key: headers::SCHEMA_VERSION,
-            value: Some(&version),
-        })
+    copy_headers(
+        input,
+        &[
+            headers::CONTENT_TYPE,
+            headers::SCHEMA_VERSION,
+            headers::TRANSACTION,
+        ],
+    )
+    .insert(Header {
+        key: headers::CONTENT_TYPE,
+        value: Some("application/json"),
+    })
+    .insert(Header {
+        key: headers::SCHEMA_VERSION,
+        value: Some(&version),
+    })
 }
 
 /// Input headers plus the error and provenance headers of a DLQ record.
@@ -313,6 +363,7 @@ pub fn dlq_headers(
             headers::DLQ_TIME,
             headers::VERSION,
             headers::PAYLOAD_OMITTED,
+            headers::TRANSACTION,
         ],
     );
     for (key, value) in [

@@ -1,0 +1,308 @@
+//! Hostile inputs through the real binary (on the in-process mock cluster): the corpus in
+//! `tests/hostile/` plus large cases generated here (10 MB bodies, huge and deeply nested
+//! JSON, HTML bombs, thousands of combining marks). Every input must end in the output or
+//! the DLQ with a reason, the process must not panic, and its memory must stay bounded:
+//! peak RSS under a fixed ceiling, and a second pass over the same corpus must not raise it
+//! (no growth per hostile input).
+
+mod common;
+
+use common::service::{free_port, http_get, Service};
+use common::*;
+use rdkafka::config::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const RAW: &str = "articles.raw";
+const OUT: &str = "articles.enriched";
+const DLQ: &str = "articles.dlq";
+/// Peak RSS ceiling of the service for this corpus (MiB).
+const RSS_CEILING_MIB: u64 = 1024;
+
+/// The corpus files, as (name, bytes).
+fn corpus_files() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("tests/hostile")
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "corpus present");
+    files
+}
+
+/// Large hostile inputs, generated (too big to keep in git).
+fn generated() -> Vec<(String, Vec<u8>)> {
+    const MB: usize = 1 << 20;
+    let json = |v: serde_json::Value| serde_json::to_vec(&v).unwrap();
+    let sentence = "The mayor of Jerusalem met NATO officials in Brussels on Monday. ";
+    let he = "ראש הממשלה נפגש היום בירושלים עם שר החוץ של צרפת. ";
+    vec![
+        (
+            "gen_body_10mb.json".into(),
+            json(
+                serde_json::json!({"id": "big", "body": sentence.repeat(10 * MB / sentence.len())}),
+            ),
+        ),
+        (
+            "gen_plain_10mb_hebrew.txt".into(),
+            he.repeat(10 * MB / he.len()).into_bytes(),
+        ),
+        ("gen_json_200k_keys.json".into(), {
+            let mut m = serde_json::Map::new();
+            m.insert("body".into(), "Paris.".into());
+            for i in 0..200_000 {
+                m.insert(format!("k{i}"), i.into());
+            }
+            json(serde_json::Value::Object(m))
+        }),
+        (
+            "gen_json_nested_100k.json".into(),
+            format!(
+                "{{\"body\":\"x\",\"e\":{}{}}}",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "gen_json_huge_string_array.json".into(),
+            json(serde_json::json!({"body": "Rome.", "tags": vec!["x".repeat(100); 50_000]})),
+        ),
+        (
+            "gen_html_deep_100k.json".into(),
+            json(serde_json::json!({"html": format!(
+                "<html><body>{}Putin met Macron in Paris.{}</body></html>",
+                "<div>".repeat(100_000),
+                "</div>".repeat(100_000)
+            )})),
+        ),
+        (
+            "gen_html_unclosed_200k.json".into(),
+            json(
+                serde_json::json!({"html": format!("<p>Berlin{}", "<b><i><span>".repeat(70_000))}),
+            ),
+        ),
+        (
+            "gen_html_huge_attribute.json".into(),
+            json(serde_json::json!({"html": format!(
+                "<p title=\"{}\" data-x='{}'>Obama visited Cairo.</p>",
+                "A".repeat(5 * MB),
+                "\"".repeat(1000)
+            )})),
+        ),
+        (
+            "gen_html_many_elements.json".into(),
+            json(serde_json::json!({"html": "<p>Madrid &amp; Lisbon.</p>".repeat(200_000)})),
+        ),
+        (
+            "gen_combining_200k.json".into(),
+            json(
+                serde_json::json!({"body": format!("Paris e{} London", "\u{0301}\u{0327}".repeat(100_000))}),
+            ),
+        ),
+        (
+            "gen_bidi_100k.json".into(),
+            json(
+                serde_json::json!({"body": format!("Tel Aviv {} Haifa", "\u{202e}\u{2067}x\u{2069}\u{202c}".repeat(20_000))}),
+            ),
+        ),
+        (
+            "gen_long_word_5mb.txt".into(),
+            "Jerusalem".repeat(5 * MB / 9).into_bytes(),
+        ),
+        ("gen_newlines_1m.txt".into(), {
+            let mut v = b"Paris\n".to_vec();
+            v.extend(std::iter::repeat_n(b'\n', MB));
+            v
+        }),
+        ("gen_nul_1mb.txt".into(), vec![0u8; MB]),
+        ("gen_binary_5mb.bin".into(), {
+            let mut x = 0x2545_f491_4f6c_dd1du64;
+            (0..5 * MB)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect()
+        }),
+        (
+            "gen_oversize_13mb.txt".into(),
+            "Paris ".repeat(13 * MB / 6).into_bytes(),
+        ),
+    ]
+}
+
+async fn produce_big(brokers: &str, items: &[(String, Vec<u8>)]) {
+    let p: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("message.max.bytes", "20000000")
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "60000")
+        .create()
+        .unwrap();
+    for (k, v) in items {
+        p.send(
+            FutureRecord::to(RAW).key(k).payload(v),
+            Duration::from_secs(60),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .expect("produce hostile input");
+    }
+}
+
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "unfinished: on the mock cluster the service consumes nothing in this setup (under investigation)"]
+async fn hostile_inputs_end_in_output_or_dlq_without_panics_and_bounded_memory() {
+    let c = MockCluster::new(1).unwrap();
+    for t in [RAW, OUT, DLQ] {
+        c.create_topic(t, 2, 1).unwrap();
+    }
+    let brokers = c.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("newsflow.toml");
+    let http_port = free_port();
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[kafka]
+brokers = "{brokers}"
+group_id = "hostile"
+fetch_wait_max_ms = 10
+[pipeline]
+# Let 10 MB inputs reach the core (the default limit would dead-letter them unread).
+max_message_bytes = 12000000
+max_in_flight = 8
+workers = 2
+[http]
+listen = "127.0.0.1:{http_port}"
+[log]
+format = "json"
+level = "info"
+"#
+        ),
+    )
+    .unwrap();
+    let mut svc = Service::start(&config, &[], dir.path().join("svc.log"));
+    let mut inputs = corpus_files();
+    inputs.extend(generated());
+    let r = reader(&brokers, &[OUT, DLQ]);
+    let mut peaks = Vec::new();
+    let mut all_seen = Vec::new();
+    for pass in 0..2 {
+        let items: Vec<(String, Vec<u8>)> = inputs
+            .iter()
+            .map(|(k, v)| (format!("{pass}/{k}"), v.clone()))
+            .collect();
+        let started = Instant::now();
+        produce_big(&brokers, &items).await;
+        let exp: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
+        let seen = read_all_expected(
+            &r,
+            &exp,
+            Duration::from_secs(300),
+            Duration::from_millis(500),
+        )
+        .await;
+        assert_complete(&seen, &exp, false, &svc.log_tail());
+        let peak = peak_rss_mib(svc.pid());
+        eprintln!(
+            "pass {pass}: {} inputs in {:.1}s, peak RSS {peak} MiB, RSS now {} MiB",
+            items.len(),
+            started.elapsed().as_secs_f64(),
+            svc.rss_kib().unwrap_or(0) / 1024
+        );
+        peaks.push(peak);
+        all_seen.extend(seen);
+    }
+    // Outcomes: every DLQ record has a kind and a message; no caught panics.
+    let mut table = Vec::new();
+    for s in all_seen.iter().filter(|s| s.key.starts_with("0/")) {
+        let (dest, kind) = if s.topic == DLQ {
+            let kind = s
+                .headers
+                .get("newsflow-error-kind")
+                .cloned()
+                .unwrap_or_default();
+            let msg = s
+                .headers
+                .get("newsflow-error-message")
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                !kind.is_empty() && !msg.is_empty(),
+                "{}: DLQ without a reason",
+                s.key
+            );
+            assert_ne!(
+                kind, "internal_error",
+                "{}: the core panicked: {msg}",
+                s.key
+            );
+            ("dlq", kind)
+        } else {
+            let rec = s.json();
+            assert!(rec["body"].is_string(), "{}: output has a body", s.key);
+            ("output", String::new())
+        };
+        table.push(format!("{:40} {dest:6} {kind}", &s.key[2..]));
+    }
+    table.sort();
+    table.dedup();
+    eprintln!("{}", table.join("\n"));
+    // 10 MB inputs are processed by the core; whether their enriched record fits the output
+    // topic is the producer's message.max.bytes (1 MB default): refused → DLQ.
+    let big = all_seen
+        .iter()
+        .find(|s| s.key == "0/gen_body_10mb.json")
+        .unwrap();
+    assert_eq!(big.topic, DLQ);
+    assert_eq!(big.headers["newsflow-error-kind"], "output_rejected");
+    let over = all_seen
+        .iter()
+        .find(|s| s.key == "0/gen_oversize_13mb.txt")
+        .unwrap();
+    assert_eq!(over.headers["newsflow-error-kind"], "oversize");
+
+    let log = std::fs::read_to_string(&svc.log).unwrap();
+    assert!(!log.contains("panicked"), "no panic in the log");
+    assert_eq!(http_get(http_port, "/healthz").0, 200, "still alive");
+    assert!(
+        peaks[0] < RSS_CEILING_MIB,
+        "peak RSS {} MiB above the {RSS_CEILING_MIB} MiB ceiling",
+        peaks[0]
+    );
+    assert!(
+        peaks[1] <= peaks[0] + peaks[0] / 5,
+        "second pass raised peak RSS from {} to {} MiB",
+        peaks[0],
+        peaks[1]
+    );
+    svc.signal("-TERM");
+    let status = svc.wait_exit(Duration::from_secs(30)).expect("exits");
+    assert!(status.success(), "log:\n{}", svc.log_tail());
+}
