@@ -272,6 +272,8 @@ async fn alo_high_broker_rtt() {
 
 // ---- exactly-once --------------------------------------------------------------------
 
+/// Known failing: hangs (exactly-once with the only broker down mid-transaction); skipped by
+/// scripts/faults.sh until fixed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_broker_down_and_up() {
