@@ -12,7 +12,7 @@
 #                       (default ~/.cache/newsflow-deploy-check): see REQUIREMENTS below
 # Optional, used when present:
 #   kubectl             `kubectl kustomize deploy/k8s` (offline) and validation of its output
-#   newsflow binary     $NEWSFLOW_BIN, else $CARGO_TARGET_DIR or target/, release or debug:
+#   newsflow binary     $NEWSFLOW_BIN, else the newest of $CARGO_TARGET_DIR or target/, release or debug:
 #                       metric names against a live /metrics (`newsflow demo --serve`), the
 #                       alerts and every dashboard query run in a real Prometheus scraping
 #                       it (deploy/live_check.py), and `newsflow check-config` on the
@@ -163,8 +163,10 @@ check "shell: shellcheck" shellcheck_run
 check "metrics: names vs documented list" "$PY" deploy/metric_names.py --check-static
 BIN="${NEWSFLOW_BIN:-}"
 if [ -z "$BIN" ]; then
+  # The most recently built of the candidates (a stale release build must not win over the
+  # debug build the tests just made).
   for b in "${CARGO_TARGET_DIR:-target}/release/newsflow" "${CARGO_TARGET_DIR:-target}/debug/newsflow" target/release/newsflow target/debug/newsflow; do
-    [ -x "$b" ] && { BIN="$b"; break; }
+    if [ -x "$b" ] && { [ -z "$BIN" ] || [ "$b" -nt "$BIN" ]; }; then BIN="$b"; fi
   done
 fi
 live_metrics() {
