@@ -4,25 +4,17 @@
 
 mod common;
 
+use common::service::{free_port, http_get, Service};
 use common::*;
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RAW: &str = "articles.raw";
 const OUT: &str = "articles.enriched";
 const DLQ: &str = "articles.dlq";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn tansu_binary() -> Option<PathBuf> {
     let candidates = std::env::var_os("PATH")
@@ -109,13 +101,6 @@ impl Drop for Tansu {
     }
 }
 
-/// A `newsflow run` process.
-struct Service {
-    child: Child,
-    http_port: u16,
-    log: PathBuf,
-}
-
 fn write_config(dir: &Path, brokers: &str, http_port: u16) -> PathBuf {
     let path = dir.join("newsflow.toml");
     let text = format!(
@@ -143,88 +128,6 @@ level = "info"
     path
 }
 
-impl Service {
-    fn start(config: &Path, http_port: u16, log: PathBuf) -> Service {
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_newsflow"))
-            .args(["run", "--config"])
-            .arg(config)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("start newsflow");
-        Service {
-            child,
-            http_port,
-            log,
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let status = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return Some(s);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        http_get(self.http_port, path)
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Minimal HTTP/1.1 GET; returns (status, body). (0, "") when the connection fails.
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
-    };
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return (0, String::new());
-    }
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = buf.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
-}
-
 fn setup() -> Option<(Tansu, tempfile::TempDir)> {
     let tansu = Tansu::start()?;
     tansu.create_topic(RAW, 3);
@@ -244,7 +147,7 @@ async fn kill_9_mid_stream_and_restart_loses_nothing() {
     items.push(("e-bad".into(), b"{not json".to_vec()));
     produce_all(&brokers, RAW, &items).await;
 
-    let mut first = Service::start(&config, http_port, dir.path().join("first.log"));
+    let mut first = Service::start(&config, &[], dir.path().join("first.log"));
     let r = reader(&brokers, &[OUT, DLQ]);
     let partial = read_until(&r, Duration::from_secs(60), |s| s.len() >= 100).await;
     assert!(
@@ -255,7 +158,7 @@ async fn kill_9_mid_stream_and_restart_loses_nothing() {
     first.signal("-KILL");
     first.wait_exit(Duration::from_secs(10)).expect("killed");
 
-    let mut second = Service::start(&config, http_port, dir.path().join("second.log"));
+    let mut second = Service::start(&config, &[], dir.path().join("second.log"));
     let expected: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
     let before = keys(&partial);
     let rest = read_until(&r, Duration::from_secs(120), |s| {
@@ -302,17 +205,17 @@ async fn sigterm_exits_cleanly_and_endpoints_report() {
     let brokers = tansu.brokers();
     let http_port = free_port();
     let config = write_config(dir.path(), &brokers, http_port);
-    let mut svc = Service::start(&config, http_port, dir.path().join("svc.log"));
+    let mut svc = Service::start(&config, &[], dir.path().join("svc.log"));
     let items: Vec<(String, Vec<u8>)> = (0..50).map(|i| (format!("s{i}"), article(i))).collect();
     produce_all(&brokers, RAW, &items).await;
     let r = reader(&brokers, &[OUT, DLQ]);
     let seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 50).await;
     assert_eq!(keys(&seen).len(), 50, "log:\n{}", svc.log_tail());
 
-    assert_eq!(svc.get("/healthz").0, 200);
+    assert_eq!(http_get(http_port, "/healthz").0, 200);
     // Readiness follows broker statistics (every 500 ms here).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while svc.get("/readyz").0 != 200 {
+    while http_get(http_port, "/readyz").0 != 200 {
         assert!(
             Instant::now() < deadline,
             "never ready; log:\n{}",
@@ -320,7 +223,7 @@ async fn sigterm_exits_cleanly_and_endpoints_report() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let (status, metrics) = svc.get("/metrics");
+    let (status, metrics) = http_get(http_port, "/metrics");
     assert_eq!(status, 200);
     assert!(
         metric_value(&metrics, "newsflow_produced_total") >= 50.0,
@@ -360,11 +263,7 @@ async fn kill_9_repeatedly_at_random_points_loses_nothing() {
     let mut rng = common::service::Rng::from_env();
     let mut seen = Vec::new();
     for round in 0..3 {
-        let mut svc = Service::start(
-            &config,
-            http_port,
-            dir.path().join(format!("run{round}.log")),
-        );
+        let mut svc = Service::start(&config, &[], dir.path().join(format!("run{round}.log")));
         let target = seen.len() + 150;
         let more = read_until(&r, Duration::from_secs(90), |s| {
             seen.len() + s.len() >= target
@@ -380,7 +279,7 @@ async fn kill_9_repeatedly_at_random_points_loses_nothing() {
             svc.log_tail()
         );
     }
-    let mut last = Service::start(&config, http_port, dir.path().join("last.log"));
+    let mut last = Service::start(&config, &[], dir.path().join("last.log"));
     let before = keys(&seen);
     let rest: BTreeSet<String> = exp.difference(&before).cloned().collect();
     seen.extend(
