@@ -11,6 +11,9 @@
 //!
 //! Run: `cargo build --release && cargo run --release --example bench_e2e -- --articles 20000`
 
+#[path = "../tests/common/tansu.rs"]
+mod tansu;
+
 use newsflow::corpus::{default_shared_dir, generate, CorpusSpec};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -18,9 +21,10 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tansu::Tansu;
 
 struct Args {
     articles: usize,
@@ -70,66 +74,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn tansu_bin() -> PathBuf {
-    let home = std::env::var("HOME").unwrap_or_default();
-    let p = Path::new(&home).join(".cargo/bin/tansu");
-    if p.is_file() {
-        p
-    } else {
-        PathBuf::from("tansu")
-    }
-}
-
 struct Proc(Child);
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn start_tansu(port: u16, partitions: u32) -> Proc {
-    let url = format!("tcp://127.0.0.1:{port}");
-    let child = Command::new(tansu_bin())
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-        ])
-        .args(["--storage-engine", "memory://tansu/"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tansu (cargo install tansu --locked --features dynostore)");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "tansu did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    for (topic, n) in [
-        ("articles.raw", partitions),
-        ("articles.enriched", partitions),
-        ("articles.dlq", 1),
-    ] {
-        let ok = Command::new(tansu_bin())
-            .args([
-                "topic",
-                "create",
-                topic,
-                "--broker",
-                &url,
-                "--partitions",
-                &n.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "create topic {topic}");
-    }
-    Proc(child)
 }
 
 fn proc_stats(pid: u32) -> (u64, f64) {
@@ -215,8 +165,9 @@ struct RunResult {
 }
 
 async fn one_run(args: &Args, passthrough: bool, corpus: &[(String, Vec<u8>)]) -> RunResult {
-    let port = free_port();
-    let _tansu = start_tansu(port, args.partitions);
+    let tansu = Tansu::start_required();
+    tansu.create_service_topics(args.partitions);
+    let port = tansu.port;
     let brokers = format!("127.0.0.1:{port}");
     let p = producer(&brokers);
     send_all(&p, corpus).await;

@@ -14,16 +14,19 @@
 //! 4. Verdict: RSS after warm-up (the first 20% of the run) must not grow by more than 10%
 //!    (exit status 1 otherwise), and every published article must have come out.
 
+#[path = "../tests/common/tansu.rs"]
+mod tansu;
+
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tansu::Tansu;
 
 struct Args {
     minutes: f64,
@@ -62,31 +65,12 @@ fn args() -> Args {
     a
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Killed(Child);
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn tansu() -> PathBuf {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin")))
-        .map(|d| d.join("tansu"))
-        .find(|b| b.is_file())
-        .expect("tansu not found (scripts/test.sh installs it)")
 }
 
 fn newsflow_bin() -> PathBuf {
@@ -169,41 +153,9 @@ struct Window {
 async fn main() {
     let a = args();
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("tcp://127.0.0.1:{port}");
-    let bin = tansu();
-    let broker = Killed(
-        Command::new(&bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tansu"),
-    );
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    for (t, p) in [
-        ("articles.raw", "3"),
-        ("articles.enriched", "3"),
-        ("articles.dlq", "1"),
-    ] {
-        let ok = Command::new(&bin)
-            .args(["topic", "create", t, "--broker", &url, "--partitions", p])
-            .stdout(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "create topic {t}");
-    }
-    let brokers = format!("127.0.0.1:{port}");
+    let broker = Tansu::start_required();
+    broker.create_service_topics(3);
+    let brokers = broker.brokers();
     let config = dir.path().join("newsflow.toml");
     std::fs::write(
         &config,

@@ -51,6 +51,10 @@ enum Command {
         /// Output JSON-lines file; rejects go to OUTPUT.rejects.jsonl.
         #[arg(long)]
         output: PathBuf,
+        /// Configuration file (TOML); `process` uses its `[pipeline]` and `[dedup]` settings
+        /// (size limit, dedup window). Defaults and env overrides without it.
+        #[arg(long, env = "NEWSFLOW_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Move dead-lettered records back to the raw topic after a fix (per-filter progress is
     /// committed, so a second run only re-drives new DLQ records).
@@ -224,8 +228,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             print_demo(&report, repeat);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Process { input, output } => {
-            let ctx = Context::for_config(&Config::default())?;
+        Command::Process {
+            input,
+            output,
+            config,
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let ctx = Context::for_config(&config)?;
             let started = std::time::Instant::now();
             let s = newsflow::process::process_path(&input, &output, &ctx)?;
             let secs = started.elapsed().as_secs_f64();

@@ -5,101 +5,15 @@
 mod common;
 
 use common::service::{free_port, http_get, Service};
+use common::tansu::Tansu;
 use common::*;
 use std::collections::BTreeSet;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RAW: &str = "articles.raw";
 const OUT: &str = "articles.enriched";
 const DLQ: &str = "articles.dlq";
-
-fn tansu_binary() -> Option<PathBuf> {
-    let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin")));
-    for dir in candidates {
-        let bin = dir.join("tansu");
-        if bin.is_file() {
-            return Some(bin);
-        }
-    }
-    None
-}
-
-struct Tansu {
-    child: Child,
-    bin: PathBuf,
-    port: u16,
-}
-
-impl Tansu {
-    fn start() -> Option<Tansu> {
-        let Some(bin) = tansu_binary() else {
-            assert!(
-                std::env::var_os("NEWSFLOW_REQUIRE_TANSU").is_none(),
-                "tansu is required (NEWSFLOW_REQUIRE_TANSU) but not installed"
-            );
-            eprintln!("SKIP: tansu not installed; run scripts/test.sh to install it");
-            return None;
-        };
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(&bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tansu");
-        let t = Tansu { child, bin, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not start listening");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(t)
-    }
-
-    fn brokers(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn create_topic(&self, name: &str, partitions: u32) {
-        let status = Command::new(&self.bin)
-            .args([
-                "topic",
-                "create",
-                name,
-                "--broker",
-                &format!("tcp://127.0.0.1:{}", self.port),
-                "--partitions",
-                &partitions.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .expect("tansu topic create");
-        assert!(status.success(), "creating topic {name}");
-    }
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn write_config(dir: &Path, brokers: &str, http_port: u16) -> PathBuf {
     let path = dir.join("newsflow.toml");
@@ -250,7 +164,6 @@ async fn sigterm_exits_cleanly_and_endpoints_report() {
 /// followed by a restart: every input ends up in the output or the DLQ at least once, and
 /// nothing else does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn kill_9_repeatedly_at_random_points_loses_nothing() {
     let Some((tansu, dir)) = setup() else { return };
     let brokers = tansu.brokers();

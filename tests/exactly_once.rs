@@ -77,7 +77,6 @@ async fn exactly_once_happy_path_counts_and_transactions() {
 /// The real binary is SIGKILLed at random points (3 times) while transactions are open and
 /// restarted with the same instance id each time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn exactly_once_survives_repeated_sigkill() {
     let (_c, brokers) = cluster(1, 3);
     let dir = tempfile::tempdir().unwrap();
@@ -165,7 +164,6 @@ level = "info"
 /// Retriable errors on produce and on every transactional request, plus one abortable
 /// failure: transactions are retried or aborted and the batch re-processed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn exactly_once_with_injected_transaction_and_produce_errors() {
     let (c, brokers) = cluster(1, 3);
     let items = mixed_inputs("e", 600, 20);

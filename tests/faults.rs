@@ -8,8 +8,8 @@
 //! Kafka errors), the scenario restarts it like a supervisor would and counts the restarts.
 //! Order per key is not checked: the service does not promise output order (README).
 //!
-//! The suite takes several minutes, so its tests are `#[ignore]`d in the default
-//! `cargo test`; `scripts/faults.sh` (run by `.ci/run`) runs them.
+//! The suite takes about a minute and a half and runs in the default `cargo test`;
+//! `scripts/faults.sh N` runs it (with the exactly-once and tansu kill loops) N times in a row.
 
 mod common;
 
@@ -63,11 +63,24 @@ async fn scenario(
     produce_all(&brokers, RAW, &items[..150]).await;
     let mut seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 50).await;
     assert!(seen.len() >= 50, "{name}: no progress before the fault");
+    eprintln!(
+        "{name}: {} records before the fault; applying it",
+        seen.len()
+    );
     fault(&c, &group);
-    produce_all(&brokers, RAW, &items[150..300]).await;
+    // The second part is produced while the fault lasts; with the broker down the test
+    // producer can only finish after the heal, so it runs beside the fault timer.
+    let during = tokio::spawn({
+        let brokers = brokers.clone();
+        let part = items[150..300].to_vec();
+        async move { produce_all(&brokers, RAW, &part).await }
+    });
     tokio::time::sleep(fault_time).await;
+    eprintln!("{name}: healing");
     heal(&c, &group);
+    during.await.expect("test producer task");
     produce_all(&brokers, RAW, &items[300..]).await;
+    eprintln!("{name}: all inputs produced");
 
     // Read until complete, restarting the service whenever it stopped on a fatal error.
     let mut restarts = 0;
@@ -88,6 +101,10 @@ async fn scenario(
         seen.extend(read_until(&r, Duration::from_millis(500), |_| false).await);
     }
     seen.extend(read_until(&r, Duration::from_secs(3), |_| false).await);
+    eprintln!(
+        "{name}: {} records read, {restarts} restarts; checking",
+        seen.len()
+    );
     let exactly = mode == DeliveryMode::ExactlyOnce;
     if exactly {
         seen = read_committed_view(
@@ -145,7 +162,6 @@ fn no_heal(_: &Cluster, _: &str) {}
 // ---- at-least-once -------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_produce_retriable_errors() {
     scenario(
         "alo-produce-retriable",
@@ -159,7 +175,6 @@ async fn alo_produce_retriable_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_produce_fatal_errors() {
     // Non-retriable produce errors: the records fail; the sink re-sends them, or the
     // idempotent producer raises a fatal error and the service exits (and is restarted).
@@ -186,7 +201,6 @@ async fn alo_produce_fatal_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_fetch_errors_retriable_and_offset_out_of_range() {
     scenario(
         "alo-fetch",
@@ -206,7 +220,6 @@ async fn alo_fetch_errors_retriable_and_offset_out_of_range() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_offset_commit_errors() {
     scenario(
         "alo-commit",
@@ -234,7 +247,6 @@ async fn alo_offset_commit_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_coordinator_moves() {
     scenario(
         "alo-coordinator",
@@ -254,7 +266,6 @@ async fn alo_coordinator_moves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn alo_high_broker_rtt() {
     scenario(
         "alo-rtt",
@@ -272,10 +283,7 @@ async fn alo_high_broker_rtt() {
 
 // ---- exactly-once --------------------------------------------------------------------
 
-/// Known failing: hangs (exactly-once with the only broker down mid-transaction); skipped by
-/// scripts/faults.sh until fixed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_broker_down_and_up() {
     scenario(
         "eos-down",
@@ -289,7 +297,6 @@ async fn eos_broker_down_and_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_produce_and_fetch_retriable_errors() {
     scenario(
         "eos-produce-fetch",
@@ -306,7 +313,6 @@ async fn eos_produce_and_fetch_retriable_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_fatal_produce_errors() {
     // A non-retriable produce error inside a transaction makes it abortable (abort, rewind,
     // retry) or fatal for the producer (exit non-zero; the restart fences and resumes).
@@ -331,7 +337,6 @@ async fn eos_fatal_produce_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_transaction_request_errors() {
     scenario(
         "eos-txn",
@@ -381,7 +386,6 @@ async fn eos_transaction_request_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_coordinators_move() {
     scenario(
         "eos-coordinator",
@@ -405,7 +409,6 @@ async fn eos_coordinators_move() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fault suite: scripts/faults.sh"]
 async fn eos_high_broker_rtt() {
     scenario(
         "eos-rtt",

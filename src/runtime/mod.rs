@@ -50,6 +50,9 @@ fn base_config(config: &Config) -> ClientConfig {
     c
 }
 
+/// Room for record and batch framing around the largest accepted message (bytes).
+const FETCH_OVERHEAD: usize = 64 * 1024;
+
 /// librdkafka configuration of the consumer.
 pub fn consumer_config(config: &Config) -> ClientConfig {
     let k = &config.kafka;
@@ -63,6 +66,21 @@ pub fn consumer_config(config: &Config) -> ClientConfig {
         .set(
             "statistics.interval.ms",
             k.statistics_interval_ms.to_string(),
+        );
+    // Fetch sizes follow `pipeline.max_message_bytes`, so a message the pipeline accepts is
+    // also fetched by brokers without KIP-74 (which return nothing when the first record of
+    // a partition exceeds the limit, stalling that partition).
+    let partition_fetch = (config.pipeline.max_message_bytes + FETCH_OVERHEAD).max(1 << 20);
+    c.set("max.partition.fetch.bytes", partition_fetch.to_string())
+        .set(
+            "fetch.max.bytes",
+            partition_fetch.max(52_428_800).to_string(),
+        )
+        .set(
+            "receive.message.max.bytes",
+            (partition_fetch.max(52_428_800) + FETCH_OVERHEAD)
+                .max(100_000_000)
+                .to_string(),
         );
     if k.delivery == DeliveryMode::ExactlyOnce {
         // Inputs produced in transactions: never process aborted or open ones.

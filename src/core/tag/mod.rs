@@ -394,8 +394,33 @@ impl Tagger {
     }
 
     /// Tags one normalized field, appending entities to `out`. `anchor` is the article's
-    /// date for resolving relative dates.
+    /// date for resolving relative dates. Long fields are tagged in windows (see
+    /// [`WINDOW_BYTES`]) so the cost stays linear in the length of the text.
     pub fn tag_field_at(
+        &self,
+        text: &str,
+        field: Field,
+        anchor: Option<NaiveDate>,
+        out: &mut Vec<Entity>,
+    ) {
+        let mut byte = 0;
+        let mut chars = 0;
+        while byte < text.len() {
+            let end = window_end(text, byte);
+            let window = &text[byte..end];
+            let first = out.len();
+            self.tag_window(window, field, anchor, out);
+            for e in &mut out[first..] {
+                e.start += chars;
+                e.end += chars;
+            }
+            chars += window.chars().count();
+            byte = end;
+        }
+    }
+
+    /// Tags one window of a field (offsets relative to `text`).
+    fn tag_window(
         &self,
         text: &str,
         field: Field,
@@ -546,9 +571,9 @@ impl Tagger {
                     e.confidence = 0.9;
                     e.end = g_end;
                     // The gazetteer knows its prefix split.
-                    let byte_start = char_to_byte(text, g_start);
+                    let byte_start = char_to_byte(text, &tokens, g_start);
                     e.start = g_start;
-                    e.text = text[byte_start..char_to_byte(text, g_end)].to_string();
+                    e.text = text[byte_start..char_to_byte(text, &tokens, g_end)].to_string();
                     e.canonical = entry.canonical.clone();
                     e.wikidata = entry.wikidata.clone();
                 }
@@ -564,10 +589,10 @@ impl Tagger {
                     .any(|e| e.end < g_end || g_start < e.start)
             {
                 // The model found part of a known name: the gazetteer span wins.
-                let bs = char_to_byte(text, g_start);
+                let bs = char_to_byte(text, &tokens, g_start);
                 let replacement = Entity {
                     kind: entry.kind,
-                    text: text[bs..char_to_byte(text, g_end)].to_string(),
+                    text: text[bs..char_to_byte(text, &tokens, g_end)].to_string(),
                     field,
                     start: g_start,
                     end: g_end,
@@ -589,9 +614,9 @@ impl Tagger {
                 if e.end == g_end && e.start <= g_start && e.start >= tokens[m.first].start {
                     // Same entity (the gazetteer may know the prefix split better).
                     if e.start < g_start {
-                        let byte_start = char_to_byte(text, g_start);
+                        let byte_start = char_to_byte(text, &tokens, g_start);
                         e.start = g_start;
-                        e.text = text[byte_start..char_to_byte(text, g_end)].to_string();
+                        e.text = text[byte_start..char_to_byte(text, &tokens, g_end)].to_string();
                     }
                     e.canonical = entry.canonical.clone();
                     e.wikidata = entry.wikidata.clone();
@@ -608,8 +633,8 @@ impl Tagger {
                     let temporal = matches!(e.kind, EntityType::DATE | EntityType::TIME);
                     if temporal && matches!(r.kind, EntityType::DATE | EntityType::TIME) {
                         // The rule's span and value win for dates and times.
-                        let bs = char_to_byte(text, r.start);
-                        let be = char_to_byte(text, r.end);
+                        let bs = char_to_byte(text, &tokens, r.start);
+                        let be = char_to_byte(text, &tokens, r.end);
                         e.start = r.start;
                         e.end = r.end;
                         e.text = text[bs..be].to_string();
@@ -623,8 +648,8 @@ impl Tagger {
                 }
             }
             if !covered {
-                let bs = char_to_byte(text, r.start);
-                let be = char_to_byte(text, r.end);
+                let bs = char_to_byte(text, &tokens, r.start);
+                let be = char_to_byte(text, &tokens, r.end);
                 out.push(Entity {
                     kind: r.kind,
                     text: text[bs..be].to_string(),
@@ -706,15 +731,52 @@ impl Tagger {
     }
 }
 
-fn char_to_byte(text: &str, chars: usize) -> usize {
-    text.char_indices()
-        .nth(chars)
-        .map_or(text.len(), |(b, _)| b)
+/// Fields longer than this many bytes are tagged in windows that end at a paragraph break
+/// (else a sentence end, else a space). Merging the model's, the gazetteer's and the rules'
+/// entities compares the entities of a window with each other, which must not grow with
+/// the square of a 10 MB body; ordinary articles fit one window.
+pub const WINDOW_BYTES: usize = 32 * 1024;
+
+/// End (byte offset) of the tagging window of `text` that starts at byte `from`.
+fn window_end(text: &str, from: usize) -> usize {
+    let limit = from + WINDOW_BYTES;
+    if limit >= text.len() {
+        return text.len();
+    }
+    let mut cut = limit;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let slice = &text[from..cut];
+    for pat in ["\n", ". ", " "] {
+        if let Some(i) = slice.rfind(pat) {
+            if i >= slice.len() / 2 {
+                return from + i + pat.len();
+            }
+        }
+    }
+    cut
+}
+
+/// Byte offset of character offset `chars` in `text`, found from the tokens (which carry
+/// both offsets): a binary search and a scan within one token, not from the start of the
+/// text (that made tagging quadratic in the text length).
+fn char_to_byte(text: &str, tokens: &[Token<'_>], chars: usize) -> usize {
+    let k = tokens.partition_point(|t| t.start <= chars);
+    let (base_char, base_byte) = match k.checked_sub(1).map(|i| &tokens[i]) {
+        Some(t) => (t.start, t.byte_start),
+        None => (0, 0),
+    };
+    text[base_byte..]
+        .char_indices()
+        .nth(chars - base_char)
+        .map_or(text.len(), |(b, _)| base_byte + b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn tagger() -> Tagger {
         Tagger::builtin().expect("builtin gazetteer parses")
@@ -722,6 +784,47 @@ mod tests {
 
     fn chars(s: &str, start: usize, end: usize) -> String {
         s.chars().skip(start).take(end - start).collect()
+    }
+
+    #[test]
+    fn char_to_byte_matches_a_scan_from_the_start() {
+        let text = "ראש הממשלה, נפגש  עם Macron ב-Paris!  e\u{301}x ";
+        let tokens = tokenize(text);
+        for c in 0..=text.chars().count() {
+            let naive = text.char_indices().nth(c).map_or(text.len(), |(b, _)| b);
+            assert_eq!(char_to_byte(text, &tokens, c), naive, "char {c}");
+        }
+    }
+
+    #[test]
+    fn long_fields_are_tagged_in_windows_with_offsets_into_the_field() {
+        let t = tagger();
+        let para = "ראש הממשלה נפגש היום בירושלים עם שר החוץ של צרפת ועם נציגי נאט\"ו.\n";
+        let text = para.repeat(2 * WINDOW_BYTES / para.len() + 7);
+        assert!(text.len() > 2 * WINDOW_BYTES);
+        let mut alone = Vec::new();
+        t.tag_field_at(para, Field::Body, None, &mut alone);
+        assert!(alone.len() >= 2, "{alone:?}");
+        let mut out = Vec::new();
+        t.tag_field_at(&text, Field::Body, None, &mut out);
+        assert_eq!(out.len(), alone.len() * text.matches(para).count());
+        for e in &out {
+            assert_eq!(chars(&text, e.start, e.end), e.text);
+        }
+        let canon: BTreeSet<&str> = out.iter().map(|e| e.canonical.as_str()).collect();
+        let canon_alone: BTreeSet<&str> = alone.iter().map(|e| e.canonical.as_str()).collect();
+        assert_eq!(canon, canon_alone);
+    }
+
+    #[test]
+    fn window_ends_prefer_paragraphs_then_sentences_then_spaces() {
+        let p = "a".repeat(WINDOW_BYTES - 100) + "\n" + &"b ".repeat(200);
+        assert_eq!(window_end(&p, 0), WINDOW_BYTES - 99);
+        let s = "c. ".repeat(WINDOW_BYTES);
+        assert_eq!(&s[..window_end(&s, 0)].chars().last(), &Some(' '));
+        let w = "ש".repeat(WINDOW_BYTES);
+        let end = window_end(&w, 0);
+        assert!(w.is_char_boundary(end) && end <= WINDOW_BYTES && end > 0);
     }
 
     #[test]

@@ -1,0 +1,102 @@
+//! A tansu broker (Kafka-compatible, in-memory storage) as a child process on 127.0.0.1.
+//!
+//! Shared by the integration tests (`mod common`) and the examples that drive the release
+//! binary (`#[path = "../tests/common/tansu.rs"] mod tansu;`), so it depends on std only.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The tansu binary: on PATH or in `~/.cargo/bin` (where `scripts/test.sh` installs it).
+pub fn tansu_binary() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin")))
+        .map(|d| d.join("tansu"))
+        .find(|b| b.is_file())
+}
+
+/// A running tansu broker; killed when dropped.
+pub struct Tansu {
+    child: Child,
+    bin: PathBuf,
+    /// The listener port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Tansu {
+    /// Starts tansu for a test. Without a tansu binary the test is skipped (`None`), unless
+    /// NEWSFLOW_REQUIRE_TANSU is set (CI), where a missing tansu fails the test.
+    pub fn start() -> Option<Tansu> {
+        if tansu_binary().is_none() {
+            assert!(
+                std::env::var_os("NEWSFLOW_REQUIRE_TANSU").is_none(),
+                "tansu is required (NEWSFLOW_REQUIRE_TANSU) but not installed"
+            );
+            eprintln!("SKIP: tansu not installed; run scripts/test.sh to install it");
+            return None;
+        }
+        Some(Tansu::start_required())
+    }
+
+    /// Starts tansu and waits until it listens; panics when it is not installed.
+    pub fn start_required() -> Tansu {
+        let bin = tansu_binary()
+            .expect("tansu not found (cargo install tansu --locked --features dynostore)");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(&bin)
+            .args(["broker", "--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        let t = Tansu { child, bin, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tansu did not start listening");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        t
+    }
+
+    /// `host:port` for `bootstrap.servers`.
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a topic (tansu does not auto-create).
+    pub fn create_topic(&self, name: &str, partitions: u32) {
+        let status = Command::new(&self.bin)
+            .args(["topic", "create", name])
+            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .args(["--partitions", &partitions.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .expect("tansu topic create");
+        assert!(status.success(), "creating topic {name}");
+    }
+
+    /// Creates the service's three topics: raw and enriched with `partitions`, DLQ with 1.
+    pub fn create_service_topics(&self, partitions: u32) {
+        self.create_topic("articles.raw", partitions);
+        self.create_topic("articles.enriched", partitions);
+        self.create_topic("articles.dlq", 1);
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
