@@ -35,6 +35,8 @@ struct Args {
     out: Option<PathBuf>,
     delivery: String,
     load: f64,
+    fetch_wait_ms: u32,
+    linger_ms: u32,
 }
 
 fn parse_args() -> Args {
@@ -47,6 +49,8 @@ fn parse_args() -> Args {
         out: None,
         delivery: "at-least-once".into(),
         load: 0.5,
+        fetch_wait_ms: 10,
+        linger_ms: 5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +64,8 @@ fn parse_args() -> Args {
             "--out" => a.out = Some(PathBuf::from(v)),
             "--delivery" => a.delivery = v,
             "--load" => a.load = v.parse().expect("--load FRACTION"),
+            "--fetch-wait-ms" => a.fetch_wait_ms = v.parse().expect("--fetch-wait-ms N"),
+            "--linger-ms" => a.linger_ms = v.parse().expect("--linger-ms N"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -108,22 +114,22 @@ fn proc_stats(pid: u32) -> (u64, f64) {
     (hwm_kb * 1024, ticks / 100.0)
 }
 
-fn producer(brokers: &str) -> FutureProducer {
+fn producer(brokers: &str, linger_ms: u32) -> FutureProducer {
     ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
+        .set("linger.ms", linger_ms.to_string())
         .set("queue.buffering.max.messages", "1000000")
         .create()
         .expect("producer")
 }
 
-fn reader(brokers: &str, group: &str) -> StreamConsumer {
+fn reader(brokers: &str, group: &str, fetch_wait_ms: u32) -> StreamConsumer {
     let c: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
+        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
         .create()
         .expect("reader");
     c.subscribe(&["articles.enriched", "articles.dlq"])
@@ -169,7 +175,7 @@ async fn one_run(args: &Args, passthrough: bool, corpus: &[(String, Vec<u8>)]) -
     tansu.create_service_topics(args.partitions);
     let port = tansu.port;
     let brokers = format!("127.0.0.1:{port}");
-    let p = producer(&brokers);
+    let p = producer(&brokers, args.linger_ms);
     send_all(&p, corpus).await;
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -177,10 +183,13 @@ async fn one_run(args: &Args, passthrough: bool, corpus: &[(String, Vec<u8>)]) -
     std::fs::write(
         &cfg,
         format!(
-            "[kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"bench\"\nfetch_wait_max_ms = 10\ndelivery = \"{}\"\n\
+            "[kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"bench\"\nfetch_wait_max_ms = {}\ndelivery = \"{}\"\n\
+             [kafka.producer_properties]\n\"linger.ms\" = \"{}\"\n\
              [pipeline]\nmax_in_flight = 2048\npassthrough = {passthrough}\n[http]\nlisten = \"127.0.0.1:{}\"\n\
              [log]\nformat = \"json\"\nlevel = \"warn\"\n",
+            args.fetch_wait_ms,
             args.delivery,
+            args.linger_ms,
             free_port()
         ),
     )
@@ -196,7 +205,7 @@ async fn one_run(args: &Args, passthrough: bool, corpus: &[(String, Vec<u8>)]) -
             .expect("start newsflow (build it with cargo build --release)"),
     );
     let pid = service.0.id();
-    let r = reader(&brokers, "bench-reader");
+    let r = reader(&brokers, "bench-reader", args.fetch_wait_ms);
     let total = corpus.len();
     let bytes: usize = corpus.iter().map(|(_, v)| v.len()).sum();
     let mut seen = 0usize;
@@ -309,12 +318,15 @@ async fn main() {
         ));
     }
     let table = format!(
-        "{} articles (avg {avg} bytes), {} partitions, median of {} runs, tansu on 127.0.0.1, release build\n\n\
+        "{} articles (avg {avg} bytes), {} partitions, median of {} runs, tansu on 127.0.0.1, release build, \
+         fetch.wait.max.ms {} and linger.ms {} (service and harness)\n\n\
          | mode | articles/s | MB/s | p50 ms @50% | p99 ms @50% | max ms @50% | peak RSS MB | CPU (of 200%) |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n\nenriched / pass-through rate: {:.2}\n",
         args.articles,
         args.partitions,
         args.runs,
+        args.fetch_wait_ms,
+        args.linger_ms,
         rows.join("\n"),
         rates["enriched"] / rates["pass-through"]
     );

@@ -4,11 +4,19 @@
 //!
 //! Near-duplicate lookup uses the pigeonhole trick: with at most `d` differing bits, at least
 //! one of `d + 1` disjoint bit bands of the two hashes is identical, so candidates come from
-//! `d + 1` band maps and are confirmed by their full distance.
+//! `d + 1` band maps and are confirmed by their full distance. Each band bucket keeps only
+//! its [`MAX_BUCKET`] most recent articles, so a burst of copies of one story (a wire story
+//! republished everywhere, a scraper re-sending its backlog) costs a bounded amount per
+//! lookup instead of a scan of every copy in the window.
 
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+
+/// Most recent articles kept per band bucket. Near-identical articles share buckets; beyond
+/// this many, the oldest leave the bucket (they stay in the window and the exact index),
+/// and a near-duplicate is reported against one of the newer copies instead.
+pub const MAX_BUCKET: usize = 256;
 
 /// How an article duplicates an earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -115,10 +123,11 @@ impl DedupIndex {
         inner.next_seq += 1;
         inner.exact.insert(exact, seq);
         for (b, (shift, mask)) in self.band_masks.iter().enumerate() {
-            inner.bands[b]
-                .entry((simhash >> shift) & mask)
-                .or_default()
-                .push(seq);
+            let bucket = inner.bands[b].entry((simhash >> shift) & mask).or_default();
+            if bucket.len() >= MAX_BUCKET {
+                bucket.remove(0);
+            }
+            bucket.push(seq);
         }
         inner.ring.push_back(Entry {
             seq,
@@ -201,6 +210,16 @@ impl DedupIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    #[cfg(test)]
+    fn largest_bucket(&self) -> usize {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .bands
+            .iter()
+            .flat_map(|b| b.values().map(Vec::len))
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
@@ -251,13 +270,33 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_copies_keeps_buckets_bounded_and_is_still_flagged() {
+        let d = DedupIndex::new(100_000, 3);
+        d.check_and_insert("original", 1, 0xfeed_f00d);
+        for i in 0..5_000u64 {
+            // Same SimHash, different exact hashes (near-identical copies).
+            let found = d.check_and_insert(&format!("copy{i}"), 100 + i, 0xfeed_f00d);
+            assert_eq!(found.map(|f| f.kind), Some(DuplicateKind::Near), "copy {i}");
+        }
+        assert_eq!(d.len(), 5_001);
+        assert!(d.largest_bucket() <= MAX_BUCKET);
+        // Exact copies are found through the exact index whatever the buckets hold.
+        let exact = d.check_and_insert("late", 1, 0xfeed_f00d).unwrap();
+        assert_eq!(
+            (exact.id.as_str(), exact.kind),
+            ("original", DuplicateKind::Exact)
+        );
+    }
+
+    #[test]
     fn every_distance_up_to_the_limit_is_found() {
-        // Pigeonhole banding must not miss any pair within the distance.
+        // Pigeonhole banding must not miss any pair within the distance (while no bucket
+        // overflows: fewer variants than MAX_BUCKET).
         let d = DedupIndex::new(1000, 3);
         let base = 0x0123_4567_89ab_cdefu64;
         d.check_and_insert("base", 1, base);
         let mut seed = 7u64;
-        for i in 0..300 {
+        for i in 0..200 {
             let mut h = base;
             for _ in 0..3 {
                 seed = seed
