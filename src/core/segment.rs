@@ -134,15 +134,19 @@ pub fn sentences(text: &str) -> Vec<[usize; 2]> {
     let bytes = text.as_bytes();
     let mut start = 0usize;
     let mut resume = 0usize;
-    for (b, c) in text.char_indices() {
-        if b < resume {
+    let mut b = 0usize;
+    while let Some(found) = next_candidate(bytes, b) {
+        // `found` is the first byte of a candidate character (see [`next_candidate`]).
+        let (cb, c) = found;
+        b = cb + c.len_utf8();
+        if cb < resume {
             continue;
         }
         if c == '\n' {
-            push(start, b);
-            start = b + 1;
-        } else if matches!(c, '.' | '!' | '?' | '…' | '\u{05C3}') {
-            let mut j = b + c.len_utf8();
+            push(start, cb);
+            start = cb + 1;
+        } else {
+            let mut j = b;
             while let Some(n) = text[j..].chars().next() {
                 if matches!(n, '"' | '\'' | ')' | ']' | '»' | '.' | '!' | '?') {
                     j += n.len_utf8();
@@ -156,18 +160,7 @@ pub fn sentences(text: &str) -> Vec<[usize; 2]> {
                 .chars()
                 .next()
                 .is_some_and(|n| n.is_ascii_lowercase());
-            let abbreviation = c == '.' && {
-                let before = &text[..b];
-                let word_start = before
-                    .char_indices()
-                    .rev()
-                    .take_while(|(_, w)| w.is_alphanumeric() || *w == '.')
-                    .last()
-                    .map_or(b, |(i, _)| i);
-                let word = &text[word_start..b];
-                ABBREVIATIONS.contains(&word)
-                    || (word.len() == 1 && word.as_bytes()[0].is_ascii_uppercase())
-            };
+            let abbreviation = c == '.' && is_abbreviation_before(text, cb);
             if at_space && !lower_next && !abbreviation {
                 push(start, j);
                 start = j;
@@ -191,6 +184,72 @@ pub fn sentences(text: &str) -> Vec<[usize; 2]> {
         out.push([cs, ce]);
     }
     out
+}
+
+/// Bytes that start (or, for `…` and sof pasuq, end) a sentence-splitting candidate:
+/// `\n . ! ?`, the last byte of `…` (E2 80 A6) and of sof pasuq U+05C3 (D7 83).
+const CANDIDATE_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'\n' as usize] = true;
+    t[b'.' as usize] = true;
+    t[b'!' as usize] = true;
+    t[b'?' as usize] = true;
+    t[0xA6] = true;
+    t[0x83] = true;
+    t
+};
+
+/// The next character at or after byte `from` that can end a sentence (`\n . ! ? …` or sof
+/// pasuq), with its byte offset. A byte scan: these characters are rare, and their last
+/// bytes rarely occur in other characters (checked when they do).
+#[inline]
+fn next_candidate(bytes: &[u8], from: usize) -> Option<(usize, char)> {
+    let mut i = from;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if CANDIDATE_BYTE[b as usize] {
+            match b {
+                b'\n' => return Some((i, '\n')),
+                b'.' => return Some((i, '.')),
+                b'!' => return Some((i, '!')),
+                b'?' => return Some((i, '?')),
+                0xA6 if i >= from + 2 && bytes[i - 2] == 0xE2 && bytes[i - 1] == 0x80 => {
+                    return Some((i - 2, '…'))
+                }
+                0x83 if i > from && bytes[i - 1] == 0xD7 => return Some((i - 1, '\u{05C3}')),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether the word before the period at byte `dot` is a known abbreviation or a single
+/// capital Latin letter (an initial). The word is the run of letters, digits and periods
+/// before the dot; every abbreviation is ASCII, so a word with a non-ASCII letter is not one
+/// (found without a Unicode table look-up for Hebrew letters).
+fn is_abbreviation_before(text: &str, dot: usize) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = dot;
+    while i > 0 {
+        let b = bytes[i - 1];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() || b == b'.' {
+                i -= 1;
+                continue;
+            }
+            break;
+        }
+        // A non-ASCII character ends the word unless it is a letter or digit, which rules
+        // the word out.
+        if text[..i].chars().next_back().is_some_and(is_word_char) {
+            return false;
+        }
+        break;
+    }
+    let word = &text[i..dot];
+    ABBREVIATIONS.contains(&word) || (word.len() == 1 && word.as_bytes()[0].is_ascii_uppercase())
 }
 
 /// Hebrew proclitic letters: ו ה ב כ ל מ ש.

@@ -98,9 +98,27 @@ impl OffsetMap {
 
 fn normalize_once(input: &str, want_map: bool) -> (String, Option<OffsetMap>, bool) {
     let mut out = Folder::with_capacity(input.len(), want_map);
+    let bytes = input.as_bytes();
     let mut after_cr = false;
-    for (src, c) in input.chars().enumerate() {
-        out.src = src as u32;
+    let mut src = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Fast path: a run of characters that pass through unchanged (see [`pass_run`]) is
+        // copied at once, with at most one offset-map anchor.
+        let (end, chars) = pass_run(bytes, i);
+        if chars > 0 {
+            out.src = src;
+            out.push_run(&input[i..end], chars);
+            src += chars;
+            i = end;
+            after_cr = false;
+            continue;
+        }
+        // Slow path: one character through the rules.
+        let c = input[i..].chars().next().unwrap_or_default();
+        i += c.len_utf8();
+        out.src = src;
+        src += 1;
         // CRLF is one line break.
         if std::mem::replace(&mut after_cr, c == '\r') && c == '\n' {
             continue;
@@ -165,6 +183,55 @@ fn segmented_nfc(text: &str, map: Option<&OffsetMap>) -> (String, Option<OffsetM
         i = j;
     }
     (out, new_map)
+}
+
+/// ASCII bytes that every rule leaves alone: printable characters except the space (folded
+/// with its neighbours) and the backtick (a geresh look-alike).
+const PASS_ASCII: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = b'!';
+    while b <= b'~' {
+        t[b as usize] = b != b'`';
+        b += 1;
+    }
+    t
+};
+
+/// Length in bytes of the pass-through character at `i` (a [`PASS_ASCII`] byte or a Hebrew
+/// letter U+05D0–U+05EA, encoded D7 90–D7 AA), or 0 if there is none.
+#[inline]
+fn pass_char(bytes: &[u8], i: usize) -> usize {
+    match bytes.get(i) {
+        Some(&b) if b < 0x80 => usize::from(PASS_ASCII[b as usize]),
+        Some(0xD7) if matches!(bytes.get(i + 1), Some(0x90..=0xAA)) => 2,
+        _ => 0,
+    }
+}
+
+/// The run of characters from byte `start` that normalization copies unchanged: pass-through
+/// characters (printable ASCII and Hebrew letters, which NFC leaves alone too) and single
+/// spaces between two of them. Returns the end byte and the number of characters (0 when
+/// `start` is not a pass-through character). A space inside the run follows a copied
+/// character, so no whitespace is pending and it is output as itself.
+#[inline]
+fn pass_run(bytes: &[u8], start: usize) -> (usize, u32) {
+    let mut i = start;
+    let mut chars = 0u32;
+    if pass_char(bytes, i) == 0 {
+        return (i, 0);
+    }
+    loop {
+        let n = pass_char(bytes, i);
+        if n > 0 {
+            i += n;
+            chars += 1;
+        } else if bytes.get(i) == Some(&b' ') && pass_char(bytes, i + 1) > 0 {
+            i += 1;
+            chars += 1;
+        } else {
+            return (i, chars);
+        }
+    }
 }
 
 /// Output buffer that folds whitespace as characters arrive (rule 6) and optionally records
@@ -233,8 +300,25 @@ impl Folder {
         self.out_chars += 1;
     }
 
+    /// Appends `run`, `chars` characters that pass through unchanged and need no NFC, the
+    /// first at source offset `self.src` and the rest following it one to one.
     #[inline]
-    fn push(&mut self, c: char) {
+    fn push_run(&mut self, run: &str, chars: u32) {
+        self.flush_pending();
+        self.text.push_str(run);
+        if self.map.is_some() {
+            self.record(self.src);
+            // The rest continue the first character's anchor.
+            self.out_chars += chars - 1;
+            self.last = Some((self.out_chars - 1, self.src + chars - 1));
+        } else {
+            self.out_chars += chars;
+        }
+    }
+
+    /// Writes the pending whitespace separator, if any (none at the start of the text).
+    #[inline]
+    fn flush_pending(&mut self) {
         if self.pending_space || self.pending_breaks > 0 {
             if !self.text.is_empty() {
                 let sep = match self.pending_breaks {
@@ -254,6 +338,11 @@ impl Folder {
             self.pending_space = false;
             self.pending_breaks = 0;
         }
+    }
+
+    #[inline]
+    fn push(&mut self, c: char) {
+        self.flush_pending();
         if c >= '\u{300}' && !('\u{05D0}'..='\u{05EA}').contains(&c) {
             self.may_need_nfc = true;
         }
