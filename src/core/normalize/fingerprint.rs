@@ -131,77 +131,134 @@ impl BitCounts {
     }
 }
 
-/// ASCII letters and digits: the ASCII bytes that belong to words.
-const ASCII_WORD: [bool; 128] = {
-    let mut t = [false; 128];
-    let mut b = 0;
-    while b < 128 {
-        t[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
+/// Word flags of `bytes`, one per byte (1 if the byte's character belongs to a word), plus a
+/// trailing 0. Word characters are ASCII letters and digits and every non-ASCII character
+/// except the general-punctuation block (U+2000–U+206F: dashes, quotes, …), whose UTF-8 form
+/// is E2 80 xx or E2 81 xx. Computed from each byte and its neighbours without branches, so
+/// the compiler vectorizes it.
+fn word_flags(bytes: &[u8]) -> Vec<u8> {
+    let n = bytes.len();
+    // `punct[i + 2]`: a general-punctuation character starts at byte `i` (shifted by two so
+    // that its second and third bytes find it at `punct[i + 1]` and `punct[i]`).
+    let mut punct = vec![0u8; n + 2];
+    for (p, (&b0, &b1)) in punct[2..]
+        .iter_mut()
+        .zip(bytes.iter().zip(bytes.get(1..).unwrap_or_default()))
+    {
+        *p = u8::from((b0 == 0xE2) & (b1 & 0xFE == 0x80));
     }
-    t
-};
-
-/// The character starting at byte `i`: its length in bytes and whether it belongs to a
-/// word. Word characters are ASCII letters and digits and every non-ASCII character except
-/// the general-punctuation block (U+2000–U+206F: dashes, quotes, …), whose UTF-8 form starts
-/// with E2 80 or E2 81. Working on bytes keeps SimHash at memory speed.
-#[inline]
-fn char_at(bytes: &[u8], i: usize) -> (usize, bool) {
-    let b = bytes[i];
-    if b < 0x80 {
-        return (1, ASCII_WORD[b as usize]);
+    let mut flags = vec![0u8; n + 1];
+    for ((f, &b), p) in flags.iter_mut().zip(bytes).zip(punct.windows(3)) {
+        let alpha = (b | 0x20).wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        let ascii = b < 0x80;
+        let in_punct = (p[0] | p[1] | p[2]) != 0;
+        *f = u8::from(ascii & (alpha | digit)) | u8::from(!ascii & !in_punct);
     }
-    let len = match b {
-        0xF0.. => 4,
-        0xE0.. => 3,
-        _ => 2,
-    };
-    let punctuation = b == 0xE2 && matches!(bytes.get(i + 1), Some(0x80 | 0x81));
-    (len, !punctuation)
+    flags
 }
 
-/// SimHash over word 3-shingles (words are maximal runs of word characters, see
-/// [`char_at`]; a word's hash is FNV-1a over its bytes).
-pub fn simhash(text: &str) -> u64 {
-    let bytes = text.as_bytes();
-    let mut counts = BitCounts::new();
-    let mut window = [0u64; 3];
-    let mut words = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        let (len, word) = char_at(bytes, i);
-        if !word {
-            i += len;
-            continue;
+/// Number of interleaved hashing lanes: FNV-1a is one serial multiply chain per word, so
+/// hashing several stretches of text in lockstep keeps the multiplier busy.
+const LANES: usize = 4;
+
+/// One FNV-1a step of a lane over a byte with word flag `flag` (`next_flag` for the next
+/// byte): extends the lane's hash (restarted at a word start) and, when the word ends here,
+/// keeps it as the lane's next word hash at `out[*n]`.
+#[inline(always)]
+fn lane_step(
+    byte: u8,
+    flag: u8,
+    next_flag: u8,
+    h: &mut u64,
+    in_word: &mut bool,
+    out: &mut [u64],
+    n: &mut usize,
+) {
+    let w = flag != 0;
+    let start = if *in_word { *h } else { FNV_OFFSET };
+    *h = fnv_step(start, byte);
+    out[*n] = *h;
+    *n += usize::from(w & (next_flag == 0));
+    *in_word = w;
+}
+
+/// FNV-1a hashes of the words of `bytes` (maximal runs of word characters, see
+/// [`word_flags`]), in text order.
+fn word_hashes(bytes: &[u8]) -> Vec<u64> {
+    let len = bytes.len();
+    let flags = word_flags(bytes);
+    // Cut the text into lanes at non-word bytes, so that no word straddles two lanes.
+    let mut cuts = [len; LANES + 1];
+    cuts[0] = 0;
+    for k in 1..LANES {
+        let mut c = (len * k / LANES).max(cuts[k - 1]);
+        while c < len && flags[c] != 0 {
+            c += 1;
         }
-        // Hash the word's bytes as its characters are classified (one forward pass).
-        let mut h = FNV_OFFSET;
-        let mut len = len;
-        loop {
-            for &b in &bytes[i..i + len] {
-                h = fnv_step(h, b);
-            }
-            i += len;
-            if i >= bytes.len() {
-                break;
-            }
-            let (next_len, next_word) = char_at(bytes, i);
-            if !next_word {
-                break;
-            }
-            len = next_len;
-        }
-        window = [window[1], window[2], h];
-        words += 1;
-        if words >= 3 {
-            counts.add(mix(window[0]
-                ^ window[1].rotate_left(21)
-                ^ window[2].rotate_left(42)));
+        cuts[k] = c;
+    }
+    // Each lane writes its word hashes into its own region of `out` (a lane of `l` bytes has
+    // at most `l / 2 + 1` words; one more slot takes the unconditional write after the last).
+    let mut base = [0usize; LANES];
+    let mut total = 0;
+    for k in 0..LANES {
+        base[k] = total;
+        total += (cuts[k + 1] - cuts[k]) / 2 + 2;
+    }
+    let mut out = vec![0u64; total];
+    let mut h = [0u64; LANES];
+    let mut in_word = [false; LANES];
+    let mut n = base;
+    let common = (0..LANES).map(|k| cuts[k + 1] - cuts[k]).min().unwrap_or(0);
+    for step in 0..common {
+        for k in 0..LANES {
+            let i = cuts[k] + step;
+            lane_step(
+                bytes[i],
+                flags[i],
+                flags[i + 1],
+                &mut h[k],
+                &mut in_word[k],
+                &mut out,
+                &mut n[k],
+            );
         }
     }
-    if words < 3 {
-        for h in &window[3 - words..] {
+    for k in 0..LANES {
+        for i in cuts[k] + common..cuts[k + 1] {
+            lane_step(
+                bytes[i],
+                flags[i],
+                flags[i + 1],
+                &mut h[k],
+                &mut in_word[k],
+                &mut out,
+                &mut n[k],
+            );
+        }
+    }
+    // Compact the lanes' regions into one ordered list.
+    let mut end = 0;
+    for k in 0..LANES {
+        out.copy_within(base[k]..n[k], end);
+        end += n[k] - base[k];
+    }
+    out.truncate(end);
+    out
+}
+
+/// SimHash over word 3-shingles (a shingle's hash combines its three word hashes; texts of
+/// fewer than three words use the word hashes themselves).
+pub fn simhash(text: &str) -> u64 {
+    let hashes = word_hashes(text.as_bytes());
+    let mut counts = BitCounts::new();
+    if hashes.len() >= 3 {
+        for w in hashes.windows(3) {
+            counts.add(mix(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42)));
+        }
+    } else {
+        for h in &hashes {
             counts.add(mix(*h));
         }
     }
