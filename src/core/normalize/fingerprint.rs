@@ -131,12 +131,13 @@ impl BitCounts {
     }
 }
 
-/// Word flags of `bytes`, one per byte (1 if the byte's character belongs to a word), plus a
-/// trailing 0. Word characters are ASCII letters and digits and every non-ASCII character
-/// except the general-punctuation block (U+2000–U+206F: dashes, quotes, …), whose UTF-8 form
-/// is E2 80 xx or E2 81 xx. Computed from each byte and its neighbours without branches, so
-/// the compiler vectorizes it.
-fn word_flags(bytes: &[u8]) -> Vec<u8> {
+/// Per-byte hashing codes of `bytes`: the byte in the low 8 bits, [`WORD_START`] if a word
+/// starts at it and [`WORD_END`] if a word ends with it. Words are maximal runs of word
+/// characters: ASCII letters and digits and every non-ASCII character except the
+/// general-punctuation block (U+2000–U+206F: dashes, quotes, …), whose UTF-8 form is
+/// E2 80 xx or E2 81 xx. Each byte is classified from itself and its neighbours without
+/// branches, so the compiler vectorizes these loops.
+fn hash_codes(bytes: &[u8]) -> Vec<u16> {
     let n = bytes.len();
     // `punct[i + 2]`: a general-punctuation character starts at byte `i` (shifted by two so
     // that its second and third bytes find it at `punct[i + 1]` and `punct[i]`).
@@ -147,59 +148,65 @@ fn word_flags(bytes: &[u8]) -> Vec<u8> {
     {
         *p = u8::from((b0 == 0xE2) & (b1 & 0xFE == 0x80));
     }
-    let mut flags = vec![0u8; n + 1];
-    for ((f, &b), p) in flags.iter_mut().zip(bytes).zip(punct.windows(3)) {
+    // `word[i + 1]`: byte `i` belongs to a word (0 before the first and after the last byte).
+    let mut word = vec![0u8; n + 2];
+    for ((w, &b), p) in word[1..].iter_mut().zip(bytes).zip(punct.windows(3)) {
         let alpha = (b | 0x20).wrapping_sub(b'a') < 26;
         let digit = b.wrapping_sub(b'0') < 10;
         let ascii = b < 0x80;
         let in_punct = (p[0] | p[1] | p[2]) != 0;
-        *f = u8::from(ascii & (alpha | digit)) | u8::from(!ascii & !in_punct);
+        *w = u8::from(ascii & (alpha | digit)) | u8::from(!ascii & !in_punct);
     }
-    flags
+    let mut codes = vec![0u16; n];
+    for ((c, &b), w) in codes.iter_mut().zip(bytes).zip(word.windows(3)) {
+        let (prev, this, next) = (w[0] != 0, w[1] != 0, w[2] != 0);
+        *c = u16::from(b)
+            | u16::from(this & !prev) * WORD_START
+            | u16::from(this & !next) * WORD_END;
+    }
+    codes
 }
+
+/// Hashing code flag: a word starts at this byte.
+const WORD_START: u16 = 0x100;
+/// Hashing code flag: a word ends with this byte.
+const WORD_END: u16 = 0x200;
 
 /// Number of interleaved hashing lanes: FNV-1a is one serial multiply chain per word, so
 /// hashing several stretches of text in lockstep keeps the multiplier busy.
 const LANES: usize = 4;
 
-/// One FNV-1a step of a lane over a byte with word flag `flag` (`next_flag` for the next
-/// byte): extends the lane's hash (restarted at a word start) and, when the word ends here,
-/// keeps it as the lane's next word hash at `out[*n]`.
+/// One FNV-1a step of a lane over the byte with hashing code `code` (see [`hash_codes`]):
+/// extends the lane's hash (restarted at a word start) and, when the word ends here, keeps it
+/// as the lane's next word hash at `out[*n]` (written every step, kept only at word ends).
 #[inline(always)]
-fn lane_step(
-    byte: u8,
-    flag: u8,
-    next_flag: u8,
-    h: &mut u64,
-    in_word: &mut bool,
-    out: &mut [u64],
-    n: &mut usize,
-) {
-    let w = flag != 0;
-    let start = if *in_word { *h } else { FNV_OFFSET };
-    *h = fnv_step(start, byte);
+fn lane_step(code: u16, h: &mut u64, out: &mut [u64], n: &mut usize) {
+    let start = if code & WORD_START != 0 {
+        FNV_OFFSET
+    } else {
+        *h
+    };
+    *h = fnv_step(start, code as u8);
     out[*n] = *h;
-    *n += usize::from(w & (next_flag == 0));
-    *in_word = w;
+    *n += usize::from(code & WORD_END != 0);
 }
 
-/// FNV-1a hashes of the words of `bytes` (maximal runs of word characters, see
-/// [`word_flags`]), in text order.
+/// FNV-1a hashes of the words of `bytes` (see [`hash_codes`]), in text order.
 fn word_hashes(bytes: &[u8]) -> Vec<u64> {
     let len = bytes.len();
-    let flags = word_flags(bytes);
-    // Cut the text into lanes at non-word bytes, so that no word straddles two lanes.
+    let codes = hash_codes(bytes);
+    // Cut the text into lanes just after word ends, so that no word straddles two lanes.
     let mut cuts = [len; LANES + 1];
     cuts[0] = 0;
     for k in 1..LANES {
         let mut c = (len * k / LANES).max(cuts[k - 1]);
-        while c < len && flags[c] != 0 {
+        while c < len && c > 0 && codes[c - 1] & WORD_END == 0 {
             c += 1;
         }
         cuts[k] = c;
     }
-    // Each lane writes its word hashes into its own region of `out` (a lane of `l` bytes has
-    // at most `l / 2 + 1` words; one more slot takes the unconditional write after the last).
+    // Each lane writes its word hashes into its own region of `out`: a lane of `l` bytes has
+    // at most `l / 2 + 1` words, and one more slot takes the write after its last word.
     let mut base = [0usize; LANES];
     let mut total = 0;
     for k in 0..LANES {
@@ -207,35 +214,18 @@ fn word_hashes(bytes: &[u8]) -> Vec<u64> {
         total += (cuts[k + 1] - cuts[k]) / 2 + 2;
     }
     let mut out = vec![0u64; total];
-    let mut h = [0u64; LANES];
-    let mut in_word = [false; LANES];
+    let mut h = [FNV_OFFSET; LANES];
     let mut n = base;
     let common = (0..LANES).map(|k| cuts[k + 1] - cuts[k]).min().unwrap_or(0);
+    let lanes: [&[u16]; LANES] = std::array::from_fn(|k| &codes[cuts[k]..cuts[k + 1]]);
     for step in 0..common {
         for k in 0..LANES {
-            let i = cuts[k] + step;
-            lane_step(
-                bytes[i],
-                flags[i],
-                flags[i + 1],
-                &mut h[k],
-                &mut in_word[k],
-                &mut out,
-                &mut n[k],
-            );
+            lane_step(lanes[k][step], &mut h[k], &mut out, &mut n[k]);
         }
     }
     for k in 0..LANES {
-        for i in cuts[k] + common..cuts[k + 1] {
-            lane_step(
-                bytes[i],
-                flags[i],
-                flags[i + 1],
-                &mut h[k],
-                &mut in_word[k],
-                &mut out,
-                &mut n[k],
-            );
+        for &code in &lanes[k][common..] {
+            lane_step(code, &mut h[k], &mut out, &mut n[k]);
         }
     }
     // Compact the lanes' regions into one ordered list.
@@ -248,8 +238,8 @@ fn word_hashes(bytes: &[u8]) -> Vec<u64> {
     out
 }
 
-/// SimHash over word 3-shingles (a shingle's hash combines its three word hashes; texts of
-/// fewer than three words use the word hashes themselves).
+/// SimHash over word 3-shingles (a shingle's hash combines its three word hashes, see
+/// [`word_hashes`]; texts of fewer than three words use the word hashes themselves).
 pub fn simhash(text: &str) -> u64 {
     let hashes = word_hashes(text.as_bytes());
     let mut counts = BitCounts::new();
