@@ -206,23 +206,48 @@ const CANDIDATE_BYTE: [bool; 256] = {
 fn next_candidate(bytes: &[u8], from: usize) -> Option<(usize, char)> {
     let mut i = from;
     while i < bytes.len() {
-        let b = bytes[i];
-        if CANDIDATE_BYTE[b as usize] {
+        let end = (i + BLOCK).min(bytes.len());
+        // Most blocks hold no candidate byte: skip them with one vectorized test.
+        if let Some(block) = bytes.get(i..i + BLOCK) {
+            let block: &[u8; BLOCK] = block.try_into().unwrap_or(&[0; BLOCK]);
+            if block
+                .iter()
+                .fold(0u8, |any, &b| any | u8::from(is_candidate_byte(b)))
+                == 0
+            {
+                i = end;
+                continue;
+            }
+        }
+        for j in i..end {
+            let b = bytes[j];
+            if !CANDIDATE_BYTE[b as usize] {
+                continue;
+            }
             match b {
-                b'\n' => return Some((i, '\n')),
-                b'.' => return Some((i, '.')),
-                b'!' => return Some((i, '!')),
-                b'?' => return Some((i, '?')),
-                0xA6 if i >= from + 2 && bytes[i - 2] == 0xE2 && bytes[i - 1] == 0x80 => {
-                    return Some((i - 2, '…'))
+                b'\n' => return Some((j, '\n')),
+                b'.' => return Some((j, '.')),
+                b'!' => return Some((j, '!')),
+                b'?' => return Some((j, '?')),
+                0xA6 if j >= from + 2 && bytes[j - 2] == 0xE2 && bytes[j - 1] == 0x80 => {
+                    return Some((j - 2, '…'))
                 }
-                0x83 if i > from && bytes[i - 1] == 0xD7 => return Some((i - 1, '\u{05C3}')),
+                0x83 if j > from && bytes[j - 1] == 0xD7 => return Some((j - 1, '\u{05C3}')),
                 _ => {}
             }
         }
-        i += 1;
+        i = end;
     }
     None
+}
+
+/// Bytes per block in [`next_candidate`]'s skip test.
+const BLOCK: usize = 32;
+
+/// [`CANDIDATE_BYTE`] as comparisons, which the compiler vectorizes over a block.
+#[inline(always)]
+fn is_candidate_byte(b: u8) -> bool {
+    (b == b'\n') | (b == b'.') | (b == b'!') | (b == b'?') | (b == 0xA6) | (b == 0x83)
 }
 
 /// Whether the word before the period at byte `dot` is a known abbreviation or a single
