@@ -161,8 +161,8 @@ fn hash_codes(bytes: &[u8]) -> Vec<u16> {
     for ((c, &b), w) in codes.iter_mut().zip(bytes).zip(word.windows(3)) {
         let (prev, this, next) = (w[0] != 0, w[1] != 0, w[2] != 0);
         *c = u16::from(b)
-            | u16::from(this & !prev) * WORD_START
-            | u16::from(this & !next) * WORD_END;
+            | (u16::from(this & !prev) * WORD_START)
+            | (u16::from(this & !next) * WORD_END);
     }
     codes
 }
@@ -219,13 +219,13 @@ fn word_hashes(bytes: &[u8]) -> Vec<u64> {
     let common = (0..LANES).map(|k| cuts[k + 1] - cuts[k]).min().unwrap_or(0);
     let lanes: [&[u16]; LANES] = std::array::from_fn(|k| &codes[cuts[k]..cuts[k + 1]]);
     for step in 0..common {
-        for k in 0..LANES {
-            lane_step(lanes[k][step], &mut h[k], &mut out, &mut n[k]);
+        for ((lane, h), n) in lanes.iter().zip(&mut h).zip(&mut n) {
+            lane_step(lane[step], h, &mut out, n);
         }
     }
-    for k in 0..LANES {
-        for &code in &lanes[k][common..] {
-            lane_step(code, &mut h[k], &mut out, &mut n[k]);
+    for ((lane, h), n) in lanes.iter().zip(&mut h).zip(&mut n) {
+        for &code in &lane[common..] {
+            lane_step(code, h, &mut out, n);
         }
     }
     // Compact the lanes' regions into one ordered list.
