@@ -385,6 +385,30 @@ mod tests {
     }
 
     #[test]
+    fn candidates_across_blocks_and_multibyte_terminators() {
+        // Terminators at every position relative to the 32-byte blocks of the byte scan.
+        for pad in 0..40 {
+            let text = format!("{} סוף… התחלה׃ עוד. ד\"ר. J. Smith!", "א".repeat(pad));
+            assert_eq!(
+                sentence_texts(&text),
+                vec![
+                    format!("{} סוף…", "א".repeat(pad)).trim_start().to_string(),
+                    "התחלה׃".to_string(),
+                    "עוד.".to_string(),
+                    "ד\"ר.".to_string(),
+                    "J. Smith!".to_string(),
+                ],
+                "{pad}"
+            );
+        }
+        // A Hebrew word before a period is never an abbreviation; "St" is.
+        assert_eq!(
+            sentence_texts("ביקר בשדרות St. James. אחר כך הלך."),
+            vec!["ביקר בשדרות St. James.", "אחר כך הלך."]
+        );
+    }
+
+    #[test]
     fn prefix_splits_of_hebrew_tokens() {
         let splits: Vec<_> = prefix_splits("ובקייב").collect();
         assert_eq!(splits, vec![("", "ובקייב"), ("ו", "בקייב"), ("וב", "קייב")]);

@@ -486,6 +486,18 @@ mod tests {
     }
 
     #[test]
+    fn pass_through_runs_keep_one_anchor_per_change() {
+        let (text, map) = normalize_text_mapped("שלום עולם abc  def\u{200F}גה");
+        assert_eq!(text, "שלום עולם abc defגה");
+        // One-to-one up to the double space, then shifted by one, then by two.
+        assert_eq!(map.0, vec![[0, 0], [14, 15], [17, 19]]);
+        check_map("א ב  ג\u{A0}ד`ה a\tb c\r\nd e\u{05B8}f");
+        assert_eq!(pass_run(b"ab c  d", 0), (4, 4));
+        assert_eq!(pass_run(b" ab", 0), (0, 0));
+        assert_eq!(pass_run("אב ג`".as_bytes(), 0), (7, 4));
+    }
+
+    #[test]
     fn idempotent_on_tricky_samples() {
         for s in [
             "שָׁלוֹם \u{FB2A}\u{05B8} e\u{301}\u{0591}",
