@@ -293,10 +293,7 @@ fn decode_paragraphs(raw: &str) -> String {
     for block in raw.split("\n\n") {
         let decoded = html_escape::decode_html_entities(block);
         let mut first = true;
-        for word in decoded.split(|c: char| c.is_ascii_whitespace()) {
-            if word.is_empty() {
-                continue;
-            }
+        for word in decoded.split_ascii_whitespace() {
             if first {
                 if !out.is_empty() {
                     out.push_str("\n\n");
