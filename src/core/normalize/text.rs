@@ -223,9 +223,8 @@ fn pass_run(bytes: &[u8], start: usize) -> (usize, u32) {
     loop {
         // Whole blocks at once while they qualify, then up to a block's worth of characters
         // one at a time (the run may end there) before trying blocks again.
-        while let Some(len) = pass_block(bytes, i) {
-            let block = &bytes[i..i + len];
-            chars += block.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u32;
+        while let Some((len, block_chars)) = pass_block(bytes, i) {
+            chars += block_chars;
             i += len;
         }
         for _ in 0..PASS_BLOCK {
@@ -244,10 +243,11 @@ fn pass_run(bytes: &[u8], start: usize) -> (usize, u32) {
 }
 
 /// Bytes per block in [`pass_block`].
-const PASS_BLOCK: usize = 16;
+const PASS_BLOCK: usize = 32;
 
-/// The length of the block of about [`PASS_BLOCK`] bytes from `i` (a character boundary
-/// inside a run, i.e. after a pass-through character) if it continues the run as a whole.
+/// The length in bytes and characters of the block of about [`PASS_BLOCK`] bytes from `i` (a
+/// character boundary inside a run, i.e. after a pass-through character) if it continues the
+/// run as a whole.
 /// Checked without branches per byte: every byte of the block and the one after it is
 /// printable ASCII other than the backtick, a space not followed by another space, or a byte
 /// of a Hebrew letter (D7, or 90–AA). In valid UTF-8 whose only lead byte is D7 and whose
@@ -255,7 +255,7 @@ const PASS_BLOCK: usize = 16;
 /// one byte early when a letter straddles its end, and a space at its end must be followed
 /// by a pass-through character.
 #[inline]
-fn pass_block(bytes: &[u8], i: usize) -> Option<usize> {
+fn pass_block(bytes: &[u8], i: usize) -> Option<(usize, u32)> {
     let window = bytes.get(i..i + PASS_BLOCK + 1)?;
     let (block, next) = (&window[..PASS_BLOCK], &window[1..]);
     let block: &[u8; PASS_BLOCK] = block.try_into().ok()?;
@@ -275,7 +275,13 @@ fn pass_block(bytes: &[u8], i: usize) -> Option<usize> {
     } else {
         PASS_BLOCK
     };
-    (window[len - 1] != b' ' || pass_char(bytes, i + len) > 0).then_some(len)
+    // Continuation bytes of the first `len` bytes (the byte after `len`, if inside the
+    // block, is a lead byte).
+    let continuation = block
+        .iter()
+        .fold(0u32, |n, &b| n + u32::from(b & 0xC0 == 0x80));
+    (window[len - 1] != b' ' || pass_char(bytes, i + len) > 0)
+        .then_some((len, len as u32 - continuation))
 }
 
 /// Output buffer that folds whitespace as characters arrive (rule 6) and optionally records
