@@ -186,15 +186,16 @@ pub fn sentences(text: &str) -> Vec<[usize; 2]> {
     out
 }
 
-/// Bytes that start (or, for `…` and sof pasuq, end) a sentence-splitting candidate:
-/// `\n . ! ?`, the last byte of `…` (E2 80 A6) and of sof pasuq U+05C3 (D7 83).
+/// Bytes that mark a sentence-splitting candidate: `\n . ! ?`, the first byte of `…`
+/// (E2 80 A6) and the last byte of sof pasuq U+05C3 (D7 83). Bytes of Hebrew letters (D7 90–
+/// D7 AA) are never among them, so most blocks of Hebrew text hold none.
 const CANDIDATE_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     t[b'\n' as usize] = true;
     t[b'.' as usize] = true;
     t[b'!' as usize] = true;
     t[b'?' as usize] = true;
-    t[0xA6] = true;
+    t[0xE2] = true;
     t[0x83] = true;
     t
 };
@@ -229,9 +230,7 @@ fn next_candidate(bytes: &[u8], from: usize) -> Option<(usize, char)> {
                 b'.' => return Some((j, '.')),
                 b'!' => return Some((j, '!')),
                 b'?' => return Some((j, '?')),
-                0xA6 if j >= from + 2 && bytes[j - 2] == 0xE2 && bytes[j - 1] == 0x80 => {
-                    return Some((j - 2, '…'))
-                }
+                0xE2 if bytes.get(j + 1..j + 3) == Some(&[0x80, 0xA6]) => return Some((j, '…')),
                 0x83 if j > from && bytes[j - 1] == 0xD7 => return Some((j - 1, '\u{05C3}')),
                 _ => {}
             }
@@ -247,7 +246,7 @@ const BLOCK: usize = 32;
 /// [`CANDIDATE_BYTE`] as comparisons, which the compiler vectorizes over a block.
 #[inline(always)]
 fn is_candidate_byte(b: u8) -> bool {
-    (b == b'\n') | (b == b'.') | (b == b'!') | (b == b'?') | (b == 0xA6) | (b == 0x83)
+    (b == b'\n') | (b == b'.') | (b == b'!') | (b == b'?') | (b == 0xE2) | (b == 0x83)
 }
 
 /// Whether the word before the period at byte `dot` is a known abbreviation or a single
