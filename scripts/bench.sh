@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark set and writes a markdown report (default: bench-report.md):
 #   1. per-core CPU-time throughput of the normalization steps (examples/profile_norm.rs);
-#   2. criterion benches of the core (benches/core.rs);
+#   2. criterion benches of the core (benches/core.rs; normalization also in CPU time);
 #   3. the end-to-end benchmark against tansu, enriched and pass-through (examples/bench_e2e.rs).
 # Usage: scripts/bench.sh [OUT.md] [ARTICLES] [RUNS]
 set -euo pipefail
@@ -23,10 +23,10 @@ cargo build --release --bins --examples
   ./target/release/examples/profile_norm
   echo '```'
   echo
-  echo "## Core (criterion, wall clock)"
+  echo "## Core (criterion: wall clock; normalize_cpu in thread CPU time)"
   echo
   echo '```'
-  cargo bench --bench core 2>/dev/null | grep -E '^(normalize|enrich)/|time:|thrpt:'
+  cargo bench --bench core 2>/dev/null | grep -E '^(normalize|normalize_cpu|enrich)/|time:|thrpt:'
   echo '```'
   echo
   echo "## End to end against tansu"

@@ -134,15 +134,19 @@ pub fn sentences(text: &str) -> Vec<[usize; 2]> {
     let bytes = text.as_bytes();
     let mut start = 0usize;
     let mut resume = 0usize;
-    for (b, c) in text.char_indices() {
-        if b < resume {
+    let mut b = 0usize;
+    while let Some(found) = next_candidate(bytes, b) {
+        // `found` is the first byte of a candidate character (see [`next_candidate`]).
+        let (cb, c) = found;
+        b = cb + c.len_utf8();
+        if cb < resume {
             continue;
         }
         if c == '\n' {
-            push(start, b);
-            start = b + 1;
-        } else if matches!(c, '.' | '!' | '?' | '…' | '\u{05C3}') {
-            let mut j = b + c.len_utf8();
+            push(start, cb);
+            start = cb + 1;
+        } else {
+            let mut j = b;
             while let Some(n) = text[j..].chars().next() {
                 if matches!(n, '"' | '\'' | ')' | ']' | '»' | '.' | '!' | '?') {
                     j += n.len_utf8();
@@ -156,18 +160,7 @@ pub fn sentences(text: &str) -> Vec<[usize; 2]> {
                 .chars()
                 .next()
                 .is_some_and(|n| n.is_ascii_lowercase());
-            let abbreviation = c == '.' && {
-                let before = &text[..b];
-                let word_start = before
-                    .char_indices()
-                    .rev()
-                    .take_while(|(_, w)| w.is_alphanumeric() || *w == '.')
-                    .last()
-                    .map_or(b, |(i, _)| i);
-                let word = &text[word_start..b];
-                ABBREVIATIONS.contains(&word)
-                    || (word.len() == 1 && word.as_bytes()[0].is_ascii_uppercase())
-            };
+            let abbreviation = c == '.' && is_abbreviation_before(text, cb);
             if at_space && !lower_next && !abbreviation {
                 push(start, j);
                 start = j;
@@ -191,6 +184,96 @@ pub fn sentences(text: &str) -> Vec<[usize; 2]> {
         out.push([cs, ce]);
     }
     out
+}
+
+/// Bytes that mark a sentence-splitting candidate: `\n . ! ?`, the first byte of `…`
+/// (E2 80 A6) and the last byte of sof pasuq U+05C3 (D7 83). Bytes of Hebrew letters (D7 90–
+/// D7 AA) are never among them, so most blocks of Hebrew text hold none.
+const CANDIDATE_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'\n' as usize] = true;
+    t[b'.' as usize] = true;
+    t[b'!' as usize] = true;
+    t[b'?' as usize] = true;
+    t[0xE2] = true;
+    t[0x83] = true;
+    t
+};
+
+/// The next character at or after byte `from` that can end a sentence (`\n . ! ? …` or sof
+/// pasuq), with its byte offset. A byte scan: these characters are rare, and their last
+/// bytes rarely occur in other characters (checked when they do).
+#[inline]
+fn next_candidate(bytes: &[u8], from: usize) -> Option<(usize, char)> {
+    let mut i = from;
+    while i < bytes.len() {
+        let end = (i + BLOCK).min(bytes.len());
+        // Most blocks hold no candidate byte: skip them with one vectorized test.
+        if let Some(block) = bytes.get(i..i + BLOCK) {
+            let block: &[u8; BLOCK] = block.try_into().unwrap_or(&[0; BLOCK]);
+            if block
+                .iter()
+                .fold(0u8, |any, &b| any | u8::from(is_candidate_byte(b)))
+                == 0
+            {
+                i = end;
+                continue;
+            }
+        }
+        for j in i..end {
+            let b = bytes[j];
+            if !CANDIDATE_BYTE[b as usize] {
+                continue;
+            }
+            match b {
+                b'\n' => return Some((j, '\n')),
+                b'.' => return Some((j, '.')),
+                b'!' => return Some((j, '!')),
+                b'?' => return Some((j, '?')),
+                0xE2 if bytes.get(j + 1..j + 3) == Some(&[0x80, 0xA6]) => return Some((j, '…')),
+                0x83 if j > from && bytes[j - 1] == 0xD7 => return Some((j - 1, '\u{05C3}')),
+                _ => {}
+            }
+        }
+        i = end;
+    }
+    None
+}
+
+/// Bytes per block in [`next_candidate`]'s skip test.
+const BLOCK: usize = 32;
+
+/// [`CANDIDATE_BYTE`] as comparisons, which the compiler vectorizes over a block.
+#[inline(always)]
+fn is_candidate_byte(b: u8) -> bool {
+    (b == b'\n') | (b == b'.') | (b == b'!') | (b == b'?') | (b == 0xE2) | (b == 0x83)
+}
+
+/// Whether the word before the period at byte `dot` is a known abbreviation or a single
+/// capital Latin letter (an initial). The word is the run of letters, digits and periods
+/// before the dot; every abbreviation is ASCII, so a word with a non-ASCII letter is not one
+/// (found without a Unicode table look-up for Hebrew letters).
+fn is_abbreviation_before(text: &str, dot: usize) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = dot;
+    while i > 0 {
+        let b = bytes[i - 1];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() || b == b'.' {
+                i -= 1;
+                continue;
+            }
+            break;
+        }
+        // A non-ASCII character ends the word unless it is a letter or digit, which rules
+        // the word out.
+        if text[..i].chars().next_back().is_some_and(is_word_char) {
+            return false;
+        }
+        break;
+    }
+    let word = &text[i..dot];
+    ABBREVIATIONS.contains(&word) || (word.len() == 1 && word.as_bytes()[0].is_ascii_uppercase())
 }
 
 /// Hebrew proclitic letters: ו ה ב כ ל מ ש.
@@ -298,6 +381,30 @@ mod tests {
             ]
         );
         assert!(sentences("   ").is_empty());
+    }
+
+    #[test]
+    fn candidates_across_blocks_and_multibyte_terminators() {
+        // Terminators at every position relative to the 32-byte blocks of the byte scan.
+        for pad in 0..40 {
+            let text = format!("{} סוף… התחלה׃ עוד. ד\"ר. J. Smith!", "א".repeat(pad));
+            assert_eq!(
+                sentence_texts(&text),
+                vec![
+                    format!("{} סוף…", "א".repeat(pad)).trim_start().to_string(),
+                    "התחלה׃".to_string(),
+                    "עוד.".to_string(),
+                    "ד\"ר.".to_string(),
+                    "J. Smith!".to_string(),
+                ],
+                "{pad}"
+            );
+        }
+        // A Hebrew word before a period is never an abbreviation; "St" is.
+        assert_eq!(
+            sentence_texts("ביקר בשדרות St. James. אחר כך הלך."),
+            vec!["ביקר בשדרות St. James.", "אחר כך הלך."]
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ const HEBREW_SAMPLE_BYTES: usize = 192;
 pub fn detect(title: &str, body: &str, claimed: Option<&str>) -> LanguageInfo {
     let hebrew_script = body
         .chars()
-        .filter(|c| c.is_alphabetic())
+        .filter(|&c| is_alphabetic(c))
         .take(16)
         .all(|c| ('\u{0590}'..='\u{05FF}').contains(&c));
     let limit = if hebrew_script {
@@ -93,6 +93,16 @@ pub fn detect(title: &str, body: &str, claimed: Option<&str>) -> LanguageInfo {
             source: LanguageSource::Detected,
             claimed: None,
         },
+    }
+}
+
+/// `char::is_alphabetic` without the Unicode table look-up for ASCII and Hebrew letters.
+#[inline]
+fn is_alphabetic(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic()
+    } else {
+        ('\u{05D0}'..='\u{05EA}').contains(&c) || c.is_alphabetic()
     }
 }
 

@@ -98,9 +98,27 @@ impl OffsetMap {
 
 fn normalize_once(input: &str, want_map: bool) -> (String, Option<OffsetMap>, bool) {
     let mut out = Folder::with_capacity(input.len(), want_map);
+    let bytes = input.as_bytes();
     let mut after_cr = false;
-    for (src, c) in input.chars().enumerate() {
-        out.src = src as u32;
+    let mut src = 0u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Fast path: a run of characters that pass through unchanged (see [`pass_run`]) is
+        // copied at once, with at most one offset-map anchor.
+        let (end, chars) = pass_run(bytes, i);
+        if chars > 0 {
+            out.src = src;
+            out.push_run(&input[i..end], chars);
+            src += chars;
+            i = end;
+            after_cr = false;
+            continue;
+        }
+        // Slow path: one character through the rules.
+        let c = input[i..].chars().next().unwrap_or_default();
+        i += c.len_utf8();
+        out.src = src;
+        src += 1;
         // CRLF is one line break.
         if std::mem::replace(&mut after_cr, c == '\r') && c == '\n' {
             continue;
@@ -165,6 +183,105 @@ fn segmented_nfc(text: &str, map: Option<&OffsetMap>) -> (String, Option<OffsetM
         i = j;
     }
     (out, new_map)
+}
+
+/// ASCII bytes that every rule leaves alone: printable characters except the space (folded
+/// with its neighbours) and the backtick (a geresh look-alike).
+const PASS_ASCII: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = b'!';
+    while b <= b'~' {
+        t[b as usize] = b != b'`';
+        b += 1;
+    }
+    t
+};
+
+/// Length in bytes of the pass-through character at `i` (a [`PASS_ASCII`] byte or a Hebrew
+/// letter U+05D0–U+05EA, encoded D7 90–D7 AA), or 0 if there is none.
+#[inline]
+fn pass_char(bytes: &[u8], i: usize) -> usize {
+    match bytes.get(i) {
+        Some(&b) if b < 0x80 => usize::from(PASS_ASCII[b as usize]),
+        Some(0xD7) if matches!(bytes.get(i + 1), Some(0x90..=0xAA)) => 2,
+        _ => 0,
+    }
+}
+
+/// The run of characters from byte `start` that normalization copies unchanged: pass-through
+/// characters (printable ASCII and Hebrew letters, which NFC leaves alone too) and single
+/// spaces between two of them. Returns the end byte and the number of characters (0 when
+/// `start` is not a pass-through character). A space inside the run follows a copied
+/// character, so no whitespace is pending and it is output as itself.
+#[inline]
+fn pass_run(bytes: &[u8], start: usize) -> (usize, u32) {
+    let mut i = start;
+    let mut chars = 0u32;
+    if pass_char(bytes, i) == 0 {
+        return (i, 0);
+    }
+    loop {
+        // Whole blocks at once while they qualify, then up to a block's worth of characters
+        // one at a time (the run may end there) before trying blocks again.
+        while let Some((len, block_chars)) = pass_block(bytes, i) {
+            chars += block_chars;
+            i += len;
+        }
+        for _ in 0..PASS_BLOCK {
+            let n = pass_char(bytes, i);
+            if n > 0 {
+                i += n;
+                chars += 1;
+            } else if bytes.get(i) == Some(&b' ') && pass_char(bytes, i + 1) > 0 {
+                i += 1;
+                chars += 1;
+            } else {
+                return (i, chars);
+            }
+        }
+    }
+}
+
+/// Bytes per block in [`pass_block`].
+const PASS_BLOCK: usize = 32;
+
+/// The length in bytes and characters of the block of about [`PASS_BLOCK`] bytes from `i` (a
+/// character boundary inside a run, i.e. after a pass-through character) if it continues the
+/// run as a whole.
+/// Checked without branches per byte: every byte of the block and the one after it is
+/// printable ASCII other than the backtick, a space not followed by another space, or a byte
+/// of a Hebrew letter (D7, or 90–AA). In valid UTF-8 whose only lead byte is D7 and whose
+/// continuation bytes are 90–AA, every non-ASCII character is a Hebrew letter. The block ends
+/// one byte early when a letter straddles its end, and a space at its end must be followed
+/// by a pass-through character.
+#[inline]
+fn pass_block(bytes: &[u8], i: usize) -> Option<(usize, u32)> {
+    let window = bytes.get(i..i + PASS_BLOCK + 1)?;
+    let (block, next) = (&window[..PASS_BLOCK], &window[1..]);
+    let block: &[u8; PASS_BLOCK] = block.try_into().ok()?;
+    let next: &[u8; PASS_BLOCK] = next.try_into().ok()?;
+    let bad = block.iter().zip(next).fold(0u8, |bad, (&b, &next)| {
+        let ok = |b: u8| {
+            (0x20..=0x7E).contains(&b) & (b != b'`') | (b == 0xD7) | (0x90..=0xAA).contains(&b)
+        };
+        let double_space = (b == b' ') & (next == b' ');
+        bad | u8::from(!ok(b) | !ok(next) | double_space)
+    });
+    if bad != 0 {
+        return None;
+    }
+    let len = if window[PASS_BLOCK] & 0xC0 == 0x80 {
+        PASS_BLOCK - 1
+    } else {
+        PASS_BLOCK
+    };
+    // Continuation bytes of the first `len` bytes (the byte after `len`, if inside the
+    // block, is a lead byte).
+    let continuation = block
+        .iter()
+        .fold(0u32, |n, &b| n + u32::from(b & 0xC0 == 0x80));
+    (window[len - 1] != b' ' || pass_char(bytes, i + len) > 0)
+        .then_some((len, len as u32 - continuation))
 }
 
 /// Output buffer that folds whitespace as characters arrive (rule 6) and optionally records
@@ -233,8 +350,25 @@ impl Folder {
         self.out_chars += 1;
     }
 
+    /// Appends `run`, `chars` characters that pass through unchanged and need no NFC, the
+    /// first at source offset `self.src` and the rest following it one to one.
     #[inline]
-    fn push(&mut self, c: char) {
+    fn push_run(&mut self, run: &str, chars: u32) {
+        self.flush_pending();
+        self.text.push_str(run);
+        if self.map.is_some() {
+            self.record(self.src);
+            // The rest continue the first character's anchor.
+            self.out_chars += chars - 1;
+            self.last = Some((self.out_chars - 1, self.src + chars - 1));
+        } else {
+            self.out_chars += chars;
+        }
+    }
+
+    /// Writes the pending whitespace separator, if any (none at the start of the text).
+    #[inline]
+    fn flush_pending(&mut self) {
         if self.pending_space || self.pending_breaks > 0 {
             if !self.text.is_empty() {
                 let sep = match self.pending_breaks {
@@ -254,6 +388,11 @@ impl Folder {
             self.pending_space = false;
             self.pending_breaks = 0;
         }
+    }
+
+    #[inline]
+    fn push(&mut self, c: char) {
+        self.flush_pending();
         if c >= '\u{300}' && !('\u{05D0}'..='\u{05EA}').contains(&c) {
             self.may_need_nfc = true;
         }
@@ -394,6 +533,83 @@ mod tests {
         let s = "e\u{301}\u{327} \u{1100}\u{1161}\u{11A8}a\u{30A}\u{316} שָׁ";
         let whole: String = s.nfc().collect();
         assert_eq!(segmented_nfc(s, None).0, whole);
+    }
+
+    #[test]
+    fn pass_through_runs_keep_one_anchor_per_change() {
+        let (text, map) = normalize_text_mapped("שלום עולם abc  def\u{200F}גה");
+        assert_eq!(text, "שלום עולם abc defגה");
+        // One-to-one up to the double space, then shifted by one, then by two.
+        assert_eq!(map.0, vec![[0, 0], [14, 15], [17, 19]]);
+        check_map("א ב  ג\u{A0}ד`ה a\tb c\r\nd e\u{05B8}f");
+        assert_eq!(pass_run(b"ab c  d", 0), (4, 4));
+        assert_eq!(pass_run(b" ab", 0), (0, 0));
+        assert_eq!(pass_run("אב ג`".as_bytes(), 0), (7, 4));
+    }
+
+    /// The character-at-a-time loop that the pass-through fast path short-cuts (one NFC
+    /// round, which is all these samples need).
+    fn reference_once(input: &str) -> (String, OffsetMap) {
+        let mut out = Folder::with_capacity(input.len(), true);
+        let mut after_cr = false;
+        for (src, c) in input.chars().enumerate() {
+            out.src = src as u32;
+            if std::mem::replace(&mut after_cr, c == '\r') && c == '\n' {
+                continue;
+            }
+            map_char(c, &mut out);
+        }
+        (out.text, out.map.unwrap_or_default())
+    }
+
+    #[test]
+    fn fast_path_equals_the_character_loop() {
+        let pieces = [
+            "א",
+            "ב",
+            "ת",
+            "a",
+            "Z",
+            ".",
+            "\"",
+            " ",
+            "  ",
+            "\n",
+            "`",
+            "\u{05C3}",
+            "\u{05B8}",
+            "\u{A0}",
+            "\u{200F}",
+            "é",
+            "ab",
+            "שלום ",
+            "עולם, ",
+            "x y",
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..len % 120 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly letters and single spaces, so that whole blocks take the fast path.
+                let k = (x % 100) as usize;
+                let piece = if k < 80 {
+                    pieces[k % 3 + 3 * (k % 2)]
+                } else {
+                    pieces[k % pieces.len()]
+                };
+                text.push_str(piece);
+                if k % 5 == 0 {
+                    text.push(' ');
+                }
+            }
+            let (want, want_map) = reference_once(&text);
+            let (got, got_map) = normalize_text_mapped(&text);
+            assert_eq!(got, want, "{text:?}");
+            assert_eq!(got_map, want_map, "{text:?}");
+        }
     }
 
     #[test]
