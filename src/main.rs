@@ -88,11 +88,12 @@ enum Command {
         /// Shuffling seed.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Drop averaged weights smaller than this (keeps the model small).
-        #[arg(long, default_value_t = 0.002)]
+        /// Drop averaged weights smaller than this (keeps the model small and fast: with
+        /// 4 runs, 0.5 drops 60% of the features at no cost in dev F1).
+        #[arg(long, default_value_t = 0.5)]
         prune: f32,
         /// Independent training runs (different shuffles) whose weights are averaged.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 4)]
         runs: usize,
         /// Drop features seen fewer times than this in the training data.
         #[arg(long, default_value_t = 1)]
