@@ -102,6 +102,10 @@ enum Command {
         /// always excluded).
         #[arg(long)]
         exclude: Vec<PathBuf>,
+        /// How many times each BMC training sentence is seen per epoch (BMC is the smaller
+        /// corpus and closer to current news; 3 gave +1.2 BMC dev F1 for −0.2 on NEMO dev).
+        #[arg(long, default_value_t = 3)]
+        bmc_repeat: usize,
     },
     /// Evaluate the production tagger on a gold BIOSE file (NEMO scoring rule).
     NerEval {
@@ -293,6 +297,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             min_count,
             runs,
             exclude,
+            bmc_repeat,
         } => {
             let opts = newsflow::core::tag::train::TrainOptions {
                 epochs,
@@ -301,7 +306,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 min_count,
                 runs,
             };
-            ner_cli::train(&data, &out, &opts, &exclude)?;
+            ner_cli::train(&data, &out, &opts, &exclude, bmc_repeat)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::NerEval {
