@@ -21,6 +21,7 @@ pub fn train(
     out: &Path,
     opts: &TrainOptions,
     exclude: &[std::path::PathBuf],
+    bmc_repeat: usize,
 ) -> anyhow::Result<()> {
     let TrainOptions {
         epochs,
@@ -78,15 +79,20 @@ pub fn train(
             before - c.sentences.len()
         );
     }
+    // BMC is oversampled: every sentence appears `bmc_repeat` times (shuffled apart).
+    let bmc_sentences = corpora[1].sentences.len();
+    let one = corpora[1].sentences.clone();
+    for _ in 1..bmc_repeat.max(1) {
+        corpora[1].sentences.extend(one.iter().cloned());
+    }
     let multi = if multi.exists() {
         read_bmes(&multi)?
     } else {
         Vec::new()
     };
     eprintln!(
-        "training on {} NEMO + {} BMC sentences, {epochs} epochs x {runs} runs, seed {seed}",
+        "training on {} NEMO + {bmc_sentences} BMC sentences (x{bmc_repeat}), {epochs} epochs x {runs} runs, seed {seed}",
         corpora[0].sentences.len(),
-        corpora[1].sentences.len()
     );
     let mut model = train::train(&gaz, &corpora, &dev, &multi, opts, |r| {
         let dev: Vec<String> = r.dev_f1.iter().map(|f| format!("{:.4}", f)).collect();
@@ -105,7 +111,7 @@ pub fn train(
     });
     let secs = started.elapsed().as_secs_f64();
     model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train (minus sentences in the dev splits), {epochs} epochs x {runs} runs, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
+        "newsflow {} train-ner: NEMO token-single train + BMC train x{bmc_repeat} (minus sentences in the dev splits), {epochs} epochs x {runs} runs, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
         newsflow::VERSION
     );
     let bytes = model.to_bytes();

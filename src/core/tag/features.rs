@@ -4,8 +4,10 @@
 //! Per token: the word, its lowercase form (Latin), every Hebrew prefix split (stem and
 //! prefix, from [`prefix_splits`]), character prefixes and suffixes of length 1–4, a
 //! compressed word shape, flags (digits, quotes, hyphen, capitalisation, length), the
-//! gazetteer tag of the token (B/I/E/S + type), and the same for the neighbours: words ±1
-//! and ±2, stems ±1, shapes ±1, gazetteer tags ±1, and the bigrams w-1|w0 and w0|w+1.
+//! character trigrams of the word (with `^`/`$` boundary marks), the first 2 and 3 letters
+//! of its prefix-stripped stems, the gazetteer tag of the token (B/I/E/S + type), and the
+//! same for the neighbours: words ±1 and ±2, stems ±1, shapes ±1, gazetteer tags ±1, and
+//! the bigrams w-1|w0 and w0|w+1.
 
 use crate::core::segment::prefix_splits;
 
@@ -59,6 +61,9 @@ pub struct TokInfo {
     shape: u64,
     flags: u32,
     gaz: GazTag,
+    tri: [u64; 16],
+    n_tri: u8,
+    spre: [u64; 4],
 }
 
 const F_DIGIT: u32 = 1;
@@ -227,7 +232,81 @@ pub fn tok_info(word: &str, gaz: GazTag) -> TokInfo {
         m += 1;
     }
     t.n_affix = n.max(m) as u8;
+    // Character trigrams (generalise to unseen transliterated names: מסצוסטס, נבראסקה).
+    t.n_tri = ngrams(word, 3, 20, &mut t.tri, 0) as u8;
+    // First 2 and 3 characters of the shortest and longest prefix-stripped stems (the
+    // start of the word behind the prefix letters).
+    {
+        let mut k = 0;
+        let mut first: Option<&str> = None;
+        let mut last: Option<&str> = None;
+        for (_, st) in prefix_splits(word).skip(1) {
+            if first.is_none() {
+                first = Some(st);
+            } else {
+                last = Some(st);
+            }
+        }
+        for st in first.into_iter().chain(last) {
+            for (j, (b, _)) in st.char_indices().skip(2).take(2).enumerate() {
+                t.spre[k] = hash_bytes(30 + j as u64, &st.as_bytes()[..b]);
+                k += 1;
+            }
+        }
+    }
     t
+}
+
+/// Character n-grams of `s` with `^`/`$` boundary markers, hashed with `seed`, written to
+/// `out[k..]`; returns the new fill count.
+fn ngrams(s: &str, n: usize, seed: u64, out: &mut [u64], mut k: usize) -> usize {
+    // Byte boundaries of the characters (at most 32 characters are used).
+    let mut bounds = [0usize; 34];
+    let mut m = 0;
+    for (b, _) in s.char_indices().take(32) {
+        bounds[m] = b;
+        m += 1;
+    }
+    let end = if m == 0 {
+        0
+    } else if m < 32 {
+        s.len()
+    } else {
+        bounds[31]
+    };
+    bounds[m] = end;
+    // Positions -1 (^) .. m (inclusive: $): window [a, a + n) over m + 2 symbols.
+    let total = m + 2;
+    if total < n {
+        return k;
+    }
+    for a in 0..=total - n {
+        if k >= out.len() {
+            break;
+        }
+        let mut h = FNV_OFFSET ^ seed;
+        let mut push = |byte: u8| {
+            h ^= u64::from(byte);
+            h = h.wrapping_mul(FNV_PRIME);
+        };
+        let (lo, hi) = (a, a + n); // symbol indices; 0 = ^, total - 1 = $
+        if lo == 0 {
+            push(b'^');
+        }
+        let c_lo = lo.max(1) - 1;
+        let c_hi = (hi.min(total - 1)).saturating_sub(1).max(c_lo);
+        if c_hi > c_lo {
+            for &b in &s.as_bytes()[bounds[c_lo]..bounds[c_hi]] {
+                push(b);
+            }
+        }
+        if hi == total {
+            push(b'$');
+        }
+        out[k] = h;
+        k += 1;
+    }
+    k
 }
 
 /// Template ids.
@@ -259,6 +338,8 @@ mod tpl {
     pub const EOS: u64 = 25;
     pub const LOWERM1: u64 = 26;
     pub const FLAGM1: u64 = 27;
+    pub const TRI: u64 = 30;
+    pub const SPRE: u64 = 31;
 }
 
 /// Calls `f` with every feature key of position `i` in `toks`.
@@ -340,6 +421,14 @@ pub fn features(toks: &[TokInfo], i: usize, mut f: impl FnMut(u64)) {
     if t.gaz != 0 && t.n_stems > 0 {
         f(mix(tpl::STEM0_GAZ, t.stems[0] ^ u64::from(t.gaz)));
     }
+    for &h in &t.tri[..usize::from(t.n_tri)] {
+        f(mix(tpl::TRI, h));
+    }
+    for &h in &t.spre {
+        if h != 0 {
+            f(mix(tpl::SPRE, h));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +464,22 @@ mod tests {
         assert!(t.flags & F_INITCAP != 0 && t.flags & F_ALLCAP != 0);
         let y = tok_info("2023", 0);
         assert!(y.flags & F_YEAR != 0);
+    }
+
+    #[test]
+    fn trigrams_have_boundary_marks() {
+        let mut out = [0u64; 16];
+        let n = ngrams("abcd", 3, 20, &mut out, 0);
+        // ^ab abc bcd cd$
+        assert_eq!(n, 4);
+        assert_eq!(out[0], hash_bytes(20, b"^ab"));
+        assert_eq!(out[1], hash_bytes(20, b"abc"));
+        assert_eq!(out[3], hash_bytes(20, b"cd$"));
+        assert_eq!(ngrams("a", 3, 20, &mut out, 0), 1); // ^a$
+        assert_eq!(out[0], hash_bytes(20, b"^a$"));
+        assert_eq!(ngrams("", 3, 20, &mut out, 0), 0);
+        let t = tok_info("מסצוסטס", 0);
+        assert_eq!(t.n_tri, 7);
     }
 
     #[test]

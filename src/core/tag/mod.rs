@@ -626,6 +626,22 @@ impl Tagger {
         }
         // Rules: dates, times, amounts, with resolved values.
         for r in dates::find(text, &tokens, anchor) {
+            // A model entity of another type inside a date expression (a weekday read as a
+            // name: `אתמול (רביעי)`) gives way to the rule.
+            let mut k = first_new;
+            while k < out.len() {
+                let e = &out[k];
+                if e.source == Component::Model
+                    && !matches!(e.kind, EntityType::DATE | EntityType::TIME)
+                    && matches!(r.kind, EntityType::DATE | EntityType::TIME)
+                    && r.start <= e.start
+                    && e.end <= r.end
+                {
+                    out.remove(k);
+                } else {
+                    k += 1;
+                }
+            }
             let mut covered = false;
             for e in out[first_new..].iter_mut() {
                 if e.start < r.end && r.start < e.end {
