@@ -4,155 +4,26 @@
 //!
 //! tansu 0.6.0 accepts `--cert`/`--key` but never uses them (its TLS acceptor is built and
 //! dropped, and clap makes the two flags mutually exclusive), so the test terminates TLS
-//! itself: an OpenSSL listener in front of tansu, advertised to clients as the broker.
+//! itself: an OpenSSL listener in front of tansu, advertised to clients as the broker
+//! (`tests/common/tls.rs`).
 //! Skips without tansu unless NEWSFLOW_REQUIRE_TANSU is set.
 
 mod common;
 
 use common::service::free_port;
+use common::tansu::Tansu;
+use common::tls::{client, make_certs, start_tls_terminator};
 use common::*;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 const RAW: &str = "articles.raw";
 const OUT: &str = "articles.enriched";
 const DLQ: &str = "articles.dlq";
-
-fn tansu_binary() -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin")))
-        .map(|d| d.join("tansu"))
-        .find(|b| b.is_file())
-}
-
-struct Tansu(Child);
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Writes ca.pem, cert.pem (for 127.0.0.1 and localhost, signed by the CA) and key.pem.
-fn make_certs(dir: &Path) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "newsflow test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let mut leaf_params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "127.0.0.1");
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(dir.join("cert.pem"), leaf.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), leaf_key.serialize_pem()).unwrap();
-}
-
-fn start_tansu(dir: &Path, port: u16, advertised: u16) -> Option<Tansu> {
-    let Some(bin) = tansu_binary() else {
-        assert!(
-            std::env::var_os("NEWSFLOW_REQUIRE_TANSU").is_none(),
-            "tansu is required (NEWSFLOW_REQUIRE_TANSU) but not installed"
-        );
-        eprintln!("SKIP: tansu not installed");
-        return None;
-    };
-    let child = Command::new(bin)
-        .args([
-            "broker",
-            "--listener-url",
-            &format!("tcp://127.0.0.1:{port}"),
-            "--advertised-listener-url",
-            &format!("tcp://127.0.0.1:{advertised}"),
-            "--storage-engine",
-            "memory://tansu/",
-        ])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("tansu.log")).unwrap())
-        .spawn()
-        .expect("start tansu");
-    let t = Tansu(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "tansu did not start listening");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(t)
-}
-
-/// A TLS terminator: accepts TLS on `listen` with the test certificate and forwards the
-/// plaintext to 127.0.0.1:`backend`. One thread per connection.
-fn start_tls_terminator(dir: &Path, listen: u16, backend: u16) {
-    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
-    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
-    b.set_private_key_file(dir.join("key.pem"), SslFiletype::PEM)
-        .unwrap();
-    b.set_certificate_chain_file(dir.join("cert.pem")).unwrap();
-    let acceptor = std::sync::Arc::new(b.build());
-    let listener = std::net::TcpListener::bind(("127.0.0.1", listen)).unwrap();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { continue };
-            let acceptor = acceptor.clone();
-            std::thread::spawn(move || {
-                let Ok(mut tls) = acceptor.accept(conn) else {
-                    return; // e.g. a client that does not trust the CA
-                };
-                let Ok(mut plain) = TcpStream::connect(("127.0.0.1", backend)) else {
-                    return;
-                };
-                let tick = Some(Duration::from_millis(2));
-                tls.get_ref().set_read_timeout(tick).unwrap();
-                plain.set_read_timeout(tick).unwrap();
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    match tls.ssl_read(&mut buf) {
-                        Ok(0) => return,
-                        Ok(n) => {
-                            if plain.write_all(&buf[..n]).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) if e.code() == openssl::ssl::ErrorCode::WANT_READ => {}
-                        Err(_) => return,
-                    }
-                    match plain.read(&mut buf) {
-                        Ok(0) => return,
-                        Ok(n) => {
-                            if tls.write_all(&buf[..n]).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                            ) => {}
-                        Err(_) => return,
-                    }
-                }
-            });
-        }
-    });
-}
 
 fn ssl_props(dir: &Path) -> Vec<(String, String)> {
     vec![
@@ -164,21 +35,12 @@ fn ssl_props(dir: &Path) -> Vec<(String, String)> {
     ]
 }
 
-fn client(brokers: &str, props: &[(String, String)]) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", brokers);
-    for (k, v) in props {
-        c.set(k, v);
-    }
-    c
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipeline_over_tls_with_a_verified_broker_certificate() {
     let dir = tempfile::tempdir().unwrap();
     make_certs(dir.path());
     let (plain_port, tls_port) = (free_port(), free_port());
-    let Some(_tansu) = start_tansu(dir.path(), plain_port, tls_port) else {
+    let Some(_tansu) = Tansu::start_behind(plain_port, tls_port, &[]) else {
         return;
     };
     start_tls_terminator(dir.path(), tls_port, plain_port);

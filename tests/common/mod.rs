@@ -302,6 +302,7 @@ pub fn article(i: usize) -> Vec<u8> {
 pub mod audit;
 pub mod service;
 pub mod tansu;
+pub mod tls;
 
 /// How many times each key was seen (output and DLQ together).
 pub fn count_by_key(seen: &[Seen]) -> BTreeMap<String, usize> {

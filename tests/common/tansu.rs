@@ -20,6 +20,14 @@ pub fn tansu_binary() -> Option<PathBuf> {
         .find(|b| b.is_file())
 }
 
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 /// A running tansu broker; killed when dropped.
 pub struct Tansu {
     child: Child,
@@ -45,17 +53,39 @@ impl Tansu {
 
     /// Starts tansu and waits until it listens; panics when it is not installed.
     pub fn start_required() -> Tansu {
+        let port = free_port();
+        Tansu::start_with(port, port, &[])
+    }
+
+    /// Like [`Tansu::start`], listening on `port` but advertising `advertised` to clients
+    /// (a TLS terminator in front of it), with extra broker flags.
+    pub fn start_behind(port: u16, advertised: u16, extra: &[&str]) -> Option<Tansu> {
+        if tansu_binary().is_none() {
+            assert!(
+                std::env::var_os("NEWSFLOW_REQUIRE_TANSU").is_none(),
+                "tansu is required (NEWSFLOW_REQUIRE_TANSU) but not installed"
+            );
+            eprintln!("SKIP: tansu not installed; run scripts/test.sh to install it");
+            return None;
+        }
+        Some(Tansu::start_with(port, advertised, extra))
+    }
+
+    fn start_with(port: u16, advertised: u16, extra: &[&str]) -> Tansu {
         let bin = tansu_binary()
             .expect("tansu not found (cargo install tansu --locked --features dynostore)");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&bin)
-            .args(["broker", "--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &format!("tcp://127.0.0.1:{port}"),
+            ])
+            .args([
+                "--advertised-listener-url",
+                &format!("tcp://127.0.0.1:{advertised}"),
+            ])
             .args(["--storage-engine", "memory://tansu/"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
