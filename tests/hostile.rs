@@ -8,7 +8,8 @@
 
 mod common;
 
-use common::service::{free_port, http_get, Service};
+use common::service::{http_get, Service};
+use common::tansu::free_port;
 use common::tansu::Tansu;
 use common::*;
 use rdkafka::config::ClientConfig;

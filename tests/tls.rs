@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::service::free_port;
+use common::tansu::free_port;
 use common::tansu::Tansu;
 use common::tls::{client, make_certs, start_tls_terminator};
 use common::*;
@@ -40,7 +40,7 @@ async fn pipeline_over_tls_with_a_verified_broker_certificate() {
     let dir = tempfile::tempdir().unwrap();
     make_certs(dir.path());
     let (plain_port, tls_port) = (free_port(), free_port());
-    let Some(_tansu) = Tansu::start_behind(plain_port, tls_port, &[]) else {
+    let Some(_tansu) = Tansu::start_behind(plain_port, tls_port) else {
         return;
     };
     start_tls_terminator(dir.path(), tls_port, plain_port);

@@ -40,26 +40,19 @@ impl Tansu {
     /// Starts tansu for a test. Without a tansu binary the test is skipped (`None`), unless
     /// NEWSFLOW_REQUIRE_TANSU is set (CI), where a missing tansu fails the test.
     pub fn start() -> Option<Tansu> {
-        if tansu_binary().is_none() {
-            assert!(
-                std::env::var_os("NEWSFLOW_REQUIRE_TANSU").is_none(),
-                "tansu is required (NEWSFLOW_REQUIRE_TANSU) but not installed"
-            );
-            eprintln!("SKIP: tansu not installed; run scripts/test.sh to install it");
-            return None;
-        }
-        Some(Tansu::start_required())
+        let port = free_port();
+        Tansu::start_behind(port, port)
     }
 
     /// Starts tansu and waits until it listens; panics when it is not installed.
     pub fn start_required() -> Tansu {
         let port = free_port();
-        Tansu::start_with(port, port, &[])
+        Tansu::start_with(port, port)
     }
 
     /// Like [`Tansu::start`], listening on `port` but advertising `advertised` to clients
-    /// (a TLS terminator in front of it), with extra broker flags.
-    pub fn start_behind(port: u16, advertised: u16, extra: &[&str]) -> Option<Tansu> {
+    /// (a TLS terminator in front of it).
+    pub fn start_behind(port: u16, advertised: u16) -> Option<Tansu> {
         if tansu_binary().is_none() {
             assert!(
                 std::env::var_os("NEWSFLOW_REQUIRE_TANSU").is_none(),
@@ -68,10 +61,10 @@ impl Tansu {
             eprintln!("SKIP: tansu not installed; run scripts/test.sh to install it");
             return None;
         }
-        Some(Tansu::start_with(port, advertised, extra))
+        Some(Tansu::start_with(port, advertised))
     }
 
-    fn start_with(port: u16, advertised: u16, extra: &[&str]) -> Tansu {
+    fn start_with(port: u16, advertised: u16) -> Tansu {
         let bin = tansu_binary()
             .expect("tansu not found (cargo install tansu --locked --features dynostore)");
         let child = Command::new(&bin)
@@ -85,7 +78,6 @@ impl Tansu {
                 &format!("tcp://127.0.0.1:{advertised}"),
             ])
             .args(["--storage-engine", "memory://tansu/"])
-            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
