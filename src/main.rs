@@ -110,6 +110,13 @@ enum Command {
         /// corpus and closer to current news; 3 gave +1.2 BMC dev F1 for −0.2 on NEMO dev).
         #[arg(long, default_value_t = 3)]
         bmc_repeat: usize,
+        /// Word clusters to train with (`word<TAB>c1<TAB>c2<TAB>c3` lines, written by
+        /// scripts/word-clusters.py); stored in the model file.
+        #[arg(long, default_value = "models/word_clusters.tsv")]
+        clusters: PathBuf,
+        /// Train without word clusters (for comparison).
+        #[arg(long)]
+        no_clusters: bool,
     },
     /// Evaluate the production tagger on a gold BIOSE file (NEMO scoring rule).
     NerEval {
@@ -307,6 +314,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             runs,
             exclude,
             bmc_repeat,
+            clusters,
+            no_clusters,
         } => {
             let opts = newsflow::core::tag::train::TrainOptions {
                 epochs,
@@ -315,7 +324,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 min_count,
                 runs,
             };
-            ner_cli::train(&data, &out, &opts, &exclude, bmc_repeat)?;
+            let clusters = (!no_clusters).then_some(clusters.as_path());
+            ner_cli::train(&data, &out, &opts, &exclude, bmc_repeat, clusters)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::NerEval {

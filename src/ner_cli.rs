@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context as _};
 use newsflow::core::tag::bmes::{self, Scheme};
+use newsflow::core::tag::clusters::WordClusters;
 use newsflow::core::tag::gazetteer::Gazetteer;
 use newsflow::core::tag::train::{self, Corpus, TrainOptions};
 use newsflow::core::tag::{Tagger, BUILTIN_GAZETTEER};
@@ -22,6 +23,7 @@ pub fn train(
     opts: &TrainOptions,
     exclude: &[std::path::PathBuf],
     bmc_repeat: usize,
+    clusters: Option<&Path>,
 ) -> anyhow::Result<()> {
     let TrainOptions {
         epochs,
@@ -32,6 +34,17 @@ pub fn train(
     } = *opts;
     let started = Instant::now();
     let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
+    let clusters = match clusters {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading word clusters {} (or pass --no-clusters)", p.display()))?;
+            let c = WordClusters::parse_tsv(&text)
+                .with_context(|| format!("parsing {}", p.display()))?;
+            eprintln!("word clusters: {} words from {}", c.len(), p.display());
+            c
+        }
+        None => WordClusters::empty(),
+    };
     let nemo = data.join("nemo/token-single_train.bmes");
     let multi = data.join("nemo/token-multi_train.bmes");
     let bmc = data.join("bmc/bmc_train.bmes");
@@ -94,7 +107,7 @@ pub fn train(
         "training on {} NEMO + {bmc_sentences} BMC sentences (x{bmc_repeat}), {epochs} epochs x {runs} runs, seed {seed}",
         corpora[0].sentences.len(),
     );
-    let mut model = train::train(&gaz, &corpora, &dev, &multi, opts, |r| {
+    let mut model = train::train(&gaz, &clusters, &corpora, &dev, &multi, opts, |r| {
         let dev: Vec<String> = r.dev_f1.iter().map(|f| format!("{:.4}", f)).collect();
         let run = if r.run == 0 {
             "mean of runs".to_string()
@@ -111,8 +124,9 @@ pub fn train(
     });
     let secs = started.elapsed().as_secs_f64();
     model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train x{bmc_repeat} (minus sentences in the dev splits), {epochs} epochs x {runs} runs, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
-        newsflow::VERSION
+        "newsflow {} train-ner: NEMO token-single train + BMC train x{bmc_repeat} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
+        newsflow::VERSION,
+        clusters.len()
     );
     let bytes = model.to_bytes();
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;

@@ -7,8 +7,11 @@
 //! character trigrams of the word (with `^`/`$` boundary marks), the first 2 and 3 letters
 //! of its prefix-stripped stems, the gazetteer tag of the token (B/I/E/S + type), and the
 //! same for the neighbours: words ±1 and ±2, stems ±1, shapes ±1, gazetteer tags ±1, and
-//! the bigrams w-1|w0 and w0|w+1.
+//! the bigrams w-1|w0 and w0|w+1; and the word clusters (see `clusters.rs`) of the word,
+//! of its first prefix-stripped stem that has one, and of the neighbours ±1 (or a
+//! "no cluster" feature for a word outside the clusters' vocabulary).
 
+use super::clusters::{WordClusters, LEVELS};
 use crate::core::segment::prefix_splits;
 
 /// FNV-1a offset basis.
@@ -64,6 +67,28 @@ pub struct TokInfo {
     tri: [u64; 16],
     n_tri: u8,
     spre: [u64; 4],
+    /// Cluster ids + 1 of the word (0: not in the vocabulary).
+    cl: [u16; LEVELS],
+    /// Cluster ids + 1 of the first prefix-stripped stem in the vocabulary (0: none).
+    cls: [u16; LEVELS],
+    /// Whether clusters were available (a model without them gets no cluster features).
+    lex: bool,
+}
+
+impl TokInfo {
+    /// Clusters of the word, else of its stem (for the neighbours' features).
+    #[inline]
+    fn any_cluster(&self) -> [u16; LEVELS] {
+        if self.cl[0] != 0 {
+            self.cl
+        } else {
+            self.cls
+        }
+    }
+}
+
+fn plus_one(ids: [u16; LEVELS]) -> [u16; LEVELS] {
+    ids.map(|c| c.saturating_add(1))
 }
 
 const F_DIGIT: u32 = 1;
@@ -99,13 +124,20 @@ fn shape_class(c: char) -> u8 {
     }
 }
 
-/// Computes the per-token values of `word` (a token as it appears in the text).
-pub fn tok_info(word: &str, gaz: GazTag) -> TokInfo {
+/// Computes the per-token values of `word` (a token as it appears in the text), looking
+/// the word and its stems up in `clusters`.
+pub fn tok_info(word: &str, gaz: GazTag, clusters: &WordClusters) -> TokInfo {
     let mut t = TokInfo {
         word: hash_bytes(1, word.as_bytes()),
         gaz,
         ..TokInfo::default()
     };
+    t.lex = !clusters.is_empty();
+    if t.lex {
+        if let Some(ids) = clusters.get(t.word) {
+            t.cl = plus_one(ids);
+        }
+    }
     // Lowercase hash (Latin only), shape and flags in one pass.
     let mut lower = FNV_OFFSET ^ 1;
     let mut shape = FNV_OFFSET ^ 2;
@@ -216,6 +248,11 @@ pub fn tok_info(word: &str, gaz: GazTag) -> TokInfo {
         t.stems[k] = hash_bytes(3, stem.as_bytes());
         t.prefixes[k] = hash_bytes(4, prefix.as_bytes());
         t.n_stems += 1;
+        if t.cls[0] == 0 && t.lex {
+            if let Some(ids) = clusters.get(hash_bytes(1, stem.as_bytes())) {
+                t.cls = plus_one(ids);
+            }
+        }
     }
     // Character prefixes and suffixes of 1..=4 characters (shorter than the token).
     let mut n = 0;
@@ -340,6 +377,16 @@ mod tpl {
     pub const FLAGM1: u64 = 27;
     pub const TRI: u64 = 30;
     pub const SPRE: u64 = 31;
+    /// Word cluster, one template per level (40, 41, 42).
+    pub const CL0: u64 = 40;
+    /// The word is outside the clusters' vocabulary.
+    pub const CL_NONE: u64 = 43;
+    /// Stem cluster, one template per level (44, 45, 46).
+    pub const CLS0: u64 = 44;
+    /// Cluster of the previous / next token, per level.
+    pub const CLM1: u64 = 47;
+    /// Cluster of the next token, per level (50, 51, 52).
+    pub const CLP1: u64 = 50;
 }
 
 /// Calls `f` with every feature key of position `i` in `toks`.
@@ -429,6 +476,39 @@ pub fn features(toks: &[TokInfo], i: usize, mut f: impl FnMut(u64)) {
             f(mix(tpl::SPRE, h));
         }
     }
+    cluster_features(toks, i, &mut f);
+}
+
+/// The word-cluster features of position `i` (none when the model has no clusters: then
+/// every `cl` is 0 and only `CL_NONE` would fire, so it is skipped too).
+#[inline]
+fn cluster_features(toks: &[TokInfo], i: usize, f: &mut impl FnMut(u64)) {
+    let t = &toks[i];
+    if !t.lex {
+        return;
+    }
+    if t.cl[0] != 0 {
+        for (k, &c) in t.cl.iter().enumerate() {
+            f(mix(tpl::CL0 + k as u64, u64::from(c)));
+        }
+    } else if t.cls[0] != 0 || t.flags & F_HEBREW != 0 {
+        f(mix(tpl::CL_NONE, 0));
+    }
+    if t.cls[0] != 0 {
+        for (k, &c) in t.cls.iter().enumerate() {
+            f(mix(tpl::CLS0 + k as u64, u64::from(c)));
+        }
+    }
+    for (tpl_base, j) in [(tpl::CLM1, i.checked_sub(1)), (tpl::CLP1, Some(i + 1))] {
+        if let Some(n) = j.and_then(|j| toks.get(j)) {
+            let c = n.any_cluster();
+            if c[0] != 0 {
+                for (k, &c) in c.iter().enumerate().skip(1) {
+                    f(mix(tpl_base + k as u64, u64::from(c)));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -436,7 +516,10 @@ mod tests {
     use super::*;
 
     fn keys(words: &[&str], i: usize) -> Vec<u64> {
-        let toks: Vec<TokInfo> = words.iter().map(|w| tok_info(w, 0)).collect();
+        let toks: Vec<TokInfo> = words
+            .iter()
+            .map(|w| tok_info(w, 0, &WordClusters::empty()))
+            .collect();
         let mut out = Vec::new();
         features(&toks, i, |k| out.push(k));
         out
@@ -460,9 +543,9 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.iter().all(|&k| k != 0));
         assert!(a.len() > 15);
-        let t = tok_info("U.S", 0);
+        let t = tok_info("U.S", 0, &WordClusters::empty());
         assert!(t.flags & F_INITCAP != 0 && t.flags & F_ALLCAP != 0);
-        let y = tok_info("2023", 0);
+        let y = tok_info("2023", 0, &WordClusters::empty());
         assert!(y.flags & F_YEAR != 0);
     }
 
@@ -478,16 +561,45 @@ mod tests {
         assert_eq!(ngrams("a", 3, 20, &mut out, 0), 1); // ^a$
         assert_eq!(out[0], hash_bytes(20, b"^a$"));
         assert_eq!(ngrams("", 3, 20, &mut out, 0), 0);
-        let t = tok_info("מסצוסטס", 0);
+        let t = tok_info("מסצוסטס", 0, &WordClusters::empty());
         assert_eq!(t.n_tri, 7);
     }
 
     #[test]
+    fn cluster_features_follow_the_word_its_stem_and_neighbours() {
+        let cl = WordClusters::parse_tsv("קייב\t1\t2\t3\nנסע\t4\t5\t6\n").unwrap();
+        let toks: Vec<TokInfo> = ["נסע", "לקייב", "זלצבורג"]
+            .iter()
+            .map(|w| tok_info(w, 0, &cl))
+            .collect();
+        let keys_at = |i: usize| {
+            let mut out = Vec::new();
+            features(&toks, i, |k| out.push(k));
+            out
+        };
+        // The prefixed form is not in the vocabulary: no word cluster, but the stem's.
+        let k1 = keys_at(1);
+        assert!(k1.contains(&mix(tpl::CLS0 + 2, 4)));
+        assert!(!k1.contains(&mix(tpl::CL0 + 2, 4)));
+        assert!(k1.contains(&mix(tpl::CL_NONE, 0)));
+        assert!(k1.contains(&mix(tpl::CLM1 + 1, 6))); // נסע: 5 + 1
+        let k0 = keys_at(0);
+        assert!(k0.contains(&mix(tpl::CL0, 5)) && k0.contains(&mix(tpl::CL0 + 2, 7)));
+        assert!(k0.contains(&mix(tpl::CLP1 + 2, 4))); // the stem of לקייב
+        let k2 = keys_at(2);
+        assert!(k2.contains(&mix(tpl::CL_NONE, 0)));
+        assert!(k2.contains(&mix(tpl::CLM1 + 2, 4)));
+        // Without clusters nothing of this fires.
+        let plain = keys(&["נסע", "לקייב", "זלצבורג"], 1);
+        assert!(!plain.contains(&mix(tpl::CL_NONE, 0)));
+    }
+
+    #[test]
     fn affixes_are_bounded() {
-        let t = tok_info("ירושלים", 0);
+        let t = tok_info("ירושלים", 0, &WordClusters::empty());
         assert_eq!(t.n_affix, 4);
         assert!(t.pre.iter().all(|&h| h != 0));
-        let s = tok_info("א", 0);
+        let s = tok_info("א", 0, &WordClusters::empty());
         assert_eq!(s.n_affix, 0);
     }
 }

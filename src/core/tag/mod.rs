@@ -3,6 +3,7 @@
 
 pub mod bmes;
 pub mod canonical;
+pub mod clusters;
 pub mod dates;
 pub mod english;
 pub mod eval;
@@ -41,6 +42,14 @@ pub enum TagError {
     /// The model file is malformed.
     #[error("NER model: {0}")]
     Model(String),
+    /// A word-cluster line is malformed.
+    #[error("word clusters line {line}: {message}")]
+    Clusters {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Entity types: the NEMO scheme plus BMC's temporal and numeric types.
@@ -466,7 +475,7 @@ impl Tagger {
                 tokens[a..b]
                     .iter()
                     .zip(&gtags[a..b])
-                    .map(|(t, &g)| tok_info(t.text, g)),
+                    .map(|(t, &g)| tok_info(t.text, g, self.model.clusters())),
             );
             self.model.emissions(&buf.infos, &mut buf.emis);
             self.model

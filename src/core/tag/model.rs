@@ -6,6 +6,7 @@
 //! The same code scores during training (with `f32` weights, see `train.rs`) and at run
 //! time, so the feature extraction and the decoder cannot drift apart.
 
+use super::clusters::{WordClusters, LEVELS};
 use super::features::{features, TokInfo};
 use super::{EntityType, TagError};
 use std::collections::HashMap;
@@ -337,6 +338,9 @@ pub struct ModelData {
     pub prefix_len: Vec<(u64, u8)>,
     /// Word (hash) → frequency in the training text (for prefix decisions).
     pub word_freq: Vec<(u64, u32)>,
+    /// Word (hash) → cluster ids the features were trained with (an optional trailing
+    /// section of the file: models without it load with no cluster features).
+    pub clusters: Vec<(u64, [u16; LEVELS])>,
     /// Free-form description (training command, data, date, scores).
     pub info: String,
 }
@@ -408,6 +412,15 @@ impl ModelData {
             out.extend_from_slice(&k.to_le_bytes());
             out.extend_from_slice(&n.to_le_bytes());
         }
+        if !self.clusters.is_empty() {
+            out.extend_from_slice(&(self.clusters.len() as u32).to_le_bytes());
+            for (k, ids) in &self.clusters {
+                out.extend_from_slice(&k.to_le_bytes());
+                for id in ids {
+                    out.extend_from_slice(&id.to_le_bytes());
+                }
+            }
+        }
         out
     }
 
@@ -454,12 +467,29 @@ impl ModelData {
         for _ in 0..n {
             word_freq.push((r.u64()?, r.u32()?));
         }
+        let mut clusters = Vec::new();
+        if r.pos < b.len() {
+            let n = r.u32()? as usize;
+            clusters.reserve(n);
+            for _ in 0..n {
+                let k = r.u64()?;
+                let mut ids = [0u16; LEVELS];
+                for id in &mut ids {
+                    *id = r.i16()? as u16;
+                }
+                clusters.push((k, ids));
+            }
+        }
+        if r.pos != b.len() {
+            return Err(TagError::Model("trailing bytes after the model".into()));
+        }
         Ok(ModelData {
             scale,
             trans,
             rows,
             prefix_len,
             word_freq,
+            clusters,
             info,
         })
     }
@@ -490,6 +520,7 @@ pub struct Model {
     pub scale: f32,
     prefix_len: HashMap<u64, u8>,
     word_freq: HashMap<u64, u32>,
+    clusters: WordClusters,
     /// Description stored at training time.
     pub info: String,
 }
@@ -529,6 +560,7 @@ impl Model {
             scale: data.scale,
             prefix_len: data.prefix_len.into_iter().collect(),
             word_freq: data.word_freq.into_iter().collect(),
+            clusters: WordClusters::from_pairs(data.clusters),
             info: data.info,
         }
     }
@@ -549,6 +581,12 @@ impl Model {
             + self.pairs.len() * 4
             + self.trans.len() * 4
             + (self.prefix_len.len() + self.word_freq.len()) * 24
+            + self.clusters.memory_bytes()
+    }
+
+    /// The word clusters the model was trained with (its features look them up).
+    pub fn clusters(&self) -> &WordClusters {
+        &self.clusters
     }
 
     #[inline]
@@ -671,11 +709,27 @@ mod tests {
             )],
             prefix_len: vec![(9, 1)],
             word_freq: vec![(11, 4)],
+            clusters: vec![(13, [1, 40, 65535])],
             info: "test".into(),
         };
-        let back = ModelData::from_bytes(&data.to_bytes()).unwrap();
+        let bytes = data.to_bytes();
+        let back = ModelData::from_bytes(&bytes).unwrap();
         assert_eq!(back.rows[0].1.pairs, vec![(1, 3), (5, -2)]);
         assert_eq!(back.info, "test");
+        assert_eq!(back.clusters, vec![(13, [1, 40, 65535])]);
+        // A model written without clusters (the older format) still loads.
+        let old = ModelData {
+            clusters: Vec::new(),
+            ..data.clone()
+        };
+        assert!(ModelData::from_bytes(&old.to_bytes())
+            .unwrap()
+            .clusters
+            .is_empty());
+        assert!(ModelData::from_bytes(&bytes[..bytes.len() - 3]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(ModelData::from_bytes(&longer).is_err());
         let m = Model::new(back);
         let mut scores = vec![0; N_LABELS];
         m.add_row(7, &mut scores);

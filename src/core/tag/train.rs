@@ -9,6 +9,7 @@
 //! find inside the allowed sets (a latent-variable perceptron update).
 
 use super::bmes::{self, Scheme, Sentence};
+use super::clusters::WordClusters;
 use super::features::{features, hash_bytes, tok_info, TokInfo};
 use super::model::{
     label, parse_tag, viterbi, Constraints, ModelData, Pos, Scratch, SparseRow, N_LABELS, O,
@@ -76,13 +77,13 @@ pub fn allowed_labels(tag: &str, scheme: Scheme) -> u64 {
     bits
 }
 
-/// Per-token infos of a tokenized sentence (gazetteer tags included).
-pub fn sentence_infos(gaz: &Gazetteer, words: &[&str]) -> Vec<TokInfo> {
+/// Per-token infos of a tokenized sentence (gazetteer tags and word clusters included).
+pub fn sentence_infos(gaz: &Gazetteer, clusters: &WordClusters, words: &[&str]) -> Vec<TokInfo> {
     let tags = gaz_tags_for_words(gaz, words);
     words
         .iter()
         .zip(tags)
-        .map(|(w, g)| tok_info(w, g))
+        .map(|(w, g)| tok_info(w, g, clusters))
         .collect()
 }
 
@@ -131,9 +132,15 @@ impl Trainer {
         }
     }
 
-    fn prepare(&mut self, gaz: &Gazetteer, sent: &Sentence, scheme: Scheme) -> Prepared {
+    fn prepare(
+        &mut self,
+        gaz: &Gazetteer,
+        clusters: &WordClusters,
+        sent: &Sentence,
+        scheme: Scheme,
+    ) -> Prepared {
         let words: Vec<&str> = sent.tokens.iter().map(String::as_str).collect();
-        let infos = sentence_infos(gaz, &words);
+        let infos = sentence_infos(gaz, clusters, &words);
         let mut p = Prepared {
             feat_start: vec![0],
             feats: Vec::new(),
@@ -313,6 +320,7 @@ pub struct EpochReport {
 /// tokenization) and reported through `progress`.
 pub fn train(
     gaz: &Gazetteer,
+    clusters: &WordClusters,
     corpora: &[Corpus],
     dev: &[Corpus],
     multi: &[Sentence],
@@ -323,7 +331,7 @@ pub fn train(
     let mut data: Vec<Prepared> = Vec::new();
     for c in corpora {
         for s in &c.sentences {
-            data.push(tr.prepare(gaz, s, c.scheme));
+            data.push(tr.prepare(gaz, clusters, s, c.scheme));
         }
     }
     let nf = tr.keys.len();
@@ -336,7 +344,7 @@ pub fn train(
                 .iter()
                 .map(|s| {
                     let words: Vec<&str> = s.tokens.iter().map(String::as_str).collect();
-                    sentence_infos(gaz, &words)
+                    sentence_infos(gaz, clusters, &words)
                 })
                 .collect()
         })
@@ -441,6 +449,7 @@ pub fn train(
         rows,
         prefix_len: prefix_lengths(multi),
         word_freq: word_frequencies(corpora),
+        clusters: clusters.to_pairs(),
         info: String::new(),
     }
 }
@@ -500,6 +509,7 @@ mod tests {
         };
         let data = train(
             &gaz,
+            &WordClusters::empty(),
             std::slice::from_ref(&corpus),
             std::slice::from_ref(&corpus),
             &[],
@@ -507,7 +517,7 @@ mod tests {
             |_| {},
         );
         let model = super::super::model::Model::new(data);
-        let infos = sentence_infos(&gaz, &["דני", "נסע", "לקייב", "."]);
+        let infos = sentence_infos(&gaz, &WordClusters::empty(), &["דני", "נסע", "לקייב", "."]);
         let mut emis = Vec::new();
         model.emissions(&infos, &mut emis);
         let mut out = Vec::new();

@@ -1,0 +1,141 @@
+//! Word clusters: classes of words learned outside the NER training data, so that the
+//! tagger can generalise from the names it was trained on to names it has never seen
+//! (a US state it never saw tagged lands in the cluster of the ones it did).
+//!
+//! Each word of a large general vocabulary (the 200,000 most frequent Hebrew words, plus
+//! the training tokens and their prefix-stripped stems) carries its cluster at
+//! [`LEVELS`] granularities (coarse to fine). `scripts/word-clusters.py` builds the table
+//! (`models/word_clusters.tsv`) from a multilingual sentence encoder; `train-ner` stores
+//! it inside the model file, so a model always travels with the clusters it was trained
+//! on.
+
+use super::TagError;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Number of granularities of every word's cluster.
+pub const LEVELS: usize = 3;
+
+/// Cluster ids of one word, coarse to fine.
+pub type ClusterIds = [u16; LEVELS];
+
+/// Hasher for keys that are already well-mixed 64-bit hashes (identity).
+#[derive(Default)]
+pub struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are used; fold anything else in (FNV-style) to stay correct.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Word hash (`features::hash_bytes(1, word)`) → cluster ids.
+#[derive(Debug, Clone, Default)]
+pub struct WordClusters {
+    map: HashMap<u64, ClusterIds, BuildHasherDefault<PrehashedHasher>>,
+}
+
+impl WordClusters {
+    /// An empty table (no cluster features fire).
+    pub fn empty() -> WordClusters {
+        WordClusters::default()
+    }
+
+    /// Builds the table from (word hash, ids) pairs.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (u64, ClusterIds)>) -> WordClusters {
+        WordClusters {
+            map: pairs.into_iter().collect(),
+        }
+    }
+
+    /// Parses the TSV form: `word<TAB>c1<TAB>c2<TAB>c3` a line (`#` comments allowed).
+    pub fn parse_tsv(text: &str) -> Result<WordClusters, TagError> {
+        let mut map = HashMap::default();
+        for (n, line) in text.lines().enumerate() {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |message: &str| TagError::Clusters {
+                line: n + 1,
+                message: message.to_string(),
+            };
+            let mut parts = line.split('\t');
+            let word = parts.next().filter(|w| !w.is_empty());
+            let word = word.ok_or_else(|| bad("empty word"))?;
+            let mut ids = [0u16; LEVELS];
+            for id in &mut ids {
+                let field = parts.next().ok_or_else(|| bad("expected 3 cluster ids"))?;
+                *id = field
+                    .parse()
+                    .map_err(|_| bad(&format!("cluster id {field:?} is not a number")))?;
+            }
+            if parts.next().is_some() {
+                return Err(bad("more than 3 cluster ids"));
+            }
+            map.insert(super::features::hash_bytes(1, word.as_bytes()), ids);
+        }
+        Ok(WordClusters { map })
+    }
+
+    /// The clusters of a word, by its hash.
+    #[inline]
+    pub fn get(&self, word_hash: u64) -> Option<ClusterIds> {
+        self.map.get(&word_hash).copied()
+    }
+
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// All entries sorted by hash (the serialized form is deterministic).
+    pub fn to_pairs(&self) -> Vec<(u64, ClusterIds)> {
+        let mut v: Vec<(u64, ClusterIds)> = self.map.iter().map(|(&k, &v)| (k, v)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Approximate resident size in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.map.capacity() * (8 + 2 * LEVELS + 2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::tag::features::hash_bytes;
+
+    #[test]
+    fn parses_and_looks_up_by_word_hash() {
+        let c = WordClusters::parse_tsv("# comment\nקייב\t3\t17\t402\nלונדון\t3\t17\t9\n").unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.get(hash_bytes(1, "קייב".as_bytes())), Some([3, 17, 402]));
+        assert_eq!(c.get(hash_bytes(1, "פריז".as_bytes())), None);
+        let round = WordClusters::from_pairs(c.to_pairs());
+        assert_eq!(round.get(hash_bytes(1, "לונדון".as_bytes())), Some([3, 17, 9]));
+    }
+
+    #[test]
+    fn rejects_malformed_lines_with_their_number() {
+        let e = WordClusters::parse_tsv("a\t1\t2\t3\nb\t1\tx\t3\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        assert!(WordClusters::parse_tsv("a\t1\t2\n").is_err());
+        assert!(WordClusters::parse_tsv("a\t1\t2\t3\t4\n").is_err());
+        assert!(WordClusters::parse_tsv("\t1\t2\t3\n").is_err());
+    }
+}
