@@ -106,11 +106,25 @@ def main():
     ap.add_argument("--vocab-size", type=int, default=200000)
     ap.add_argument("--levels", default="64,512,2048")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--remove-top",
+        type=int,
+        default=0,
+        help="remove the mean and this many principal directions before clustering",
+    )
     args = ap.parse_args()
     t0 = time.time()
     vocab = vocabulary(args.data, args.vocab_size)
     print(f"{len(vocab)} words", file=sys.stderr)
     x = embed(vocab, args.cache)
+    if args.remove_top > 0:
+        # "All-but-the-top" post-processing: the dominant directions of single-word
+        # vectors mostly encode surface form (shared sub-word pieces), not use.
+        x = x - x.mean(axis=0)
+        _, _, vt = np.linalg.svd(x[:: max(1, len(x) // 50000)], full_matrices=False)
+        top = vt[: args.remove_top]
+        x = x - (x @ top.T) @ top
+        x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-9
     levels = [int(k) for k in args.levels.split(",")]
     assigns = [kmeans(x, k, args.seed + i) for i, k in enumerate(levels)]
     with open(args.out, "w", encoding="utf-8") as f:

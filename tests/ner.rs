@@ -326,3 +326,59 @@ fn random_text_never_breaks_the_tagger() {
         }
     }
 }
+
+/// `train-ner` on a tiny data folder: it reads the word clusters, writes a model that
+/// carries them, and `ner-eval --model` scores with it; a broken clusters file is refused
+/// with its line number.
+#[test]
+fn train_ner_writes_a_model_with_its_word_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("nemo")).unwrap();
+    std::fs::create_dir_all(data.join("bmc")).unwrap();
+    let tiny = include_str!("fixtures/ner_tiny.bmes");
+    std::fs::write(data.join("nemo/token-single_train.bmes"), tiny).unwrap();
+    std::fs::write(
+        data.join("bmc/bmc_train.bmes"),
+        "ביקר O\nבמוסקבה S-LOC\n. O\n",
+    )
+    .unwrap();
+    let clusters = dir.path().join("clusters.tsv");
+    std::fs::write(&clusters, "קייב\t1\t2\t3\nמוסקבה\t1\t2\t4\nטראמפ\t5\t6\t7\n").unwrap();
+    let model = dir.path().join("ner.bin");
+    let train = |clusters_file: &Path| {
+        newsflow()
+            .args(["train-ner", "--epochs", "3", "--runs", "1", "--prune", "0"])
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&model)
+            .arg("--clusters")
+            .arg(clusters_file)
+            .output()
+            .unwrap()
+    };
+    let out = train(&clusters);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("word clusters: 3 words"), "{stderr}");
+    let m = newsflow::core::tag::model::ModelData::from_bytes(&std::fs::read(&model).unwrap())
+        .unwrap();
+    assert_eq!(m.clusters.len(), 3);
+    assert!(m.info.contains("3 word clusters"), "{}", m.info);
+    let eval = newsflow()
+        .args(["ner-eval", "--gold", "tests/fixtures/ner_tiny.bmes", "--scheme", "nemo"])
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    assert!(String::from_utf8_lossy(&eval.stdout).contains("micro P"));
+
+    let bad = dir.path().join("bad.tsv");
+    std::fs::write(&bad, "קייב\t1\t2\t3\nמוסקבה\t1\tשתיים\t4\n").unwrap();
+    let out = train(&bad);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
+}
