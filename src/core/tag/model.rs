@@ -315,6 +315,22 @@ pub fn viterbi<S: Score>(
     }
 }
 
+/// Feature keys of one position buffered for prefetching (a position has fewer than 100
+/// features; any beyond this are scored directly).
+const KEYS_PER_POSITION: usize = 128;
+
+/// Hints the CPU to fetch the cache line at `p` (a no-op on other architectures).
+#[inline]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint and never faults; `p` points into a live slice.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Model file magic.
 const MAGIC: &[u8; 8] = b"NFNER\0\0\x02";
 
@@ -589,34 +605,69 @@ impl Model {
         &self.clusters
     }
 
+    /// The weight run of `key`: `(start, len)` in `pairs`, `(0, 0)` when unknown.
     #[inline]
-    fn add_row(&self, key: u64, scores: &mut [i32]) {
+    fn find(&self, key: u64) -> (usize, usize) {
         let mut s = (key as usize) & self.mask;
         loop {
             let slot = self.slots[s];
             if slot.key == key {
-                let a = slot.start as usize;
-                for &p in &self.pairs[a..a + slot.len as usize] {
-                    scores[(p >> 16) as usize] += i32::from(p as u16 as i16);
-                }
-                return;
+                return (slot.start as usize, slot.len as usize);
             }
             if slot.key == 0 {
-                return;
+                return (0, 0);
             }
             s = (s + 1) & self.mask;
         }
+    }
+
+    #[inline]
+    fn add_run(&self, (a, n): (usize, usize), scores: &mut [i32]) {
+        for &p in &self.pairs[a..a + n] {
+            scores[(p >> 16) as usize] += i32::from(p as u16 as i16);
+        }
+    }
+
+    #[inline]
+    fn add_row(&self, key: u64, scores: &mut [i32]) {
+        self.add_run(self.find(key), scores);
     }
 
     /// Emission scores of every position (`toks.len() * N_LABELS`, reusing `emis`).
     pub fn emissions(&self, toks: &[TokInfo], emis: &mut Vec<i32>) {
         emis.clear();
         emis.resize(toks.len() * N_LABELS, 0);
+        // The table is larger than the L2 cache: the keys of a position are collected
+        // first and their slots prefetched, so the look-ups overlap instead of waiting
+        // for memory one after another.
+        let mut keys = [0u64; KEYS_PER_POSITION];
+        let mut runs = [(0usize, 0usize); KEYS_PER_POSITION];
         for i in 0..toks.len() {
             let row = &mut emis[i * N_LABELS..(i + 1) * N_LABELS];
-            features(toks, i, |k| self.add_row(k, row));
+            let mut n = 0;
+            features(toks, i, |k| {
+                if n < keys.len() {
+                    keys[n] = k;
+                    n += 1;
+                } else {
+                    self.add_row(k, row);
+                }
+            });
+            for &k in &keys[..n] {
+                prefetch(self.slots[(k as usize) & self.mask..].as_ptr());
+            }
+            // Then the weight runs of the slots found.
+            for j in 0..n {
+                let run = self.find(keys[j]);
+                runs[j] = run;
+                prefetch(self.pairs[run.0..].as_ptr());
+            }
+            for &run in &runs[..n] {
+                self.add_run(run, row);
+            }
         }
     }
+
 
     /// Decodes the best label sequence.
     pub fn decode(&self, emis: &[i32], scratch: &mut Scratch<i32>, out: &mut Vec<u8>) {
