@@ -854,7 +854,7 @@ mod tests {
 
     #[test]
     fn prefix_letters_are_outside_the_span() {
-        let text = "השר נסע לקייב ובוושינגטון דיברו על נאט\"ו";
+        let text = "השר נסע לקייב, ובוושינגטון דיברו על נאט\"ו";
         let ents = tagger().tag("", text);
         let kyiv = ents
             .iter()
