@@ -36,8 +36,12 @@ pub fn train(
     let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
     let clusters = match clusters {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading word clusters {} (or pass --no-clusters)", p.display()))?;
+            let text = std::fs::read_to_string(p).with_context(|| {
+                format!(
+                    "reading word clusters {} (or pass --no-clusters)",
+                    p.display()
+                )
+            })?;
             let c = WordClusters::parse_tsv(&text)
                 .with_context(|| format!("parsing {}", p.display()))?;
             eprintln!("word clusters: {} words from {}", c.len(), p.display());

@@ -344,7 +344,11 @@ fn train_ner_writes_a_model_with_its_word_clusters() {
     )
     .unwrap();
     let clusters = dir.path().join("clusters.tsv");
-    std::fs::write(&clusters, "קייב\t1\t2\t3\nמוסקבה\t1\t2\t4\nטראמפ\t5\t6\t7\n").unwrap();
+    std::fs::write(
+        &clusters,
+        "קייב\t1\t2\t3\nמוסקבה\t1\t2\t4\nטראמפ\t5\t6\t7\n",
+    )
+    .unwrap();
     let model = dir.path().join("ner.bin");
     let train = |clusters_file: &Path| {
         newsflow()
@@ -359,20 +363,34 @@ fn train_ner_writes_a_model_with_its_word_clusters() {
             .unwrap()
     };
     let out = train(&clusters);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("word clusters: 3 words"), "{stderr}");
-    let m = newsflow::core::tag::model::ModelData::from_bytes(&std::fs::read(&model).unwrap())
-        .unwrap();
+    let m =
+        newsflow::core::tag::model::ModelData::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
     assert_eq!(m.clusters.len(), 3);
     assert!(m.info.contains("3 word clusters"), "{}", m.info);
     let eval = newsflow()
-        .args(["ner-eval", "--gold", "tests/fixtures/ner_tiny.bmes", "--scheme", "nemo"])
+        .args([
+            "ner-eval",
+            "--gold",
+            "tests/fixtures/ner_tiny.bmes",
+            "--scheme",
+            "nemo",
+        ])
         .arg("--model")
         .arg(&model)
         .output()
         .unwrap();
-    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
     assert!(String::from_utf8_lossy(&eval.stdout).contains("micro P"));
 
     let bad = dir.path().join("bad.tsv");

@@ -127,7 +127,10 @@ mod tests {
         assert_eq!(c.get(hash_bytes(1, "קייב".as_bytes())), Some([3, 17, 402]));
         assert_eq!(c.get(hash_bytes(1, "פריז".as_bytes())), None);
         let round = WordClusters::from_pairs(c.to_pairs());
-        assert_eq!(round.get(hash_bytes(1, "לונדון".as_bytes())), Some([3, 17, 9]));
+        assert_eq!(
+            round.get(hash_bytes(1, "לונדון".as_bytes())),
+            Some([3, 17, 9])
+        );
     }
 
     #[test]

@@ -668,7 +668,6 @@ impl Model {
         }
     }
 
-
     /// Decodes the best label sequence.
     pub fn decode(&self, emis: &[i32], scratch: &mut Scratch<i32>, out: &mut Vec<u8>) {
         viterbi(emis, &self.trans, &self.cons, scratch, out);
