@@ -383,9 +383,9 @@ mod tpl {
     pub const CL_NONE: u64 = 43;
     /// Stem cluster, one template per level (44, 45, 46).
     pub const CLS0: u64 = 44;
-    /// Cluster of the previous / next token, per level.
+    /// Cluster of the previous token, per level (48, 49: the coarsest level is not used).
     pub const CLM1: u64 = 47;
-    /// Cluster of the next token, per level (50, 51, 52).
+    /// Cluster of the next token, per level (51, 52).
     pub const CLP1: u64 = 50;
 }
 
