@@ -196,6 +196,22 @@ pub fn eval(
         tagger.model().info
     );
     print!("{}", bmes::format_scores(&r.scores));
+    println!("confidence reliability (predicted entities by component and confidence; correct = same tokens and type as a gold mention):");
+    println!(
+        "{:<10} {:>11} {:>9} {:>8} {:>9}",
+        "component", "confidence", "entities", "correct", "precision"
+    );
+    for ((source, bin), b) in &r.reliability {
+        let (lo, hi) = newsflow::core::tag::eval::CONFIDENCE_BINS[*bin];
+        println!(
+            "{:<10} {:>11} {:>9} {:>8} {:>8.1}%",
+            format!("{source:?}").to_lowercase(),
+            format!("{lo:.2}-{:.2}", hi.min(1.0)),
+            b.predicted,
+            b.correct,
+            100.0 * b.correct as f64 / b.predicted.max(1) as f64
+        );
+    }
     let f1 = r.scores.micro.f1();
     println!(
         "micro P {:.4} R {:.4} F1 {:.4}",

@@ -139,6 +139,12 @@ fn ner_eval_on_a_tiny_fixture() {
         "{}",
         bmes::format_scores(&r.scores)
     );
+    // Every predicted mention is counted once in the reliability table, and the correct
+    // ones are the true positives.
+    let counted: usize = r.reliability.values().map(|b| b.predicted).sum();
+    let correct: usize = r.reliability.values().map(|b| b.correct).sum();
+    assert_eq!(counted, r.scores.micro.pred);
+    assert_eq!(correct, r.scores.micro.tp);
     // Tokens keep their prefix letters: בקייב is tagged as a whole token.
     let p = &r.predictions[0];
     let i = p.tokens.iter().position(|t| t == "בקייב").unwrap();
@@ -166,6 +172,7 @@ fn ner_eval_on_a_tiny_fixture() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("micro P"), "{stdout}");
+    assert!(stdout.contains("confidence reliability"), "{stdout}");
     let back = bmes::parse(&std::fs::read_to_string(&pred).unwrap());
     assert_eq!(back.len(), 2);
     assert_eq!(back[1].tokens, gold[1].tokens);

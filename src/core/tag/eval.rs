@@ -4,10 +4,18 @@
 //! with the NEMO rule.
 
 use super::bmes::{self, Scheme, Scores, Sentence};
-use super::{Entity, Field, Tagger};
+use super::{Component, Entity, Field, Tagger};
+use std::collections::BTreeMap;
 
 /// Predicted tags of one sentence.
 pub fn predict_sentence(tagger: &Tagger, sent: &Sentence, scheme: Scheme) -> Vec<String> {
+    let (spans, ents) = predict_entities(tagger, sent);
+    tags_from_entities(&spans, &ents, scheme)
+}
+
+/// The tagger's entities for a sentence joined with spaces, and the character span of
+/// every token in that text.
+fn predict_entities(tagger: &Tagger, sent: &Sentence) -> (Vec<(usize, usize)>, Vec<Entity>) {
     let text = sent.tokens.join(" ");
     let mut spans = Vec::with_capacity(sent.tokens.len());
     let mut pos = 0;
@@ -18,7 +26,7 @@ pub fn predict_sentence(tagger: &Tagger, sent: &Sentence, scheme: Scheme) -> Vec
     }
     let mut ents: Vec<Entity> = Vec::new();
     tagger.tag_field_at(&text, Field::Body, None, &mut ents);
-    tags_from_entities(&spans, &ents, scheme)
+    (spans, ents)
 }
 
 /// BIOSE tags of tokens (character spans) from entities; entities whose type is outside
@@ -28,9 +36,23 @@ pub fn tags_from_entities(
     ents: &[Entity],
     scheme: Scheme,
 ) -> Vec<String> {
+    place_entities(spans, ents, scheme).0
+}
+
+/// Where an entity landed on the file's tokens: entity index, first and last token,
+/// scheme category.
+type Placement = (usize, usize, usize, &'static str);
+
+/// [`tags_from_entities`], also returning the placement of every entity that got tokens.
+fn place_entities(
+    spans: &[(usize, usize)],
+    ents: &[Entity],
+    scheme: Scheme,
+) -> (Vec<String>, Vec<Placement>) {
     let mut tags = vec!["O".to_string(); spans.len()];
     let mut taken = vec![false; spans.len()];
-    for e in ents {
+    let mut placed = Vec::new();
+    for (idx, e) in ents.iter().enumerate() {
         let Some(cat) = scheme.map(e.kind) else {
             continue;
         };
@@ -44,6 +66,7 @@ pub fn tags_from_entities(
             continue;
         }
         let (first, last) = (covered[0], covered[covered.len() - 1]);
+        placed.push((idx, first, last, cat));
         for j in first..=last {
             taken[j] = true;
             let p = if first == last {
@@ -58,7 +81,26 @@ pub fn tags_from_entities(
             tags[j] = format!("{p}-{cat}");
         }
     }
-    tags
+    (tags, placed)
+}
+
+/// Bins of the reliability table: predicted entities by `confidence`.
+pub const CONFIDENCE_BINS: [(f32, f32); 5] = [
+    (0.0, 0.05),
+    (0.05, 0.5),
+    (0.5, 0.9),
+    (0.9, 0.95),
+    (0.95, 1.01),
+];
+
+/// Predicted entities of one component in one confidence bin, and how many of them are
+/// gold mentions (same tokens, same category).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConfidenceBin {
+    /// Entities predicted.
+    pub predicted: usize,
+    /// Of which correct.
+    pub correct: usize,
 }
 
 /// Whether an entity is a bare deictic day (`אתמול`, `היום`, `מחר`, ...): a DATE for
@@ -83,16 +125,39 @@ pub struct EvalResult {
     pub tokens: usize,
     /// Tagging time.
     pub elapsed: std::time::Duration,
+    /// Predicted entities by component and confidence bin (index into
+    /// [`CONFIDENCE_BINS`]), with how many are correct: how far `confidence` can be
+    /// trusted as a filter.
+    pub reliability: BTreeMap<(Component, usize), ConfidenceBin>,
 }
 
 /// Evaluates the tagger on gold sentences.
 pub fn evaluate(tagger: &Tagger, gold: &[Sentence], scheme: Scheme) -> EvalResult {
     let t0 = std::time::Instant::now();
-    let pred_tags: Vec<Vec<String>> = gold
-        .iter()
-        .map(|s| predict_sentence(tagger, s, scheme))
-        .collect();
+    let predicted: Vec<_> = gold.iter().map(|s| predict_entities(tagger, s)).collect();
     let elapsed = t0.elapsed();
+    let mut reliability: BTreeMap<(Component, usize), ConfidenceBin> = BTreeMap::new();
+    let mut pred_tags = Vec::with_capacity(gold.len());
+    for (sent, (spans, ents)) in gold.iter().zip(&predicted) {
+        let (tags, placed) = place_entities(spans, ents, scheme);
+        let gold_mentions = bmes::mentions(&sent.tags);
+        for (idx, first, last, cat) in placed {
+            let e = &ents[idx];
+            let bin = CONFIDENCE_BINS
+                .iter()
+                .position(|&(lo, hi)| e.confidence >= lo && e.confidence < hi)
+                .unwrap_or(0);
+            let b = reliability.entry((e.source, bin)).or_default();
+            b.predicted += 1;
+            if gold_mentions
+                .iter()
+                .any(|m| m.start == first && m.end == last + 1 && m.category == cat)
+            {
+                b.correct += 1;
+            }
+        }
+        pred_tags.push(tags);
+    }
     let scores = bmes::score(gold, &pred_tags);
     let predictions = gold
         .iter()
@@ -107,5 +172,6 @@ pub fn evaluate(tagger: &Tagger, gold: &[Sentence], scheme: Scheme) -> EvalResul
         predictions,
         tokens: gold.iter().map(|s| s.tokens.len()).sum(),
         elapsed,
+        reliability,
     }
 }

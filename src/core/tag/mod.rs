@@ -127,7 +127,7 @@ impl EntityType {
 }
 
 /// Which component found an entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Component {
     /// The statistical sequence model.
@@ -512,6 +512,10 @@ impl Tagger {
                     })
                     .min()
                     .unwrap_or(0);
+                // Confidence: the mean of the least certain token's margin and the path
+                // margin of the whole span (ner-eval prints how precision follows it).
+                let path = self.model.span_margin(&buf.emis, &buf.labels, start, end);
+                let margin = (margin + path) / 2;
                 let confidence = 1.0 / (1.0 + (-(margin as f32) * self.model.scale).exp());
                 // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title.
                 let mut start = start;
