@@ -10,6 +10,28 @@ fn newsflow() -> Command {
     Command::new(env!("CARGO_BIN_EXE_newsflow"))
 }
 
+/// `newsflow ner-eval` on the tiny fixture (NEMO scheme); callers add options.
+fn ner_eval_tiny() -> Command {
+    let mut c = newsflow();
+    c.args([
+        "ner-eval",
+        "--gold",
+        "tests/fixtures/ner_tiny.bmes",
+        "--scheme",
+        "nemo",
+    ]);
+    c
+}
+
+/// Fails with the command's stderr unless it succeeded.
+fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn tagger() -> Tagger {
     Tagger::builtin().expect("the shipped model loads")
 }
@@ -153,23 +175,12 @@ fn ner_eval_on_a_tiny_fixture() {
     // The command: predictions file with the same tokens, scores printed.
     let dir = tempfile::tempdir().unwrap();
     let pred = dir.path().join("pred.bmes");
-    let out = newsflow()
-        .args([
-            "ner-eval",
-            "--gold",
-            "tests/fixtures/ner_tiny.bmes",
-            "--scheme",
-            "nemo",
-        ])
+    let out = ner_eval_tiny()
         .arg("--predictions-out")
         .arg(&pred)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("micro P"), "{stdout}");
     assert!(stdout.contains("confidence reliability"), "{stdout}");
@@ -183,14 +194,7 @@ fn ner_eval_guard_fails_on_a_regression() {
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("b.json");
     std::fs::write(&baseline, r#"{"tiny": {"f1": 1.5}}"#).unwrap();
-    let out = newsflow()
-        .args([
-            "ner-eval",
-            "--gold",
-            "tests/fixtures/ner_tiny.bmes",
-            "--scheme",
-            "nemo",
-        ])
+    let out = ner_eval_tiny()
         .arg("--baseline")
         .arg(&baseline)
         .args(["--baseline-key", "tiny"])
@@ -370,34 +374,15 @@ fn train_ner_writes_a_model_with_its_word_clusters() {
             .unwrap()
     };
     let out = train(&clusters);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("word clusters: 3 words"), "{stderr}");
     let m =
         newsflow::core::tag::model::ModelData::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
     assert_eq!(m.clusters.len(), 3);
     assert!(m.info.contains("3 word clusters"), "{}", m.info);
-    let eval = newsflow()
-        .args([
-            "ner-eval",
-            "--gold",
-            "tests/fixtures/ner_tiny.bmes",
-            "--scheme",
-            "nemo",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
+    let eval = ner_eval_tiny().arg("--model").arg(&model).output().unwrap();
+    assert_success(&eval);
     assert!(String::from_utf8_lossy(&eval.stdout).contains("micro P"));
 
     let bad = dir.path().join("bad.tsv");
