@@ -158,15 +158,17 @@ pub fn eval(
 ) -> anyhow::Result<ExitCode> {
     let scheme = Scheme::parse(scheme).context("--scheme must be nemo or bmc")?;
     let t0 = Instant::now();
-    let tagger = match model {
+    let (tagger, model_file_bytes) = match model {
         Some(m) => {
             let bytes = std::fs::read(m).with_context(|| format!("reading {}", m.display()))?;
-            Tagger::new(
-                Gazetteer::parse(BUILTIN_GAZETTEER)?,
-                newsflow::core::tag::model::Model::from_bytes(&bytes)?,
+            let model = newsflow::core::tag::model::Model::from_bytes(&bytes)
+                .with_context(|| format!("loading {}", m.display()))?;
+            (
+                Tagger::new(Gazetteer::parse(BUILTIN_GAZETTEER)?, model),
+                bytes.len(),
             )
         }
-        None => Tagger::builtin()?,
+        None => (Tagger::builtin()?, newsflow::core::tag::BUILTIN_MODEL.len()),
     };
 
     let load = t0.elapsed();
@@ -191,7 +193,7 @@ pub fn eval(
     println!(
         "model: {} features, {:.1} MB file, {:.1} MB in memory ({})",
         tagger.model().n_features(),
-        newsflow::core::tag::BUILTIN_MODEL.len() as f64 / 1e6,
+        model_file_bytes as f64 / 1e6,
         tagger.model().memory_bytes() as f64 / 1e6,
         tagger.model().info
     );
