@@ -382,6 +382,11 @@ impl Reader<'_> {
         a.copy_from_slice(self.take(4)?);
         Ok(u32::from_le_bytes(a))
     }
+    fn u16(&mut self) -> Result<u16, TagError> {
+        let mut a = [0u8; 2];
+        a.copy_from_slice(self.take(2)?);
+        Ok(u16::from_le_bytes(a))
+    }
     fn i16(&mut self) -> Result<i16, TagError> {
         let mut a = [0u8; 2];
         a.copy_from_slice(self.take(2)?);
@@ -491,7 +496,7 @@ impl ModelData {
                 let k = r.u64()?;
                 let mut ids = [0u16; LEVELS];
                 for id in &mut ids {
-                    *id = r.i16()? as u16;
+                    *id = r.u16()?;
                 }
                 clusters.push((k, ids));
             }
