@@ -50,11 +50,12 @@ fn thread_cpu_ns() -> Option<u64> {
 fn bench(c: &mut Criterion) {
     let t0 = Instant::now();
     let tagger = Tagger::builtin().expect("model loads");
-    println!("model load: {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
+    // stderr: stdout is the test list when a test runner lists the benches.
+    eprintln!("model load: {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
     let docs = articles();
     let tokens: usize = docs.iter().map(|d| tokenize(d).len()).sum();
     let bytes: usize = docs.iter().map(String::len).sum();
-    println!(
+    eprintln!(
         "{} articles, {} tokens, {} bytes (avg {} bytes)",
         docs.len(),
         tokens,

@@ -10,4 +10,11 @@ if ! command -v tansu >/dev/null 2>&1; then
 fi
 # The end-to-end tests fail instead of skipping when tansu is required but missing.
 export NEWSFLOW_REQUIRE_TANSU=1
-cargo test --all-targets "$@"
+if cargo nextest --version >/dev/null 2>&1; then
+  # Per-test processes, a time limit per test and retries for the broker tests
+  # (.config/nextest.toml).
+  cargo nextest run --all-targets "$@"
+else
+  echo "cargo-nextest not found: running cargo test (no per-test time limit or retries)"
+  cargo test --all-targets "$@"
+fi

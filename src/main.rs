@@ -156,6 +156,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Bound on waiting for the async runtime's remaining tasks when the process exits.
+const RUNTIME_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -198,7 +201,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::logging::init(&config.log);
             let ctx = Arc::new(Context::for_config(&config)?);
             let rt = runtime()?;
-            rt.block_on(async move {
+            let result = rt.block_on(async move {
                 let telemetry = Arc::new(Telemetry::new());
                 let shutdown = CancellationToken::new();
                 spawn_signal_handler(shutdown.clone());
@@ -214,7 +217,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let result = newsflow::runtime::run(&config, ctx, telemetry, shutdown).await;
                 http_stop.cancel();
                 result
-            })?;
+            });
+            // A thread still inside a librdkafka call (brokers gone) must not keep the
+            // process from exiting.
+            rt.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+            result?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -236,7 +243,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let shutdown = CancellationToken::new();
                 spawn_signal_handler(shutdown.clone());
                 newsflow::demo::run_demo(&opts, shutdown).await
-            })?;
+            });
+            rt.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+            let report = report?;
             print_demo(&report, repeat);
             Ok(ExitCode::SUCCESS)
         }

@@ -292,3 +292,71 @@ async fn output_refused_as_too_large_goes_to_the_dlq_with_the_reason() {
     assert_eq!(seen.iter().find(|s| s.key == "small").unwrap().topic, OUT);
     inst.shutdown().await;
 }
+
+/// Runs `scenario` on a runtime of its own in a thread, and reports whether the whole of it
+/// (the runtime's shutdown included, where leftover tasks and blocking calls are waited
+/// for) ended within `bound`. A hang here is the failure being tested, so it is reported
+/// instead of hanging the suite.
+fn ends_within(bound: Duration, scenario: impl FnOnce() + Send + 'static) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        scenario();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(bound).is_ok()
+}
+
+#[test]
+fn an_aborted_instance_does_not_hang_once_its_brokers_are_gone() {
+    // A service task dropped without its shutdown (an abort), whose cluster then goes away:
+    // nothing it leaves behind (commit loop, consumer close) may block the runtime's exit.
+    // librdkafka retries a close or sync commit without end once the coordinator is gone.
+    let ended = ends_within(Duration::from_secs(90), || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (cluster, brokers) = cluster(2);
+            let items: Vec<(String, Vec<u8>)> =
+                (0..40).map(|i| (format!("a{i}"), article(i))).collect();
+            let inst = Instance::start(test_config(&brokers, "aborted"));
+            produce_all(&brokers, RAW, &items).await;
+            let r = reader(&brokers, &[OUT, DLQ]);
+            let seen = read_until(&r, Duration::from_secs(60), |s| keys(s).len() >= 40).await;
+            assert_eq!(keys(&seen).len(), 40);
+            inst.task.abort();
+            let _ = inst.task.await;
+            drop(r);
+            drop(cluster);
+            // Let what the aborted task left behind meet the dead cluster.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+        });
+        drop(rt);
+    });
+    assert!(
+        ended,
+        "the runtime did not shut down: something waits on the dead cluster"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_with_the_broker_down_ends_within_its_timeout() {
+    let (cluster, brokers) = cluster(2);
+    let items: Vec<(String, Vec<u8>)> = (0..40).map(|i| (format!("g{i}"), article(i))).collect();
+    let mut config = test_config(&brokers, "down-at-stop");
+    config.pipeline.shutdown_timeout_ms = 3_000;
+    let inst = Instance::start(config);
+    produce_all(&brokers, RAW, &items).await;
+    let r = reader(&brokers, &[OUT, DLQ]);
+    let seen = read_until(&r, Duration::from_secs(60), |s| keys(s).len() >= 40).await;
+    assert_eq!(keys(&seen).len(), 40);
+    drop(r);
+    cluster.broker_down(1).unwrap();
+    // The final commit and the consumer's close cannot complete; the service still returns
+    // (Instance::shutdown allows it 30 s; the bound it keeps is the 3 s timeout plus the
+    // 2 s floors of the commit and the close).
+    inst.shutdown().await;
+    cluster.broker_up(1).unwrap();
+}

@@ -71,6 +71,92 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Runs a blocking librdkafka call on a thread of its own and waits for it at most `timeout`;
+/// `None` if it is still running then (the thread is left to finish, or to end with the
+/// process).
+///
+/// librdkafka can block without end when the group coordinator stops answering: a
+/// synchronous commit, and the close that dropping a consumer performs, retry the coordinator
+/// look-up forever (confluentinc/librdkafka#3740). Such a call must hold up neither the
+/// service's shutdown nor the tokio runtime's, which waits for every task of its blocking
+/// pool; hence a plain thread rather than `spawn_blocking`.
+pub async fn off_thread<R: Send + 'static>(
+    name: &str,
+    timeout: Duration,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Option<R> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, thread = name, "cannot start a thread for a Kafka call");
+        return None;
+    }
+    match tokio::time::timeout(timeout, rx).await {
+        Ok(Ok(r)) => Some(r),
+        _ => None,
+    }
+}
+
+/// Owns the service's consumer and closes it when dropped (leave the group, release the
+/// partitions), off the async threads and for at most `timeout`.
+///
+/// Dropping an rdkafka consumer closes it and polls until librdkafka reports it closed,
+/// which never happens once the brokers are gone; the drop runs on a thread of its own, so
+/// a stuck close is logged and left behind instead of hanging the service. This also holds
+/// when the service future is dropped without its shutdown sequence (a task abort).
+pub struct ClosingConsumer<C: Send + Sync + 'static> {
+    consumer: Option<Arc<C>>,
+    /// Bound on waiting for the close.
+    pub timeout: Duration,
+}
+
+impl<C: Send + Sync + 'static> ClosingConsumer<C> {
+    /// Takes ownership of the service's strong reference to `consumer`; everything else
+    /// holds it only briefly (or weakly), so the close happens in [`Drop`].
+    pub fn new(consumer: Arc<C>, timeout: Duration) -> Self {
+        ClosingConsumer {
+            consumer: Some(consumer),
+            timeout,
+        }
+    }
+
+    /// The consumer.
+    pub fn get(&self) -> &Arc<C> {
+        // Only `drop` takes it out.
+        self.consumer.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl<C: Send + Sync + 'static> Drop for ClosingConsumer<C> {
+    fn drop(&mut self) {
+        let Some(consumer) = self.consumer.take() else {
+            return;
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("newsflow-consumer-close".into())
+            .spawn(move || {
+                drop(consumer);
+                let _ = tx.send(());
+            });
+        match spawned {
+            Ok(_) => {
+                if rx.recv_timeout(self.timeout).is_err() {
+                    tracing::warn!(
+                        timeout_ms = self.timeout.as_millis() as u64,
+                        "the Kafka consumer did not close in time (brokers unreachable?); leaving it behind, the group will expire the membership"
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the consumer close thread"),
+        }
+    }
+}
+
 impl ClientContext for NewsflowConsumerContext {
     fn stats(&self, stats: Statistics) {
         let up = stats

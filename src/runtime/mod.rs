@@ -16,7 +16,7 @@ use crate::config::{Config, DeliveryMode};
 use crate::core::Context;
 use crate::telemetry::{Event, Telemetry};
 use anyhow::Context as _;
-use consumer::{NewsflowConsumerContext, Shared};
+use consumer::{ClosingConsumer, NewsflowConsumerContext, Shared};
 use offsets::OffsetTracker;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -167,15 +167,21 @@ pub async fn run(
     } else {
         None
     };
-    let consumer: Arc<NewsflowConsumer> = Arc::new(
-        consumer_config(config)
-            .create_with_context(NewsflowConsumerContext {
-                shared: shared.clone(),
-                txn: txn.clone(),
-                fatal: fatal.clone(),
-            })
-            .context("creating the Kafka consumer")?,
+    // The one lasting strong reference: the consumer is closed, with a bound, when this
+    // guard drops, whether at the end of the shutdown or when this future is dropped.
+    let closing = ClosingConsumer::new(
+        Arc::new(
+            consumer_config(config)
+                .create_with_context(NewsflowConsumerContext {
+                    shared: shared.clone(),
+                    txn: txn.clone(),
+                    fatal: fatal.clone(),
+                })
+                .context("creating the Kafka consumer")?,
+        ),
+        Duration::from_millis(p.shutdown_timeout_ms),
     );
+    let consumer: &Arc<NewsflowConsumer> = closing.get();
     consumer
         .subscribe(&[&k.input_topic])
         .with_context(|| format!("subscribing to {}", k.input_topic))?;
@@ -219,9 +225,11 @@ pub async fn run(
 
     // At-least-once: a commit loop; exactly-once commits offsets in the transactions.
     let commit_stop = CancellationToken::new();
+    // Dropping this future (a task abort) stops the commit loop and the deliveries too.
+    let _stop_on_drop = (commit_stop.clone().drop_guard(), abort.clone().drop_guard());
     let commit_task = (!exactly_once).then(|| {
         tokio::spawn(commit_loop(
-            consumer.clone(),
+            Arc::downgrade(consumer),
             shared.clone(),
             Duration::from_millis(p.commit_interval_ms),
             commit_stop.clone(),
@@ -337,7 +345,13 @@ pub async fn run(
     }
     commit_stop.cancel();
     if let Some(task) = commit_task {
-        let _ = task.await;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left.max(COMMIT_TIMEOUT_MIN), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the commit loop did not stop in time (a commit is stuck); going on");
+        }
     }
     if let (Some(t), false) = (&txn, fatal.is_cancelled()) {
         // Exactly-once: the last transaction (aborted if anything in it is unfinished).
@@ -358,24 +372,34 @@ pub async fn run(
     };
     let consumer_for_close = consumer.clone();
     let shared_for_close = shared.clone();
-    let closed = tokio::task::spawn_blocking(move || {
-        if !finals.is_empty() {
-            let r = consumer_for_close.commit(&shared_for_close.commit_list(&finals), CommitMode::Sync);
-            shared_for_close
-                .telemetry
-                .emit(Event::Commit { ok: r.is_ok() });
-            match r {
-                Ok(()) => tracing::info!(commits = ?finals, "final offsets committed"),
-                Err(e) => tracing::warn!(error = %e, "final commit failed; uncommitted messages will be re-read"),
+    let left = deadline.saturating_duration_since(Instant::now());
+    let closed = consumer::off_thread(
+        "newsflow-final-commit",
+        left.max(COMMIT_TIMEOUT_MIN),
+        move || {
+            if !finals.is_empty() {
+                let r = consumer_for_close
+                    .commit(&shared_for_close.commit_list(&finals), CommitMode::Sync);
+                shared_for_close
+                    .telemetry
+                    .emit(Event::Commit { ok: r.is_ok() });
+                match r {
+                    Ok(()) => tracing::info!(commits = ?finals, "final offsets committed"),
+                    Err(e) => tracing::warn!(error = %e, "final commit failed; uncommitted messages will be re-read"),
+                }
             }
-        }
-        consumer_for_close.unsubscribe();
-    })
+            consumer_for_close.unsubscribe();
+        },
+    )
     .await;
-    if let Err(e) = closed {
-        tracing::warn!(error = %e, "consumer close task failed");
+    if closed.is_none() {
+        tracing::warn!("the final commit did not finish in time (brokers unreachable?); uncommitted messages will be re-read");
     }
-    drop(consumer);
+    let mut closing = closing;
+    closing.timeout = deadline
+        .saturating_duration_since(Instant::now())
+        .max(COMMIT_TIMEOUT_MIN);
+    consumer::blocking(move || drop(closing));
     if fatal.is_cancelled() {
         anyhow::bail!("stopped after a fatal Kafka producer or transaction error");
     }
@@ -383,9 +407,18 @@ pub async fn run(
     Ok(())
 }
 
-/// Commits moved watermarks every `interval` until `stop`.
+/// Lower bound on waiting for a commit (or the consumer's close) at shutdown, even when
+/// the shutdown deadline has passed: a healthy broker answers well within it.
+const COMMIT_TIMEOUT_MIN: Duration = Duration::from_secs(2);
+
+/// Bound on one periodic commit; one that takes longer counts as failed and is retried
+/// (committing the same offsets twice is harmless).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Commits moved watermarks every `interval` until `stop`. Holds the consumer weakly, so
+/// that the service's [`ClosingConsumer`] stays the one that closes it.
 async fn commit_loop(
-    consumer: Arc<NewsflowConsumer>,
+    consumer: std::sync::Weak<NewsflowConsumer>,
     shared: Arc<Shared>,
     interval: Duration,
     stop: CancellationToken,
@@ -401,21 +434,28 @@ async fn commit_loop(
         if commits.is_empty() {
             continue;
         }
-        let c = consumer.clone();
-        let s = shared.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            c.commit(&s.commit_list(&commits), CommitMode::Sync)
-                .map_err(|e| (e, commits))
+        let Some(c) = consumer.upgrade() else {
+            return;
+        };
+        let list = shared.commit_list(&commits);
+        let result = consumer::off_thread("newsflow-commit", COMMIT_TIMEOUT, move || {
+            let r = c.commit(&list, CommitMode::Sync);
+            // The last reference may be this one (the service is stopping): the close then
+            // happens here, off the async threads.
+            drop(c);
+            r
         })
         .await;
-        match result {
-            Ok(Ok(())) => shared.telemetry.emit(Event::Commit { ok: true }),
-            Ok(Err((e, commits))) => {
-                shared.telemetry.emit(Event::Commit { ok: false });
-                shared.tracker().commit_failed(&commits);
-                tracing::warn!(error = %e, "offset commit failed; will retry");
+        let error = match result {
+            Some(Ok(())) => {
+                shared.telemetry.emit(Event::Commit { ok: true });
+                continue;
             }
-            Err(e) => tracing::warn!(error = %e, "commit task failed"),
-        }
+            Some(Err(e)) => e.to_string(),
+            None => format!("no answer within {} s", COMMIT_TIMEOUT.as_secs()),
+        };
+        shared.telemetry.emit(Event::Commit { ok: false });
+        shared.tracker().commit_failed(&commits);
+        tracing::warn!(error, "offset commit failed; will retry");
     }
 }
