@@ -102,6 +102,15 @@ enum Command {
         /// Drop features seen fewer times than this in the training data.
         #[arg(long, default_value_t = 1)]
         min_count: u32,
+        /// Train a linear-chain CRF (SGD with L1) instead of the averaged perceptron.
+        #[arg(long)]
+        crf: bool,
+        /// CRF: initial learning rate.
+        #[arg(long, default_value_t = 0.1)]
+        crf_rate: f32,
+        /// CRF: L1 regularization strength (higher: smaller model).
+        #[arg(long, default_value_t = 1.0)]
+        crf_l1: f32,
         /// More BIOSE files whose sentences must not be trained on (the dev splits are
         /// always excluded).
         #[arg(long)]
@@ -321,17 +330,29 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             prune,
             min_count,
             runs,
+            crf,
+            crf_rate,
+            crf_l1,
             exclude,
             bmc_repeat,
             clusters,
             no_clusters,
         } => {
+            use newsflow::core::tag::train::Learner;
             let opts = newsflow::core::tag::train::TrainOptions {
                 epochs,
                 seed,
                 prune,
                 min_count,
                 runs,
+                learner: if crf {
+                    Learner::Crf {
+                        rate: crf_rate,
+                        l1: crf_l1,
+                    }
+                } else {
+                    Learner::Perceptron
+                },
             };
             let clusters = (!no_clusters).then_some(clusters.as_path());
             ner_cli::train(&data, &out, &opts, &exclude, bmc_repeat, clusters)?;

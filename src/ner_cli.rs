@@ -31,6 +31,7 @@ pub fn train(
         prune,
         min_count,
         runs,
+        learner,
     } = *opts;
     let started = Instant::now();
     let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
@@ -128,7 +129,7 @@ pub fn train(
     });
     let secs = started.elapsed().as_secs_f64();
     model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train x{bmc_repeat} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
+        "newsflow {} train-ner: NEMO token-single train + BMC train x{bmc_repeat} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, {learner:?}, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
         newsflow::VERSION,
         clusters.len()
     );

@@ -4,6 +4,7 @@
 pub mod bmes;
 pub mod canonical;
 pub mod clusters;
+pub mod crf;
 pub mod dates;
 pub mod english;
 pub mod eval;

@@ -10,6 +10,7 @@
 
 use super::bmes::{self, Scheme, Sentence};
 use super::clusters::WordClusters;
+use super::crf::{Marginals, Transitions};
 use super::features::{features, hash_bytes, tok_info, TokInfo};
 use super::model::{
     label, parse_tag, viterbi, Constraints, ModelData, Pos, Scratch, SparseRow, N_LABELS, O,
@@ -40,6 +41,24 @@ pub struct TrainOptions {
     pub min_count: u32,
     /// Independent runs (different shuffles) whose averaged weights are averaged.
     pub runs: usize,
+    /// How the weights are learnt.
+    pub learner: Learner,
+}
+
+/// The learning algorithm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Learner {
+    /// Averaged structured perceptron (latent-variable updates on partial labels).
+    Perceptron,
+    /// Linear-chain CRF: stochastic gradient ascent on the log-likelihood of the allowed
+    /// label sets (marginal likelihood on partial labels), with L1 regularization by the
+    /// cumulative penalty (Tsuruoka et al., 2009), which keeps the model sparse.
+    Crf {
+        /// Initial learning rate; it decays as `rate / (1 + epoch_fraction)`.
+        rate: f32,
+        /// L1 strength over the whole corpus.
+        l1: f32,
+    },
 }
 
 /// A sentence ready for training: feature ids per token and allowed labels per token.
@@ -220,6 +239,79 @@ impl Trainer {
     }
 }
 
+/// CRF training state: the L1 penalty applied so far to every weight (cumulative penalty).
+struct CrfState {
+    /// Total penalty a weight could have received so far.
+    penalty: f64,
+    /// Penalty actually applied to each emission and transition weight.
+    applied: Vec<f32>,
+    applied_t: Vec<f32>,
+    full: Marginals,
+    gold: Marginals,
+}
+
+impl CrfState {
+    fn new(nf: usize) -> CrfState {
+        CrfState {
+            penalty: 0.0,
+            applied: vec![0.0; nf * N_LABELS],
+            applied_t: vec![0.0; N_LABELS * N_LABELS],
+            full: Marginals::default(),
+            gold: Marginals::default(),
+        }
+    }
+
+    /// Clips `w` toward zero by the penalty it has not received yet.
+    #[inline]
+    fn l1(w: &mut f32, applied: &mut f32, penalty: f64) {
+        let z = *w;
+        let u = penalty as f32;
+        if *w > 0.0 {
+            *w = (*w - (u + *applied)).max(0.0);
+        } else if *w < 0.0 {
+            *w = (*w + (u - *applied)).min(0.0);
+        }
+        *applied += *w - z;
+    }
+
+    /// One stochastic gradient step on sentence `p`; returns its negative log-likelihood.
+    fn step(&mut self, tr: &mut Trainer, p: &Prepared, eta: f64, emis: &mut Vec<f32>) -> f64 {
+        tr.emissions(p, emis);
+        let t = Transitions::new(&tr.tw);
+        let (Some(log_z), Some(log_zg)) = (
+            self.full.compute(emis, &t, |_, _| true),
+            self.gold
+                .compute(emis, &t, |i, l| p.allowed[i] & (1 << l) != 0),
+        ) else {
+            return 0.0;
+        };
+        let n = p.allowed.len();
+        for i in 0..n {
+            let fs = &p.feats[p.feat_start[i] as usize..p.feat_start[i + 1] as usize];
+            for l in 0..N_LABELS {
+                let g = self.gold.node[i * N_LABELS + l] - self.full.node[i * N_LABELS + l];
+                if g.abs() < 1e-7 {
+                    continue;
+                }
+                let d = (eta * g) as f32;
+                for &f in fs {
+                    let k = f as usize * N_LABELS + l;
+                    tr.w[k] += d;
+                    Self::l1(&mut tr.w[k], &mut self.applied[k], self.penalty);
+                }
+            }
+        }
+        for k in 0..N_LABELS * N_LABELS {
+            let g = self.gold.edge[k] - self.full.edge[k];
+            if g.abs() >= 1e-7 {
+                tr.tw[k] += (eta * g) as f32;
+                Self::l1(&mut tr.tw[k], &mut self.applied_t[k], self.penalty);
+            }
+        }
+        log_z - log_zg
+    }
+}
+
 /// Statistics from the token-multi file: for entity-initial tokens, how many prefix
 /// morphemes lie outside the entity.
 pub fn prefix_lengths(multi: &[Sentence]) -> Vec<(u64, u8)> {
@@ -367,6 +459,30 @@ pub fn train(
         tr.c = 1.0;
         let mut rng = Rng(opts.seed.wrapping_add(run as u64 * 7919).max(1));
         order.sort_unstable();
+        if let Learner::Crf { rate, l1 } = opts.learner {
+            let mut crf = CrfState::new(nf);
+            for epoch in 1..=opts.epochs {
+                rng.shuffle(&mut order);
+                let mut nll = 0.0;
+                for (k, &si) in order.iter().enumerate() {
+                    let frac = (epoch - 1) as f64 + k as f64 / order.len() as f64;
+                    let eta = f64::from(rate) / (1.0 + frac);
+                    crf.penalty += eta * f64::from(l1) / order.len() as f64;
+                    nll += crf.step(&mut tr, &data[si], eta, &mut emis);
+                }
+                let dev_f1 = dev_scores(&tr, &tr.w, &tr.tw, dev, &dev_infos);
+                progress(&EpochReport {
+                    run: run + 1,
+                    epoch,
+                    mistakes: nll.round() as usize,
+                    dev_f1,
+                });
+            }
+            // The final iterate (averaging the iterates measured no better).
+            sum_w.iter_mut().zip(&tr.w).for_each(|(s, x)| *s += x);
+            sum_tw.iter_mut().zip(&tr.tw).for_each(|(s, x)| *s += x);
+            continue;
+        }
         for epoch in 1..=opts.epochs {
             rng.shuffle(&mut order);
             let mut mistakes = 0;
@@ -500,31 +616,41 @@ mod tests {
             sentences: bmes::parse(text),
             scheme: Scheme::Nemo,
         };
-        let opts = TrainOptions {
-            epochs: 5,
-            seed: 1,
-            prune: 0.0,
-            min_count: 1,
-            runs: 2,
-        };
-        let data = train(
-            &gaz,
-            &WordClusters::empty(),
-            std::slice::from_ref(&corpus),
-            std::slice::from_ref(&corpus),
-            &[],
-            &opts,
-            |_| {},
-        );
-        let model = super::super::model::Model::new(data);
-        let infos = sentence_infos(&gaz, &WordClusters::empty(), &["דני", "נסע", "לקייב", "."]);
-        let mut emis = Vec::new();
-        model.emissions(&infos, &mut emis);
-        let mut out = Vec::new();
-        model.decode(&emis, &mut Scratch::default(), &mut out);
-        assert_eq!(
-            labels_to_scheme(&out, Scheme::Nemo),
-            vec!["S-PER", "O", "S-GPE", "O"]
-        );
+        for learner in [
+            Learner::Perceptron,
+            Learner::Crf {
+                rate: 0.5,
+                l1: 0.01,
+            },
+        ] {
+            let opts = TrainOptions {
+                epochs: 5,
+                seed: 1,
+                prune: 0.0,
+                min_count: 1,
+                runs: 2,
+                learner,
+            };
+            let data = train(
+                &gaz,
+                &WordClusters::empty(),
+                std::slice::from_ref(&corpus),
+                std::slice::from_ref(&corpus),
+                &[],
+                &opts,
+                |_| {},
+            );
+            let model = super::super::model::Model::new(data);
+            let infos = sentence_infos(&gaz, &WordClusters::empty(), &["דני", "נסע", "לקייב", "."]);
+            let mut emis = Vec::new();
+            model.emissions(&infos, &mut emis);
+            let mut out = Vec::new();
+            model.decode(&emis, &mut Scratch::default(), &mut out);
+            assert_eq!(
+                labels_to_scheme(&out, Scheme::Nemo),
+                vec!["S-PER", "O", "S-GPE", "O"],
+                "{learner:?}"
+            );
+        }
     }
 }
