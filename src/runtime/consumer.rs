@@ -256,7 +256,9 @@ impl ConsumerContext for NewsflowConsumerContext {
                 .emit(Event::PartitionRevoked { partition: *p });
         }
         if !commits.is_empty() {
-            let result = consumer.commit(&self.shared.commit_list(&commits), CommitMode::Sync);
+            // A synchronous commit waits on the coordinator: off the runtime's threads too.
+            let list = self.shared.commit_list(&commits);
+            let result = blocking(|| consumer.commit(&list, CommitMode::Sync));
             self.shared
                 .telemetry
                 .emit(Event::Commit { ok: result.is_ok() });
