@@ -120,9 +120,9 @@ pub fn train(
             format!("run {}", r.run)
         };
         eprintln!(
-            "{run} epoch {:>2}: {} sentences wrong; dev F1 (model only, nemo/bmc) {}  [{:.1}s]",
+            "{run} epoch {:>2}: {}; dev F1 (model only, nemo/bmc) {}  [{:.1}s]",
             r.epoch,
-            r.mistakes,
+            r.fit,
             dev.join(" / "),
             started.elapsed().as_secs_f64()
         );

@@ -388,9 +388,7 @@ impl Reader<'_> {
         Ok(u16::from_le_bytes(a))
     }
     fn i16(&mut self) -> Result<i16, TagError> {
-        let mut a = [0u8; 2];
-        a.copy_from_slice(self.take(2)?);
-        Ok(i16::from_le_bytes(a))
+        Ok(i16::from_le_bytes(self.u16()?.to_le_bytes()))
     }
     fn u64(&mut self) -> Result<u64, TagError> {
         let mut a = [0u8; 8];

@@ -402,10 +402,31 @@ pub struct EpochReport {
     pub run: usize,
     /// Epoch number (1-based).
     pub epoch: usize,
-    /// Sentences whose prediction differed from gold.
-    pub mistakes: usize,
+    /// How well the epoch fitted the training data.
+    pub fit: Fit,
     /// Dev F1 per dev corpus (model alone, on gold tokens).
     pub dev_f1: Vec<f64>,
+}
+
+/// Training-data fit of an epoch, as each learner measures it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fit {
+    /// Perceptron: sentences whose prediction differed from gold.
+    Mistakes(usize),
+    /// CRF: negative log-likelihood of the allowed label sets, summed over sentences.
+    NegLogLikelihood(f64),
+    /// The mean of the runs (no epoch of its own).
+    Mean,
+}
+
+impl std::fmt::Display for Fit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fit::Mistakes(n) => write!(f, "{n} sentences wrong"),
+            Fit::NegLogLikelihood(x) => write!(f, "negative log-likelihood {x:.0}"),
+            Fit::Mean => f.write_str("mean of the runs"),
+        }
+    }
 }
 
 /// Trains a model. `dev` corpora are decoded after every epoch (model only, gold
@@ -474,7 +495,7 @@ pub fn train(
                 progress(&EpochReport {
                     run: run + 1,
                     epoch,
-                    mistakes: nll.round() as usize,
+                    fit: Fit::NegLogLikelihood(nll),
                     dev_f1,
                 });
             }
@@ -519,7 +540,7 @@ pub fn train(
             progress(&EpochReport {
                 run: run + 1,
                 epoch,
-                mistakes,
+                fit: Fit::Mistakes(mistakes),
                 dev_f1,
             });
         }
@@ -533,7 +554,7 @@ pub fn train(
         progress(&EpochReport {
             run: 0,
             epoch: opts.epochs,
-            mistakes: 0,
+            fit: Fit::Mean,
             dev_f1: dev_scores(&tr, &w, &tw, dev, &dev_infos),
         });
     }
