@@ -14,6 +14,7 @@ pub mod process;
 pub mod redrive;
 pub mod runtime;
 pub mod telemetry;
+pub mod training;
 
 /// The crate version, reported in records (`pipeline.version`) and `newsflow_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -338,8 +338,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             clusters,
             no_clusters,
         } => {
-            use newsflow::core::tag::train::Learner;
-            let opts = newsflow::core::tag::train::TrainOptions {
+            use newsflow::training::train::Learner;
+            let opts = newsflow::training::train::TrainOptions {
                 epochs,
                 seed,
                 prune,

@@ -1,11 +1,11 @@
 //! `train-ner` and `ner-eval`: file handling and reporting around `core::tag`.
 
 use anyhow::{bail, Context as _};
-use newsflow::core::tag::bmes::{self, Scheme};
 use newsflow::core::tag::clusters::WordClusters;
 use newsflow::core::tag::gazetteer::Gazetteer;
-use newsflow::core::tag::train::{self, Corpus, TrainOptions};
-use newsflow::core::tag::{Tagger, BUILTIN_GAZETTEER};
+use newsflow::core::tag::{FastTagger, BUILTIN_GAZETTEER};
+use newsflow::training::bmes::{self, Scheme};
+use newsflow::training::train::{self, Corpus, TrainOptions};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -162,14 +162,17 @@ pub fn eval(
     let (tagger, model_file_bytes) = match model {
         Some(m) => {
             let bytes = std::fs::read(m).with_context(|| format!("reading {}", m.display()))?;
-            let model = newsflow::core::tag::model::Model::from_bytes(&bytes)
+            let model = newsflow::core::tag::linear::Model::from_bytes(&bytes)
                 .with_context(|| format!("loading {}", m.display()))?;
             (
-                Tagger::new(Gazetteer::parse(BUILTIN_GAZETTEER)?, model),
+                FastTagger::from_parts(Gazetteer::parse(BUILTIN_GAZETTEER)?, model),
                 bytes.len(),
             )
         }
-        None => (Tagger::builtin()?, newsflow::core::tag::BUILTIN_MODEL.len()),
+        None => (
+            FastTagger::builtin()?,
+            newsflow::core::tag::BUILTIN_MODEL.len(),
+        ),
     };
 
     let load = t0.elapsed();
@@ -177,7 +180,7 @@ pub fn eval(
     if sentences.is_empty() {
         bail!("{} has no sentences", gold.display());
     }
-    let r = newsflow::core::tag::eval::evaluate(&tagger, &sentences, scheme);
+    let r = newsflow::training::eval::evaluate(&tagger, &sentences, scheme);
     if let Some(p) = predictions_out {
         std::fs::write(p, bmes::write(&r.predictions))
             .with_context(|| format!("writing {}", p.display()))?;
@@ -205,7 +208,7 @@ pub fn eval(
         "component", "confidence", "entities", "correct", "precision"
     );
     for ((source, bin), b) in &r.reliability {
-        let (lo, hi) = newsflow::core::tag::eval::CONFIDENCE_BINS[*bin];
+        let (lo, hi) = newsflow::training::eval::CONFIDENCE_BINS[*bin];
         println!(
             "{:<10} {:>11} {:>9} {:>8} {:>8.1}%",
             format!("{source:?}").to_lowercase(),

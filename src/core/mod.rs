@@ -14,14 +14,14 @@ pub use encode::{Provenance, StageTimings};
 pub use reject::{Reject, RejectKind};
 
 use std::time::{Duration, Instant};
-use tag::{EntityType, Tagger};
+use tag::{EntityType, FastTagger, Tagger};
 
 /// Resources shared by all workers: read-only models, plus the (internally locked) index of
 /// recent articles for duplicate flagging.
 #[derive(Debug)]
 pub struct Context {
-    /// The entity tagger.
-    pub tagger: Tagger,
+    /// The entity tagger (either tier).
+    pub tagger: Box<dyn Tagger>,
     /// Oversize limit in bytes.
     pub max_message_bytes: usize,
     /// Recent-article index; `None` disables duplicate flagging.
@@ -32,7 +32,7 @@ impl Context {
     /// Context with the built-in tagger resources and no duplicate flagging.
     pub fn builtin(max_message_bytes: usize) -> Result<Context, tag::TagError> {
         Ok(Context {
-            tagger: Tagger::builtin()?,
+            tagger: Box::new(FastTagger::builtin()?),
             max_message_bytes,
             dedup: None,
         })
@@ -42,7 +42,7 @@ impl Context {
     pub fn for_config(config: &crate::config::Config) -> Result<Context, tag::TagError> {
         let d = &config.dedup;
         Ok(Context {
-            tagger: Tagger::builtin()?,
+            tagger: Box::new(FastTagger::builtin()?),
             max_message_bytes: config.pipeline.max_message_bytes,
             dedup: d
                 .enabled

@@ -40,8 +40,8 @@ pub fn unify(entities: &mut [Entity]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Component, Field};
     use super::*;
+    use crate::core::tag::{Component, Field};
 
     fn per(text: &str) -> Entity {
         Entity {

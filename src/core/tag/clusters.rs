@@ -38,7 +38,7 @@ impl Hasher for PrehashedHasher {
     }
 }
 
-/// Word hash (`features::hash_bytes(1, word)`) → cluster ids.
+/// Word hash (`hash::hash_bytes(1, word)`) → cluster ids.
 #[derive(Debug, Clone, Default)]
 pub struct WordClusters {
     map: HashMap<u64, ClusterIds, BuildHasherDefault<PrehashedHasher>>,
@@ -81,7 +81,7 @@ impl WordClusters {
             if parts.next().is_some() {
                 return Err(bad("more than 3 cluster ids"));
             }
-            map.insert(super::features::hash_bytes(1, word.as_bytes()), ids);
+            map.insert(super::hash::hash_bytes(1, word.as_bytes()), ids);
         }
         Ok(WordClusters { map })
     }
@@ -118,7 +118,7 @@ impl WordClusters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::tag::features::hash_bytes;
+    use crate::core::tag::hash::hash_bytes;
 
     #[test]
     fn parses_and_looks_up_by_word_hash() {

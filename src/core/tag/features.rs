@@ -12,33 +12,8 @@
 //! "no cluster" feature for a word outside the clusters' vocabulary).
 
 use super::clusters::{WordClusters, LEVELS};
+use super::hash::{hash_bytes, mix, FNV_OFFSET, FNV_PRIME};
 use crate::core::segment::prefix_splits;
-
-/// FNV-1a offset basis.
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-/// FNV-1a prime.
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// Hashes bytes with FNV-1a, starting from `seed`.
-#[inline]
-pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
-    let mut h = seed ^ FNV_OFFSET;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
-    }
-    h
-}
-
-/// Final mixing of a (template, value) pair into a feature key (never 0).
-#[inline]
-pub fn mix(template: u64, value: u64) -> u64 {
-    let mut z = value ^ template.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    z | 1
-}
 
 /// Gazetteer position of a token, as a feature value (0 = none).
 pub type GazTag = u16;

@@ -5,6 +5,7 @@
 //! `TYPE <TAB> CANONICAL <TAB> WIKIDATA-or-"-" <TAB> alias|alias|...`; an alias ending in
 //! `?` is ambiguous (weak).
 
+use super::features::{gaz_tag, GazTag};
 use super::{EntityType, TagError};
 use crate::core::segment::{prefix_splits, Token};
 use std::collections::HashMap;
@@ -183,4 +184,57 @@ impl Gazetteer {
         }
         best
     }
+}
+/// Gazetteer tags (B/I/E/S + type) of pre-split words, longest match first.
+pub fn tags_for_words(gaz: &Gazetteer, words: &[&str]) -> Vec<GazTag> {
+    let mut pos = 0;
+    let tokens: Vec<Token<'_>> = words
+        .iter()
+        .map(|w| {
+            let n = w.chars().count();
+            let t = Token {
+                text: w,
+                byte_start: 0,
+                start: pos,
+                end: pos + n,
+                is_word: w.chars().next().is_some_and(char::is_alphanumeric),
+            };
+            pos += n + 1;
+            t
+        })
+        .collect();
+    let mut tags = vec![0; tokens.len()];
+    scan(gaz, &tokens, &mut tags);
+    tags
+}
+
+/// Longest-match gazetteer scan; fills `tags` and returns the matches.
+pub fn scan(gaz: &Gazetteer, tokens: &[Token<'_>], tags: &mut [GazTag]) -> Vec<GazetteerMatch> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if !tokens[i].is_word {
+            i += 1;
+            continue;
+        }
+        if let Some(m) = gaz.match_at(tokens, i) {
+            let kind = gaz.entry(m.entry).kind as usize;
+            // Weak (ambiguous) aliases get their own feature values.
+            let w = if m.weak { 4 } else { 0 };
+            if m.last - m.first == 1 {
+                tags[m.first] = gaz_tag(4 + w, kind);
+            } else {
+                tags[m.first] = gaz_tag(1 + w, kind);
+                for t in &mut tags[m.first + 1..m.last - 1] {
+                    *t = gaz_tag(2 + w, kind);
+                }
+                tags[m.last - 1] = gaz_tag(3 + w, kind);
+            }
+            out.push(m);
+            i = m.last;
+        } else {
+            i += 1;
+        }
+    }
+    out
 }

@@ -5,7 +5,7 @@
 //! B…E a multi-token one, a broken sequence makes none, the category comes from B);
 //! micro-averaged precision/recall/F1 over mention multisets.
 
-use super::EntityType;
+use crate::core::tag::EntityType;
 use std::collections::{BTreeMap, HashMap};
 
 /// One sentence of a BIOSE file.

@@ -8,7 +8,7 @@
 // The recurrences read best with explicit label indices into several arrays at once.
 #![allow(clippy::needless_range_loop)]
 
-use super::model::{allowed, can_end, N_LABELS};
+use crate::core::tag::labels::{allowed, can_end, N_LABELS};
 
 const L: usize = N_LABELS;
 
@@ -179,7 +179,7 @@ impl Marginals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::tag::model::{label, Pos, O};
+    use crate::core::tag::labels::{label, Pos, O};
     use crate::core::tag::EntityType;
 
     /// Every label sequence of length `n` that the constraints allow.

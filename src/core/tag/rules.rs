@@ -474,7 +474,7 @@ impl Scanner<'_, '_> {
 }
 
 /// Finds rule entities in a tokenized field.
-pub fn find(_text: &str, tokens: &[Token<'_>], anchor: Option<NaiveDate>) -> Vec<RuleMatch> {
+pub fn find(tokens: &[Token<'_>], anchor: Option<NaiveDate>) -> Vec<RuleMatch> {
     let mut splits = Vec::with_capacity(tokens.len());
     let mut n_splits = Vec::with_capacity(tokens.len());
     for t in tokens {
@@ -518,7 +518,7 @@ mod tests {
     fn run(text: &str) -> Vec<(String, Option<String>, EntityType)> {
         let anchor = NaiveDate::from_ymd_opt(2025, 8, 21);
         let toks = tokenize(text);
-        find(text, &toks, anchor)
+        find(&toks, anchor)
             .into_iter()
             .map(|m| {
                 let s: String = text.chars().skip(m.start).take(m.end - m.start).collect();
@@ -614,7 +614,7 @@ mod tests {
     #[test]
     fn no_anchor_no_value() {
         let toks = tokenize("ביום שני");
-        let m = find("ביום שני", &toks, None);
+        let m = find(&toks, None);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].value, None);
     }

@@ -9,14 +9,16 @@
 //! find inside the allowed sets (a latent-variable perceptron update).
 
 use super::bmes::{self, Scheme, Sentence};
-use super::clusters::WordClusters;
 use super::crf::{Marginals, Transitions};
-use super::features::{features, hash_bytes, tok_info, TokInfo};
-use super::model::{
-    label, parse_tag, viterbi, Constraints, ModelData, Pos, Scratch, SparseRow, N_LABELS, O,
-};
-use super::{gaz_tags_for_words, EntityType};
+use crate::core::tag::clusters::WordClusters;
+use crate::core::tag::decoder::{viterbi, Scratch};
+use crate::core::tag::features::{features, tok_info, TokInfo};
+use crate::core::tag::gazetteer::tags_for_words as gaz_tags_for_words;
 use crate::core::tag::gazetteer::Gazetteer;
+use crate::core::tag::hash::hash_bytes;
+use crate::core::tag::labels::{label, parse_tag, Constraints, Pos, N_LABELS, O};
+use crate::core::tag::model_file::{ModelData, SparseRow};
+use crate::core::tag::EntityType;
 use std::collections::HashMap;
 
 /// A training corpus: sentences and their scheme.
@@ -597,7 +599,7 @@ pub fn labels_to_scheme(labels: &[u8], scheme: Scheme) -> Vec<String> {
     labels
         .iter()
         .map(|&l| {
-            let (pos, t) = super::model::split_label(l);
+            let (pos, t) = crate::core::tag::labels::split_label(l);
             match t.and_then(|t| scheme.map(t)) {
                 Some(cat) => {
                     let p = match pos {
@@ -661,7 +663,7 @@ mod tests {
                 &opts,
                 |_| {},
             );
-            let model = super::super::model::Model::new(data);
+            let model = crate::core::tag::linear::Model::new(data);
             let infos = sentence_infos(&gaz, &WordClusters::empty(), &["דני", "נסע", "לקייב", "."]);
             let mut emis = Vec::new();
             model.emissions(&infos, &mut emis);

@@ -4,18 +4,18 @@
 //! with the NEMO rule.
 
 use super::bmes::{self, Scheme, Scores, Sentence};
-use super::{Component, Entity, Field, Tagger};
+use crate::core::tag::{Component, Entity, Field, Tagger};
 use std::collections::BTreeMap;
 
 /// Predicted tags of one sentence.
-pub fn predict_sentence(tagger: &Tagger, sent: &Sentence, scheme: Scheme) -> Vec<String> {
+pub fn predict_sentence(tagger: &dyn Tagger, sent: &Sentence, scheme: Scheme) -> Vec<String> {
     let (spans, ents) = predict_entities(tagger, sent);
     tags_from_entities(&spans, &ents, scheme)
 }
 
 /// The tagger's entities for a sentence joined with spaces, and the character span of
 /// every token in that text.
-fn predict_entities(tagger: &Tagger, sent: &Sentence) -> (Vec<(usize, usize)>, Vec<Entity>) {
+fn predict_entities(tagger: &dyn Tagger, sent: &Sentence) -> (Vec<(usize, usize)>, Vec<Entity>) {
     let text = sent.tokens.join(" ");
     let mut spans = Vec::with_capacity(sent.tokens.len());
     let mut pos = 0;
@@ -107,7 +107,7 @@ pub struct ConfidenceBin {
 /// newsflow (resolved against the article date), but never an entity in BMC, whose
 /// annotators left them `O` throughout; the BMC mapping drops them like EVE or WOA.
 pub fn is_deictic_day(e: &Entity) -> bool {
-    e.kind == super::EntityType::DATE
+    e.kind == crate::core::tag::EntityType::DATE
         && matches!(
             e.text.as_str(),
             "אתמול" | "היום" | "מחר" | "שלשום" | "מחרתיים" | "yesterday" | "today" | "tomorrow"
@@ -132,7 +132,7 @@ pub struct EvalResult {
 }
 
 /// Evaluates the tagger on gold sentences.
-pub fn evaluate(tagger: &Tagger, gold: &[Sentence], scheme: Scheme) -> EvalResult {
+pub fn evaluate(tagger: &dyn Tagger, gold: &[Sentence], scheme: Scheme) -> EvalResult {
     let t0 = std::time::Instant::now();
     let predicted: Vec<_> = gold.iter().map(|s| predict_entities(tagger, s)).collect();
     let elapsed = t0.elapsed();

@@ -1,0 +1,214 @@
+//! The tagging pipeline both tiers share. Only the sequence labeller differs between the
+//! fast and the accurate tier; the rest is common, so both emit the same entities for the
+//! same reading: tokenize a window, scan the gazetteer, label each sentence-like chunk
+//! (English chunks by capitalisation rules, others by the tier's [`Labeler`]), then merge
+//! the model's, the gazetteer's and the rules' entities (`merge.rs`).
+
+use super::entity::{Component, Entity, EntityType, Field};
+use super::features::GazTag;
+use super::gazetteer::{self, Gazetteer, GazetteerMatch};
+use super::linear::Model;
+use super::names::{is_title, prefix_chars};
+use super::window::{chunks, window_end};
+use super::{english, merge, Tagger, Tier};
+use crate::core::segment::{tokenize, Token};
+use chrono::NaiveDate;
+use std::sync::Arc;
+
+/// An entity span found by a labeller: tokens `[first, last)` of the chunk it labelled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// First token (chunk-relative).
+    pub first: usize,
+    /// One past the last token.
+    pub last: usize,
+    /// Entity type.
+    pub kind: EntityType,
+    /// Confidence in [0, 1].
+    pub confidence: f32,
+}
+
+/// The part of tagging that differs between tiers: reads the words of one sentence-like
+/// chunk (with their gazetteer tags) and appends the entity spans it finds.
+pub trait Labeler: Send + Sync + std::fmt::Debug {
+    /// Labels one chunk; spans are chunk-relative token ranges.
+    fn spans(&self, words: &[&str], gaz: &[GazTag], out: &mut Vec<Span>);
+}
+
+/// The shared pipeline around a tier's labeller.
+#[derive(Debug)]
+pub struct Pipeline<L> {
+    tier: Tier,
+    gazetteer: Gazetteer,
+    /// The fast model's prefix and frequency tables (prefix letters of entity starts, and
+    /// whether a gazetteer match behind a prefix is a real word).
+    lexicon: Arc<Model>,
+    labeler: L,
+}
+
+/// One window being tagged: its text, tokens and field, and the lexicon for prefixes.
+pub(crate) struct Window<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) tokens: &'a [Token<'a>],
+    pub(crate) field: Field,
+    pub(crate) lexicon: &'a Model,
+}
+
+impl Window<'_> {
+    /// An entity for tokens `[first, last)`, with the prefix letters of the first token
+    /// outside the span.
+    pub(crate) fn entity(&self, first: usize, last: usize, kind: EntityType) -> Entity {
+        let t = &self.tokens[first];
+        let pc = prefix_chars(self.lexicon, t.text);
+        let byte_start = t.byte_start + t.text.char_indices().nth(pc).map_or(0, |(b, _)| b);
+        let end_tok = &self.tokens[last - 1];
+        let byte_end = end_tok.byte_start + end_tok.text.len();
+        let surface = &self.text[byte_start..byte_end];
+        Entity {
+            kind,
+            text: surface.to_string(),
+            field: self.field,
+            start: t.start + pc,
+            end: end_tok.end,
+            canonical: surface.to_string(),
+            wikidata: None,
+            confidence: 0.5,
+            source: Component::Model,
+            value: None,
+        }
+    }
+}
+
+impl<L: Labeler> Pipeline<L> {
+    /// A pipeline from its resources.
+    pub fn new(tier: Tier, gazetteer: Gazetteer, lexicon: Arc<Model>, labeler: L) -> Self {
+        Pipeline {
+            tier,
+            gazetteer,
+            lexicon,
+            labeler,
+        }
+    }
+
+    /// The gazetteer.
+    pub fn gazetteer(&self) -> &Gazetteer {
+        &self.gazetteer
+    }
+
+    /// The fast model's tables used for prefix decisions.
+    pub fn lexicon(&self) -> &Model {
+        &self.lexicon
+    }
+
+    /// The tier's labeller.
+    pub fn labeler(&self) -> &L {
+        &self.labeler
+    }
+
+    /// Tags one window of a field (offsets relative to `text`).
+    fn tag_window(
+        &self,
+        text: &str,
+        field: Field,
+        anchor: Option<NaiveDate>,
+        out: &mut Vec<Entity>,
+    ) {
+        let tokens = tokenize(text);
+        let w = Window {
+            text,
+            tokens: &tokens,
+            field,
+            lexicon: &self.lexicon,
+        };
+        let mut gtags = vec![0; tokens.len()];
+        let gaz_matches = gazetteer::scan(&self.gazetteer, &tokens, &mut gtags);
+        let first_new = out.len();
+        self.label_chunks(&w, &gtags, &gaz_matches, out);
+        merge::drop_spans_made_of_known_names(&w, &gaz_matches, first_new, out);
+        merge::apply_gazetteer(&w, &self.gazetteer, &gaz_matches, first_new, out);
+        merge::apply_rules(&w, anchor, first_new, out);
+        merge::finish(first_new, out);
+    }
+
+    /// Model entities of every chunk: English chunks by capitalisation rules, the others
+    /// by the tier's labeller (titles before a name are cut off the span).
+    fn label_chunks(
+        &self,
+        w: &Window<'_>,
+        gtags: &[GazTag],
+        gaz_matches: &[GazetteerMatch],
+        out: &mut Vec<Entity>,
+    ) {
+        let tokens = w.tokens;
+        let mut covered = vec![false; tokens.len()];
+        let mut last_names: Vec<&str> = Vec::new();
+        for m in gaz_matches {
+            if !m.weak {
+                covered[m.first..m.last].iter_mut().for_each(|c| *c = true);
+            }
+            if m.last - m.first >= 2 && self.gazetteer.entry(m.entry).kind == EntityType::PER {
+                last_names.push(tokens[m.last - 1].text);
+            }
+        }
+        let mut words: Vec<&str> = Vec::new();
+        let mut spans: Vec<Span> = Vec::new();
+        for (a, b) in chunks(w.text, tokens) {
+            if english::is_english(&tokens[a..b]) {
+                let title = w.field == Field::Title;
+                for sp in english::spans(tokens, a, b, &covered, &last_names, title) {
+                    if sp.kind == EntityType::PER && sp.last - sp.first >= 2 {
+                        last_names.push(tokens[sp.last - 1].text);
+                    }
+                    let mut e = w.entity(sp.first, sp.last, sp.kind);
+                    e.source = Component::Rule;
+                    e.confidence = sp.confidence;
+                    out.push(e);
+                }
+                continue;
+            }
+            words.clear();
+            words.extend(tokens[a..b].iter().map(|t| t.text));
+            spans.clear();
+            self.labeler.spans(&words, &gtags[a..b], &mut spans);
+            for sp in &spans {
+                // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title.
+                let mut first = sp.first;
+                if sp.last - first >= 2 && is_title(words[first]) {
+                    first += 1;
+                }
+                let mut e = w.entity(a + first, a + sp.last, sp.kind);
+                e.confidence = (sp.confidence * 100.0).round() / 100.0;
+                out.push(e);
+            }
+        }
+    }
+}
+
+impl<L: Labeler> Tagger for Pipeline<L> {
+    fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    fn tag_field_at(
+        &self,
+        text: &str,
+        field: Field,
+        anchor: Option<NaiveDate>,
+        out: &mut Vec<Entity>,
+    ) {
+        let mut byte = 0;
+        let mut chars = 0;
+        while byte < text.len() {
+            let end = window_end(text, byte);
+            let window = &text[byte..end];
+            let first = out.len();
+            self.tag_window(window, field, anchor, out);
+            for e in &mut out[first..] {
+                e.start += chars;
+                e.end += chars;
+            }
+            chars += window.chars().count();
+            byte = end;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Where tagging cuts text: fields into windows (so cost stays linear in length), windows
+//! into sentence-like chunks (the unit both tiers label), and character offsets back to
+//! bytes through the tokens.
+
+use crate::core::segment::Token;
+
+/// Sentence-like chunks of a token sequence for decoding: a chunk ends after `.`, `!`,
+/// `?` or before a line break, and is at most 250 tokens long.
+pub fn chunks(text: &str, tokens: &[Token<'_>]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 0..tokens.len() {
+        let end_here = matches!(tokens[i].text, "." | "!" | "?")
+            || i + 1 - start >= 250
+            || tokens.get(i + 1).is_some_and(|n| {
+                text[tokens[i].byte_start + tokens[i].text.len()..n.byte_start].contains('\n')
+            });
+        if end_here {
+            out.push((start, i + 1));
+            start = i + 1;
+        }
+    }
+    if start < tokens.len() {
+        out.push((start, tokens.len()));
+    }
+    out
+}
+
+/// Fields longer than this many bytes are tagged in windows that end at a paragraph break
+/// (else a sentence end, else a space). Merging the model's, the gazetteer's and the rules'
+/// entities compares the entities of a window with each other, which must not grow with
+/// the square of a 10 MB body; ordinary articles fit one window.
+pub const WINDOW_BYTES: usize = 32 * 1024;
+
+/// End (byte offset) of the tagging window of `text` that starts at byte `from`.
+pub(crate) fn window_end(text: &str, from: usize) -> usize {
+    let limit = from + WINDOW_BYTES;
+    if limit >= text.len() {
+        return text.len();
+    }
+    let mut cut = limit;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let slice = &text[from..cut];
+    for pat in ["\n", ". ", " "] {
+        if let Some(i) = slice.rfind(pat) {
+            if i >= slice.len() / 2 {
+                return from + i + pat.len();
+            }
+        }
+    }
+    cut
+}
+
+/// Byte offset of character offset `chars` in `text`, found from the tokens (which carry
+/// both offsets): a binary search and a scan within one token, not from the start of the
+/// text (that made tagging quadratic in the text length).
+pub(crate) fn char_to_byte(text: &str, tokens: &[Token<'_>], chars: usize) -> usize {
+    let k = tokens.partition_point(|t| t.start <= chars);
+    let (base_char, base_byte) = match k.checked_sub(1).map(|i| &tokens[i]) {
+        Some(t) => (t.start, t.byte_start),
+        None => (0, 0),
+    };
+    text[base_byte..]
+        .char_indices()
+        .nth(chars - base_char)
+        .map_or(text.len(), |(b, _)| base_byte + b)
+}
