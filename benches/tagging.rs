@@ -4,14 +4,14 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use newsflow::core::segment::tokenize;
-use newsflow::core::tag::Tagger;
+use newsflow::core::tag::{FastTagger, Tagger};
 use std::hint::black_box;
 use std::time::Instant;
 
 fn articles() -> Vec<String> {
     let nemo = std::path::Path::new("../shared/data/nemo/token-single_train.bmes");
     let sentences: Vec<String> = match std::fs::read_to_string(nemo) {
-        Ok(text) => newsflow::core::tag::bmes::parse(&text)
+        Ok(text) => newsflow::training::bmes::parse(&text)
             .into_iter()
             .map(|s| s.tokens.join(" "))
             .collect(),
@@ -49,7 +49,7 @@ fn thread_cpu_ns() -> Option<u64> {
 
 fn bench(c: &mut Criterion) {
     let t0 = Instant::now();
-    let tagger = Tagger::builtin().expect("model loads");
+    let tagger = FastTagger::builtin().expect("model loads");
     // stderr: stdout is the test list when a test runner lists the benches.
     eprintln!("model load: {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
     let docs = articles();

@@ -2,7 +2,8 @@
 //! `ner-eval` works on a small fixture, dates are resolved end to end, and (when
 //! `../shared` is present) the dev-set F1 figures hold.
 
-use newsflow::core::tag::{bmes, eval, EntityType, Field, Tagger};
+use newsflow::core::tag::{EntityType, FastTagger, Field, Tagger};
+use newsflow::training::{bmes, eval};
 use std::path::Path;
 use std::process::Command;
 
@@ -32,8 +33,8 @@ fn assert_success(out: &std::process::Output) {
     );
 }
 
-fn tagger() -> Tagger {
-    Tagger::builtin().expect("the shipped model loads")
+fn tagger() -> FastTagger {
+    FastTagger::builtin().expect("the shipped model loads")
 }
 
 #[test]
@@ -377,8 +378,8 @@ fn train_ner_writes_a_model_with_its_word_clusters() {
     assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("word clusters: 3 words"), "{stderr}");
-    let m =
-        newsflow::core::tag::model::ModelData::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+    let m = newsflow::core::tag::model_file::ModelData::from_bytes(&std::fs::read(&model).unwrap())
+        .unwrap();
     assert_eq!(m.clusters.len(), 3);
     assert!(m.info.contains("3 word clusters"), "{}", m.info);
     let eval = ner_eval_tiny().arg("--model").arg(&model).output().unwrap();
