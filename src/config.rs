@@ -74,6 +74,28 @@ pub struct Config {
     pub log: LogConfig,
     /// Duplicate flagging.
     pub dedup: DedupConfig,
+    /// Entity-tagging tier.
+    pub tagger: TaggerConfig,
+}
+
+/// Entity-tagging tier: `fast` (the linear model) or `accurate` (the transformer encoder).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaggerConfig {
+    /// `"fast"` or `"accurate"`.
+    pub mode: crate::core::tag::Tier,
+    /// The accurate tier's model file (read at start-up; a missing or corrupt file stops
+    /// the service with an error naming it).
+    pub accurate_model: String,
+}
+
+impl Default for TaggerConfig {
+    fn default() -> Self {
+        TaggerConfig {
+            mode: crate::core::tag::Tier::Fast,
+            accurate_model: crate::core::tag::accurate::DEFAULT_MODEL_PATH.to_string(),
+        }
+    }
 }
 
 /// Duplicate flagging over a window of recent articles (per instance).

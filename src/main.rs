@@ -55,6 +55,9 @@ enum Command {
         /// (size limit, dedup window). Defaults and env overrides without it.
         #[arg(long, env = "NEWSFLOW_CONFIG")]
         config: Option<PathBuf>,
+        /// Entity-tagging tier, overriding `[tagger] mode`: fast or accurate.
+        #[arg(long, value_parser = ["fast", "accurate"])]
+        tagger: Option<String>,
     },
     /// Move dead-lettered records back to the raw topic after a fix (per-filter progress is
     /// committed, so a second run only re-drives new DLQ records).
@@ -148,7 +151,11 @@ enum Command {
         /// Allowed drop below the recorded F1.
         #[arg(long, default_value_t = 0.05)]
         tolerance: f64,
-        /// Use this model file instead of the one built into the binary.
+        /// Entity-tagging tier to evaluate: fast or accurate.
+        #[arg(long, default_value = "fast", value_parser = ["fast", "accurate"])]
+        tagger: String,
+        /// Use this model file instead of the tier's own (fast: the one built into the
+        /// binary; accurate: models/ner-accurate.bin).
         #[arg(long)]
         model: Option<PathBuf>,
     },
@@ -262,8 +269,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             input,
             output,
             config,
+            tagger,
         } => {
-            let config = Config::load(config.as_deref())?;
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(t) = tagger {
+                config.tagger.mode = t.parse().map_err(anyhow::Error::msg)?;
+            }
             let ctx = Context::for_config(&config)?;
             let started = std::time::Instant::now();
             let s = newsflow::process::process_path(&input, &output, &ctx)?;
@@ -365,8 +376,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline,
             baseline_key,
             tolerance,
+            tagger,
             model,
         } => ner_cli::eval(
+            tagger.parse().map_err(anyhow::Error::msg)?,
             &gold,
             &scheme,
             predictions_out.as_deref(),
@@ -377,6 +390,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::CheckConfig { config } => {
             let c = Config::load(Some(&config))?;
+            let t0 = std::time::Instant::now();
+            let model = std::path::Path::new(&c.tagger.accurate_model);
+            newsflow::core::tag::load(c.tagger.mode, model)
+                .with_context(|| format!("tagger mode {}", c.tagger.mode))?;
+            println!(
+                "# tagger {} loads ({:.0} ms)",
+                c.tagger.mode,
+                t0.elapsed().as_secs_f64() * 1e3
+            );
             println!("# {} is valid; effective configuration:", config.display());
             print!("{}", c.to_redacted_toml());
             Ok(ExitCode::SUCCESS)

@@ -1,9 +1,10 @@
 //! `train-ner` and `ner-eval`: file handling and reporting around `core::tag`.
 
 use anyhow::{bail, Context as _};
+use newsflow::core::tag::accurate::DEFAULT_MODEL_PATH;
 use newsflow::core::tag::clusters::WordClusters;
 use newsflow::core::tag::gazetteer::Gazetteer;
-use newsflow::core::tag::{FastTagger, BUILTIN_GAZETTEER};
+use newsflow::core::tag::{AccurateTagger, FastTagger, Tagger, Tier, BUILTIN_GAZETTEER};
 use newsflow::training::bmes::{self, Scheme};
 use newsflow::training::train::{self, Corpus, TrainOptions};
 use std::path::Path;
@@ -148,7 +149,9 @@ pub fn train(
 }
 
 /// `newsflow ner-eval`.
+#[allow(clippy::too_many_arguments)]
 pub fn eval(
+    tier: Tier,
     gold: &Path,
     scheme: &str,
     predictions_out: Option<&Path>,
@@ -159,28 +162,38 @@ pub fn eval(
 ) -> anyhow::Result<ExitCode> {
     let scheme = Scheme::parse(scheme).context("--scheme must be nemo or bmc")?;
     let t0 = Instant::now();
-    let (tagger, model_file_bytes) = match model {
-        Some(m) => {
+    let (tagger, about): (Box<dyn Tagger>, String) = match (tier, model) {
+        (Tier::Fast, Some(m)) => {
             let bytes = std::fs::read(m).with_context(|| format!("reading {}", m.display()))?;
             let model = newsflow::core::tag::linear::Model::from_bytes(&bytes)
                 .with_context(|| format!("loading {}", m.display()))?;
-            (
-                FastTagger::from_parts(Gazetteer::parse(BUILTIN_GAZETTEER)?, model),
-                bytes.len(),
-            )
+            let t = FastTagger::from_parts(Gazetteer::parse(BUILTIN_GAZETTEER)?, model);
+            let about = fast_about(&t, bytes.len());
+            (Box::new(t), about)
         }
-        None => (
-            FastTagger::builtin()?,
-            newsflow::core::tag::BUILTIN_MODEL.len(),
-        ),
+        (Tier::Fast, None) => {
+            let t = FastTagger::builtin()?;
+            let about = fast_about(&t, newsflow::core::tag::BUILTIN_MODEL.len());
+            (Box::new(t), about)
+        }
+        (Tier::Accurate, m) => {
+            let path = m.unwrap_or(Path::new(DEFAULT_MODEL_PATH));
+            let t = AccurateTagger::load(path)?;
+            let about = format!(
+                "accurate model {}: {:.1} MB file, {:.1} MB in memory",
+                path.display(),
+                t.labeler().file_bytes as f64 / 1e6,
+                t.labeler().memory_bytes() as f64 / 1e6
+            );
+            (Box::new(t), about)
+        }
     };
-
     let load = t0.elapsed();
     let sentences = read_bmes(gold)?;
     if sentences.is_empty() {
         bail!("{} has no sentences", gold.display());
     }
-    let r = newsflow::training::eval::evaluate(&tagger, &sentences, scheme);
+    let r = newsflow::training::eval::evaluate(tagger.as_ref(), &sentences, scheme);
     if let Some(p) = predictions_out {
         std::fs::write(p, bmes::write(&r.predictions))
             .with_context(|| format!("writing {}", p.display()))?;
@@ -194,13 +207,7 @@ pub fn eval(
         load.as_secs_f64() * 1e3,
         r.elapsed.as_secs_f64() * 1e3
     );
-    println!(
-        "model: {} features, {:.1} MB file, {:.1} MB in memory ({})",
-        tagger.model().n_features(),
-        model_file_bytes as f64 / 1e6,
-        tagger.model().memory_bytes() as f64 / 1e6,
-        tagger.model().info
-    );
+    println!("tagger {tier}: {about}");
     print!("{}", bmes::format_scores(&r.scores));
     println!("confidence reliability (predicted entities by component and confidence; correct = same tokens and type as a gold mention):");
     println!(
@@ -251,4 +258,14 @@ pub fn eval(
         println!("ok: F1 {f1:.4} vs recorded {recorded:.4} (tolerance {tolerance})");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn fast_about(t: &FastTagger, file_bytes: usize) -> String {
+    format!(
+        "{} features, {:.1} MB file, {:.1} MB in memory ({})",
+        t.model().n_features(),
+        file_bytes as f64 / 1e6,
+        t.model().memory_bytes() as f64 / 1e6,
+        t.model().info
+    )
 }

@@ -157,3 +157,85 @@ fn check_config_accepts_the_shipped_file_and_rejects_unknown_keys() {
         "{stdout}"
     );
 }
+
+#[test]
+fn check_config_validates_the_tagger_tier_and_its_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[tagger]\nmode = \"accurate\"\n").unwrap();
+    let ok = newsflow()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(stdout.contains("tagger accurate loads"), "{stdout}");
+
+    // An unknown tier, by file and by environment, names the key.
+    std::fs::write(&cfg, "[tagger]\nmode = \"turbo\"\n").unwrap();
+    let out = newsflow()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mode"));
+    std::fs::write(&cfg, "").unwrap();
+    let out = newsflow()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .env("NEWSFLOW_TAGGER__MODE", "slow")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mode"));
+
+    // A missing model file is a start-up error naming the file, not a panic.
+    std::fs::write(
+        &cfg,
+        "[tagger]\nmode = \"accurate\"\naccurate_model = \"/nonexistent/acc.bin\"\n",
+    )
+    .unwrap();
+    let out = newsflow()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("/nonexistent/acc.bin") && !err.contains("panicked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn process_runs_either_tier_and_records_name_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for tier in ["fast", "accurate"] {
+        let out_file = dir.path().join(format!("{tier}.jsonl"));
+        let out = newsflow()
+            .args(["process", "--input", "samples/he_budget.json", "--output"])
+            .arg(&out_file)
+            .args(["--tagger", tier])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&out_file).unwrap();
+        let rec: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(rec["pipeline"]["tagger"], tier);
+        assert!(
+            !rec["entities"].as_array().unwrap().is_empty(),
+            "{tier}: {rec}"
+        );
+    }
+}

@@ -115,17 +115,26 @@ async fn kill_9_mid_stream_and_restart_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_exits_cleanly_and_endpoints_report() {
+async fn sigterm_exits_cleanly_and_endpoints_report_in_accurate_mode() {
     let Some((tansu, dir)) = setup() else { return };
     let brokers = tansu.brokers();
     let http_port = free_port();
     let config = write_config(dir.path(), &brokers, http_port);
-    let mut svc = Service::start(&config, &[], dir.path().join("svc.log"));
+    // This instance runs the accurate tier (selected by environment, as operators would).
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/ner-accurate.bin");
+    let env = [
+        ("NEWSFLOW_TAGGER__MODE", "accurate"),
+        ("NEWSFLOW_TAGGER__ACCURATE_MODEL", model),
+    ];
+    let mut svc = Service::start(&config, &env, dir.path().join("svc.log"));
     let items: Vec<(String, Vec<u8>)> = (0..50).map(|i| (format!("s{i}"), article(i))).collect();
     produce_all(&brokers, RAW, &items).await;
     let r = reader(&brokers, &[OUT, DLQ]);
-    let seen = read_until(&r, Duration::from_secs(60), |s| s.len() >= 50).await;
+    let seen = read_until(&r, Duration::from_secs(120), |s| s.len() >= 50).await;
     assert_eq!(keys(&seen).len(), 50, "log:\n{}", svc.log_tail());
+    for s in seen.iter().filter(|s| s.topic == OUT) {
+        assert_eq!(s.json()["pipeline"]["tagger"], "accurate");
+    }
 
     assert_eq!(http_get(http_port, "/healthz").0, 200);
     // Readiness follows broker statistics (every 500 ms here).

@@ -120,6 +120,7 @@ async fn happy_path_and_dead_letters_for_every_bad_kind() {
         .json();
     assert_eq!(plain["published_date"], "2025-06-12");
     assert_eq!(plain["language"]["code"], "he");
+    assert_eq!(plain["pipeline"]["tagger"], "fast");
 
     for (k, v, kind) in &bad {
         let d = dlq
@@ -141,6 +142,42 @@ async fn happy_path_and_dead_letters_for_every_bad_kind() {
     assert_eq!(
         instance.metric("newsflow_dead_lettered_total{reason=\"oversize\"}"),
         1.0
+    );
+    assert!(instance.metric("newsflow_entities_total{type=\"GPE\"}") > 0.0);
+    instance.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accurate_tier_runs_end_to_end_with_the_same_schema() {
+    let (_cluster, brokers) = cluster(2);
+    let mut config = test_config(&brokers, "accurate");
+    config.tagger.mode = newsflow::core::tag::Tier::Accurate;
+    let instance = Instance::start(config);
+    let items: Vec<(String, Vec<u8>)> = SAMPLES
+        .iter()
+        .map(|(name, payload)| (name.to_string(), payload.to_vec()))
+        .collect();
+    produce_all(&brokers, RAW, &items).await;
+    let r = reader(&brokers, &[OUT, DLQ]);
+    let seen = read_until(&r, Duration::from_secs(120), |s| s.len() >= items.len()).await;
+    assert_eq!(seen.len(), items.len(), "{:?}", keys(&seen));
+    let validator = schema();
+    let outputs: Vec<&Seen> = seen.iter().filter(|s| s.topic == OUT).collect();
+    assert_eq!(outputs.len(), 4, "the good samples are enriched");
+    assert_eq!(seen.iter().filter(|s| s.topic == DLQ).count(), 4);
+    for o in &outputs {
+        let rec = o.json();
+        assert_valid_record(&validator, &rec);
+        assert_eq!(rec["pipeline"]["tagger"], "accurate");
+    }
+    let he = outputs
+        .iter()
+        .find(|o| o.key == "he_budget.json")
+        .unwrap()
+        .json();
+    assert!(
+        !he["entities"].as_array().unwrap().is_empty(),
+        "Hebrew entities found: {he}"
     );
     assert!(instance.metric("newsflow_entities_total{type=\"GPE\"}") > 0.0);
     instance.shutdown().await;

@@ -3,7 +3,7 @@
 use super::decode::InputFormat;
 use super::dedup::DuplicateOf;
 use super::normalize::{Fingerprint, LanguageInfo, NormalizedArticle};
-use super::tag::{Entity, EntityType};
+use super::tag::{Entity, EntityType, Tier};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -54,6 +54,7 @@ pub struct EntitySummary {
 #[derive(Serialize)]
 struct PipelineInfo<'a> {
     version: &'a str,
+    tagger: Tier,
     input_format: InputFormat,
     timings: StageTimings,
 }
@@ -117,6 +118,7 @@ pub fn encode(
     duplicate_of: Option<&DuplicateOf>,
     provenance: Option<&Provenance>,
     timings: StageTimings,
+    tagger: Tier,
 ) -> Vec<u8> {
     let summary = summarize(entities);
     let record = Record {
@@ -138,6 +140,7 @@ pub fn encode(
         duplicate_of,
         pipeline: PipelineInfo {
             version: crate::VERSION,
+            tagger,
             input_format: article.format,
             timings,
         },

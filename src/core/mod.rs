@@ -38,11 +38,13 @@ impl Context {
         })
     }
 
-    /// Context for a service or `process` run, as configured.
+    /// Context for a service or `process` run, as configured (the tagger tier loaded from
+    /// `[tagger]`).
     pub fn for_config(config: &crate::config::Config) -> Result<Context, tag::TagError> {
         let d = &config.dedup;
+        let t = &config.tagger;
         Ok(Context {
-            tagger: Box::new(FastTagger::builtin()?),
+            tagger: tag::load(t.mode, std::path::Path::new(&t.accurate_model))?,
             max_message_bytes: config.pipeline.max_message_bytes,
             dedup: d
                 .enabled
@@ -129,6 +131,7 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
         duplicate_of.as_ref(),
         input.provenance,
         timings,
+        ctx.tagger.tier(),
     );
     Ok(Enriched {
         key,

@@ -25,6 +25,14 @@ pub enum TagError {
     /// The model file is malformed.
     #[error("NER model: {0}")]
     Model(String),
+    /// A model file read from disk is malformed.
+    #[error("NER model file {path}: {message}")]
+    ModelFile {
+        /// File path.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A word-cluster line is malformed.
     #[error("word clusters line {line}: {message}")]
     Clusters {

@@ -12,6 +12,7 @@
 //! percentages), [`english`], [`canonical`]. Training and evaluation live in
 //! `crate::training`, which nothing here imports.
 
+pub mod accurate;
 pub mod canonical;
 pub mod clusters;
 pub mod decoder;
@@ -30,6 +31,7 @@ pub mod pipeline;
 pub mod rules;
 pub mod window;
 
+pub use accurate::AccurateTagger;
 pub use entity::{Component, Entity, EntityType, Field, TagError};
 pub use fast::LinearLabeler;
 pub use pipeline::{Labeler, Pipeline, Span};
@@ -38,6 +40,7 @@ use chrono::NaiveDate;
 use gazetteer::Gazetteer;
 use linear::Model;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The gazetteer shipped in the binary.
@@ -151,6 +154,15 @@ impl FastTagger {
     pub fn model(&self) -> &Model {
         self.labeler().model()
     }
+}
+
+/// The tagger of a tier: the fast tier from the binary's resources, the accurate tier from
+/// its model file (`accurate_model`; errors name the file).
+pub fn load(tier: Tier, accurate_model: &Path) -> Result<Box<dyn Tagger>, TagError> {
+    Ok(match tier {
+        Tier::Fast => Box::new(FastTagger::builtin()?),
+        Tier::Accurate => Box::new(AccurateTagger::load(accurate_model)?),
+    })
 }
 
 /// The built-in gazetteer and fast model, shared by the tiers.

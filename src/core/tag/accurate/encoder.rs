@@ -1,0 +1,329 @@
+//! The transformer encoder (BERT layout, post-layer-norm, exact GELU) and the token
+//! classification head, run on one sequence at a time on the calling thread: matrix
+//! products go to `matrixmultiply`'s single-threaded SIMD kernels, so a worker pool of one
+//! thread per core uses every core without oversubscription.
+//!
+//! Weights are stored as int8 rows with a scale in the file and expanded to f32 at load
+//! (the word embeddings stay int8 and are expanded per looked-up row).
+
+use super::file::{EncoderFile, Stored};
+use crate::core::tag::TagError;
+
+/// One transformer layer's weights (matrices `[out, in]`, row-major).
+#[derive(Debug, Clone)]
+struct Layer {
+    /// Q, K and V stacked: `[3 * hidden, hidden]`.
+    qkv_w: Vec<f32>,
+    qkv_b: Vec<f32>,
+    ao_w: Vec<f32>,
+    ao_b: Vec<f32>,
+    aln_w: Vec<f32>,
+    aln_b: Vec<f32>,
+    fi_w: Vec<f32>,
+    fi_b: Vec<f32>,
+    fo_w: Vec<f32>,
+    fo_b: Vec<f32>,
+    oln_w: Vec<f32>,
+    oln_b: Vec<f32>,
+}
+
+/// The loaded encoder and head.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    hidden: usize,
+    heads: usize,
+    ff: usize,
+    max_pos: usize,
+    labels: usize,
+    eps: f32,
+    vocab_size: usize,
+    word_q: Vec<i8>,
+    word_scale: Vec<f32>,
+    pos: Vec<f32>,
+    tok_type: Vec<f32>,
+    eln_w: Vec<f32>,
+    eln_b: Vec<f32>,
+    layers: Vec<Layer>,
+    head_w: Vec<f32>,
+    head_b: Vec<f32>,
+}
+
+/// Reusable activation buffers of one thread.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    x: Vec<f32>,
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    tmp: Vec<f32>,
+    mid: Vec<f32>,
+    scores: Vec<f32>,
+    rows: Vec<f32>,
+}
+
+/// `y[t, nout] = x[t, nin] · w[nout, nin]ᵀ + b`.
+fn linear(x: &[f32], t: usize, nin: usize, w: &[f32], b: &[f32], y: &mut Vec<f32>) {
+    let nout = b.len();
+    assert!(
+        x.len() >= t * nin && w.len() == nout * nin,
+        "linear: shapes"
+    );
+    y.clear();
+    for _ in 0..t {
+        y.extend_from_slice(b);
+    }
+    if t == 0 {
+        return;
+    }
+    // SAFETY: the pointers cover `t * nin`, `nout * nin` and `t * nout` elements (checked
+    // above and by construction of `y`), with the strides given.
+    unsafe {
+        matrixmultiply::sgemm(
+            t,
+            nin,
+            nout,
+            1.0,
+            x.as_ptr(),
+            nin as isize,
+            1,
+            w.as_ptr(),
+            1,
+            nin as isize,
+            1.0,
+            y.as_mut_ptr(),
+            nout as isize,
+            1,
+        );
+    }
+}
+
+/// `x = LayerNorm(x + y)` row by row (`y` absent: `x = LayerNorm(x)`).
+fn add_layer_norm(x: &mut [f32], y: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32) {
+    let h = w.len();
+    for (r, row) in x.chunks_exact_mut(h).enumerate() {
+        if let Some(y) = y {
+            for (v, a) in row.iter_mut().zip(&y[r * h..(r + 1) * h]) {
+                *v += a;
+            }
+        }
+        let mean = row.iter().sum::<f32>() / h as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, g), bb) in row.iter_mut().zip(w).zip(b) {
+            *v = (*v - mean) * inv * g + bb;
+        }
+    }
+}
+
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+impl Encoder {
+    /// Builds the encoder from a parsed file, checking every tensor's shape.
+    pub fn new(f: &EncoderFile) -> Result<Encoder, TagError> {
+        let d = f.dims;
+        let (h, ff) = (d.hidden, d.ff);
+        let word = f
+            .tensors
+            .get("word.weight")
+            .ok_or_else(|| TagError::Model("missing tensor word.weight".into()))?;
+        if word.cols != h || word.rows != f.vocab.pieces.len() {
+            return Err(TagError::Model(format!(
+                "word.weight is {}x{}, expected {}x{h}",
+                word.rows,
+                word.cols,
+                f.vocab.pieces.len()
+            )));
+        }
+        let (word_q, word_scale) = match &word.data {
+            Stored::I8 { scales, values } => (values.clone(), scales.clone()),
+            Stored::F32(v) => {
+                // Quantize a plain table the same way the training script exports it.
+                let mut q = Vec::with_capacity(v.len());
+                let mut s = Vec::with_capacity(word.rows);
+                for row in v.chunks(h) {
+                    let m = row.iter().fold(0f32, |a, x| a.max(x.abs()));
+                    let sc = if m > 0.0 { m / 127.0 } else { 1.0 };
+                    s.push(sc);
+                    q.extend(
+                        row.iter()
+                            .map(|x| (x / sc).round().clamp(-127.0, 127.0) as i8),
+                    );
+                }
+                (q, s)
+            }
+        };
+        let get = |name: &str, rows: usize, cols: usize| -> Result<Vec<f32>, TagError> {
+            Ok(f.tensor(name, rows, cols)?.to_f32())
+        };
+        let mut layers = Vec::with_capacity(d.layers);
+        for i in 0..d.layers {
+            let p = |s: &str| format!("layers.{i}.{s}");
+            let mut qkv_w = get(&p("q.weight"), h, h)?;
+            qkv_w.extend(get(&p("k.weight"), h, h)?);
+            qkv_w.extend(get(&p("v.weight"), h, h)?);
+            let mut qkv_b = get(&p("q.bias"), 1, h)?;
+            qkv_b.extend(get(&p("k.bias"), 1, h)?);
+            qkv_b.extend(get(&p("v.bias"), 1, h)?);
+            layers.push(Layer {
+                qkv_w,
+                qkv_b,
+                ao_w: get(&p("ao.weight"), h, h)?,
+                ao_b: get(&p("ao.bias"), 1, h)?,
+                aln_w: get(&p("aln.weight"), 1, h)?,
+                aln_b: get(&p("aln.bias"), 1, h)?,
+                fi_w: get(&p("fi.weight"), ff, h)?,
+                fi_b: get(&p("fi.bias"), 1, ff)?,
+                fo_w: get(&p("fo.weight"), h, ff)?,
+                fo_b: get(&p("fo.bias"), 1, h)?,
+                oln_w: get(&p("oln.weight"), 1, h)?,
+                oln_b: get(&p("oln.bias"), 1, h)?,
+            });
+        }
+        Ok(Encoder {
+            hidden: h,
+            heads: d.heads,
+            ff,
+            max_pos: d.max_pos,
+            labels: d.labels,
+            eps: f.eps,
+            vocab_size: word.rows,
+            word_q,
+            word_scale,
+            pos: get("pos.weight", d.max_pos, h)?,
+            tok_type: get("tok_type", 1, h)?,
+            eln_w: get("eln.weight", 1, h)?,
+            eln_b: get("eln.bias", 1, h)?,
+            layers,
+            head_w: get("head.weight", d.labels, h)?,
+            head_b: get("head.bias", 1, d.labels)?,
+        })
+    }
+
+    /// Longest sequence (pieces, with `<s>` and `</s>`).
+    pub fn max_len(&self) -> usize {
+        self.max_pos
+    }
+
+    /// Number of output labels.
+    pub fn labels(&self) -> usize {
+        self.labels
+    }
+
+    /// Bytes held in memory by the weights.
+    pub fn memory_bytes(&self) -> usize {
+        let layer: usize = self
+            .layers
+            .iter()
+            .map(|l| {
+                4 * (l.qkv_w.len() + l.ao_w.len() + l.fi_w.len() + l.fo_w.len())
+                    + 4 * (l.qkv_b.len()
+                        + l.ao_b.len()
+                        + l.fi_b.len()
+                        + l.fo_b.len()
+                        + 4 * self.hidden)
+            })
+            .sum();
+        self.word_q.len() + 4 * (self.word_scale.len() + self.pos.len() + self.head_w.len()) + layer
+    }
+
+    /// Label scores (log-probabilities) at positions `read` of the sequence `ids`:
+    /// `out[i * labels + l]`. `ids` must fit [`Encoder::max_len`].
+    pub fn forward(&self, ids: &[u32], read: &[usize], buf: &mut Buffers, out: &mut Vec<f32>) {
+        let (h, t) = (self.hidden, ids.len().min(self.max_pos));
+        let hd = h / self.heads;
+        // Embeddings.
+        buf.x.clear();
+        for (p, &id) in ids[..t].iter().enumerate() {
+            let id = (id as usize).min(self.vocab_size - 1);
+            let s = self.word_scale[id];
+            let row = &self.word_q[id * h..(id + 1) * h];
+            let pos = &self.pos[p * h..(p + 1) * h];
+            buf.x.extend(
+                row.iter()
+                    .zip(pos)
+                    .zip(&self.tok_type)
+                    .map(|((&q, &pe), &te)| f32::from(q) * s + pe + te),
+            );
+        }
+        add_layer_norm(&mut buf.x, None, &self.eln_w, &self.eln_b, self.eps);
+        let scale = 1.0 / (hd as f32).sqrt();
+        for l in &self.layers {
+            linear(&buf.x, t, h, &l.qkv_w, &l.qkv_b, &mut buf.qkv);
+            buf.ctx.clear();
+            buf.ctx.resize(t * h, 0.0);
+            buf.scores.resize(t * t, 0.0);
+            for head in 0..self.heads {
+                let q = &buf.qkv[head * hd..];
+                let k = &buf.qkv[h + head * hd..];
+                let v = &buf.qkv[2 * h + head * hd..];
+                // SAFETY: q/k/v rows are `3h` apart within `qkv` (t rows of 3h values), the
+                // score matrix is t×t and ctx holds t rows of h values; strides match.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        t,
+                        hd,
+                        t,
+                        scale,
+                        q.as_ptr(),
+                        (3 * h) as isize,
+                        1,
+                        k.as_ptr(),
+                        1,
+                        (3 * h) as isize,
+                        0.0,
+                        buf.scores.as_mut_ptr(),
+                        t as isize,
+                        1,
+                    );
+                }
+                for row in buf.scores.chunks_exact_mut(t) {
+                    let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+                    let mut sum = 0.0;
+                    for v in row.iter_mut() {
+                        *v = (*v - m).exp();
+                        sum += *v;
+                    }
+                    let inv = 1.0 / sum;
+                    row.iter_mut().for_each(|v| *v *= inv);
+                }
+                // SAFETY: as above; ctx columns [head*hd, head*hd + hd) of each row.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        t,
+                        t,
+                        hd,
+                        1.0,
+                        buf.scores.as_ptr(),
+                        t as isize,
+                        1,
+                        v.as_ptr(),
+                        (3 * h) as isize,
+                        1,
+                        0.0,
+                        buf.ctx.as_mut_ptr().add(head * hd),
+                        h as isize,
+                        1,
+                    );
+                }
+            }
+            linear(&buf.ctx, t, h, &l.ao_w, &l.ao_b, &mut buf.tmp);
+            add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.aln_w, &l.aln_b, self.eps);
+            linear(&buf.x, t, h, &l.fi_w, &l.fi_b, &mut buf.mid);
+            buf.mid.iter_mut().for_each(|v| *v = gelu(*v));
+            linear(&buf.mid, t, self.ff, &l.fo_w, &l.fo_b, &mut buf.tmp);
+            add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.oln_w, &l.oln_b, self.eps);
+        }
+        buf.rows.clear();
+        for &r in read {
+            let r = r.min(t.saturating_sub(1));
+            buf.rows.extend_from_slice(&buf.x[r * h..(r + 1) * h]);
+        }
+        linear(&buf.rows, read.len(), h, &self.head_w, &self.head_b, out);
+        for row in out.chunks_exact_mut(self.labels) {
+            let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
+            row.iter_mut().for_each(|v| *v -= lse);
+        }
+    }
+}

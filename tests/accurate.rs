@@ -1,0 +1,169 @@
+//! The accurate tier: its model file loads (and a missing or corrupt one is an error naming
+//! the file), its tokenizer and encoder reproduce the training code's (fixtures written by
+//! `scripts/accurate/check.py` from the project's own sentences), it tags Hebrew sensibly
+//! through the shared pipeline, and hostile text never breaks it.
+
+use newsflow::core::tag::accurate::file::EncoderFile;
+use newsflow::core::tag::accurate::EncoderLabeler;
+use newsflow::core::tag::labels::N_LABELS;
+use newsflow::core::tag::{AccurateTagger, EntityType, Tagger, Tier};
+use std::path::Path;
+use std::sync::OnceLock;
+
+const MODEL: &str = "models/ner-accurate.bin";
+
+fn tagger() -> &'static AccurateTagger {
+    static T: OnceLock<AccurateTagger> = OnceLock::new();
+    T.get_or_init(|| AccurateTagger::load(Path::new(MODEL)).expect("the shipped model loads"))
+}
+
+#[test]
+fn shipped_model_loads_and_is_within_its_size_budget() {
+    let size = std::fs::metadata(MODEL).expect("model file present").len();
+    assert!(size <= 60_000_000, "{size} bytes");
+    let t = tagger();
+    assert_eq!(t.tier(), Tier::Accurate);
+    assert!(t.labeler().memory_bytes() > 10_000_000);
+}
+
+#[test]
+fn missing_and_corrupt_model_files_are_errors_naming_the_file() {
+    let err = AccurateTagger::load(Path::new("no/such/model.bin")).unwrap_err();
+    assert!(err.to_string().contains("no/such/model.bin"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(MODEL).unwrap();
+    for (name, content) in [
+        ("empty.bin", Vec::new()),
+        ("magic.bin", b"NOTAMODEL-------".to_vec()),
+        ("truncated.bin", bytes[..bytes.len() / 2].to_vec()),
+        ("trailing.bin", [bytes.as_slice(), b"xx"].concat()),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        let err = AccurateTagger::load(&p).unwrap_err().to_string();
+        assert!(err.contains(name), "{err}");
+    }
+}
+
+#[test]
+fn tokenizer_matches_the_training_tokenizer() {
+    // Each line: word TAB piece ids, from scripts/accurate/check.py over our own sentences.
+    let fixture = std::fs::read_to_string("tests/fixtures/accurate_tokens.tsv").unwrap();
+    let tok = tagger().labeler().tokenizer();
+    let mut n = 0;
+    for line in fixture.lines().filter(|l| !l.is_empty()) {
+        let (word, ids) = line.split_once('\t').unwrap();
+        let want: Vec<u32> = ids.split(' ').map(|s| s.parse().unwrap()).collect();
+        let mut got = Vec::new();
+        tok.word(word, &mut got);
+        assert_eq!(got, want, "word {word:?}");
+        n += 1;
+    }
+    assert!(n >= 200, "{n} words");
+    // The same check over 1,000 dev sentences of ../shared, when check.py has written it.
+    let reference = Path::new("target/accurate/tokens-reference.tsv");
+    match std::fs::read_to_string(reference) {
+        Ok(text) => {
+            let mut words = 0;
+            for line in text.lines().filter(|l| !l.is_empty()) {
+                let (word, ids) = line.split_once('\t').unwrap();
+                let want: Vec<u32> = ids.split(' ').map(|s| s.parse().unwrap()).collect();
+                let mut got = Vec::new();
+                tok.word(word, &mut got);
+                assert_eq!(got, want, "word {word:?}");
+                words += 1;
+            }
+            eprintln!("reference tokenization: {words} words agree");
+        }
+        Err(_) => eprintln!("skipped: {} absent", reference.display()),
+    }
+}
+
+#[test]
+fn encoder_reproduces_the_reference_log_probabilities() {
+    let fixture = std::fs::read_to_string("tests/fixtures/accurate_logits.tsv").unwrap();
+    let labeler: &EncoderLabeler = tagger().labeler();
+    let mut checked = 0;
+    for block in fixture.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let rows: Vec<(&str, Vec<f32>)> = block
+            .lines()
+            .map(|l| {
+                let (w, v) = l.split_once('\t').unwrap();
+                (w, v.split(' ').map(|x| x.parse().unwrap()).collect())
+            })
+            .collect();
+        let words: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let got = labeler.word_log_probs(&words);
+        assert_eq!(got.len(), words.len() * N_LABELS);
+        for (i, (w, want)) in rows.iter().enumerate() {
+            for (l, &v) in want.iter().enumerate() {
+                let g = got[i * N_LABELS + l];
+                // Probabilities that matter agree closely; tiny ones may drift in log space.
+                assert!(
+                    (g - v).abs() < 2e-3 || (v < -8.0 && (g - v).abs() < 0.05),
+                    "{w} label {l}: {g} vs {v}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1000);
+}
+
+#[test]
+fn tags_hebrew_people_places_and_organisations() {
+    let ents = tagger().tag(
+        "",
+        "ראש הממשלה נפגש אתמול בירושלים עם שר החוץ של צרפת ועם נציגי האיחוד האירופי.",
+    );
+    let kinds: Vec<(EntityType, &str)> = ents.iter().map(|e| (e.kind, e.text.as_str())).collect();
+    assert!(
+        kinds
+            .iter()
+            .any(|&(k, t)| k == EntityType::GPE && t == "ירושלים"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|&(k, t)| k == EntityType::GPE && t == "צרפת"),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn hostile_text_never_breaks_it() {
+    let t = tagger();
+    let long_word = "א".repeat(5000);
+    let many_words = "מילה ".repeat(600);
+    let mixed = "\u{202e}ב\u{0}ג\u{feff}ד 💥💥💥 ".repeat(40);
+    for text in [
+        "",
+        " ",
+        ".",
+        &long_word,
+        &many_words,
+        &mixed,
+        "ש\"ח 5% 12:00 🇮🇱",
+    ] {
+        let ents = t.tag(text, text);
+        for e in ents {
+            let field_text = text;
+            let s: String = field_text
+                .chars()
+                .skip(e.start)
+                .take(e.end - e.start)
+                .collect();
+            assert_eq!(s, e.text);
+        }
+    }
+}
+
+#[test]
+fn a_small_model_round_trips_through_the_file_format() {
+    let f = EncoderFile::parse(&std::fs::read(MODEL).unwrap()).unwrap();
+    let again = EncoderFile::parse(&f.to_bytes()).unwrap();
+    assert_eq!(again.dims, f.dims);
+    assert_eq!(again.vocab.pieces, f.vocab.pieces);
+    assert_eq!(again.tensors.len(), f.tensors.len());
+}
