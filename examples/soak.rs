@@ -101,7 +101,7 @@ fn rss_mib(pid: u32) -> f64 {
 }
 
 fn article(i: usize) -> Vec<u8> {
-    let body = if i % 3 == 0 {
+    let body = if i.is_multiple_of(3) {
         format!("The mayor of Jerusalem met NATO officials in Brussels on Monday, report {i}. ")
             .repeat(8)
     } else {

@@ -79,11 +79,11 @@ fn tokenizer_matches_the_training_tokenizer() {
     }
 }
 
-#[test]
-fn encoder_reproduces_the_reference_log_probabilities() {
+/// The reference log-probabilities (word, 53 values a line; a blank line between
+/// sentences) and the same from `labeler`.
+fn compare_with_reference(labeler: &EncoderLabeler) -> Vec<(String, Vec<f32>, Vec<f32>)> {
     let fixture = std::fs::read_to_string("tests/fixtures/accurate_logits.tsv").unwrap();
-    let labeler: &EncoderLabeler = tagger().labeler();
-    let mut checked = 0;
+    let mut out = Vec::new();
     for block in fixture.split("\n\n").filter(|b| !b.trim().is_empty()) {
         let rows: Vec<(&str, Vec<f32>)> = block
             .lines()
@@ -95,19 +95,45 @@ fn encoder_reproduces_the_reference_log_probabilities() {
         let words: Vec<&str> = rows.iter().map(|r| r.0).collect();
         let got = labeler.word_log_probs(&words);
         assert_eq!(got.len(), words.len() * N_LABELS);
-        for (i, (w, want)) in rows.iter().enumerate() {
-            for (l, &v) in want.iter().enumerate() {
-                let g = got[i * N_LABELS + l];
-                // Probabilities that matter agree closely; tiny ones may drift in log space.
-                assert!(
-                    (g - v).abs() < 2e-3 || (v < -8.0 && (g - v).abs() < 0.05),
-                    "{w} label {l}: {g} vs {v}"
-                );
-                checked += 1;
-            }
+        for (i, (w, want)) in rows.into_iter().enumerate() {
+            out.push((
+                w.to_string(),
+                want,
+                got[i * N_LABELS..(i + 1) * N_LABELS].to_vec(),
+            ));
         }
     }
-    assert!(checked > 1000);
+    out
+}
+
+fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b })
+}
+
+#[test]
+fn encoder_reproduces_the_reference_log_probabilities() {
+    let bytes = std::fs::read(MODEL).unwrap();
+    let f32_labeler = EncoderLabeler::with_kernel(&bytes, false).unwrap();
+    let rows = compare_with_reference(&f32_labeler);
+    assert!(rows.len() >= 20);
+    for (w, want, got) in &rows {
+        for (l, (&v, &g)) in want.iter().zip(got).enumerate() {
+            // Probabilities that matter agree closely; tiny ones may drift in log space.
+            assert!(
+                (g - v).abs() < 2e-3 || (v < -8.0 && (g - v).abs() < 0.05),
+                "{w} label {l}: {g} vs {v}"
+            );
+        }
+    }
+    // The int8 kernel (where the CPU has it) reads the same labels.
+    let fast = EncoderLabeler::with_kernel(&bytes, true).unwrap();
+    eprintln!("kernel: {}", fast.kernel());
+    let rows = compare_with_reference(&fast);
+    for (w, want, got) in &rows {
+        assert_eq!(argmax(want), argmax(got), "{w}");
+        let best = argmax(want);
+        assert!((want[best] - got[best]).abs() < 0.1, "{w}: {} vs {}", want[best], got[best]);
+    }
 }
 
 #[test]

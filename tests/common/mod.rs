@@ -280,7 +280,7 @@ pub fn assert_valid_record(validator: &jsonschema::Validator, record: &serde_jso
 
 /// A synthetic article payload number `i` (JSON, Hebrew or English), about 1 KB.
 pub fn article(i: usize) -> Vec<u8> {
-    let body = if i % 3 == 0 {
+    let body = if i.is_multiple_of(3) {
         format!("The mayor of Jerusalem met NATO officials in Brussels on Monday, report {i}. ")
             .repeat(8)
     } else {

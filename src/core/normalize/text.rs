@@ -601,7 +601,7 @@ mod tests {
                     pieces[k % pieces.len()]
                 };
                 text.push_str(piece);
-                if k % 5 == 0 {
+                if k.is_multiple_of(5) {
                     text.push(' ');
                 }
             }

@@ -7,22 +7,91 @@
 //! (the word embeddings stay int8 and are expanded per looked-up row).
 
 use super::file::{EncoderFile, Stored};
+use super::int8::{self, PackedI8};
 use crate::core::tag::TagError;
+
+/// A linear layer: f32 weights for `matrixmultiply`, or packed int8 for the VNNI kernel.
+#[derive(Debug, Clone)]
+enum Linear {
+    F32 {
+        w: Vec<f32>,
+        b: Vec<f32>,
+        nin: usize,
+    },
+    I8(PackedI8),
+}
+
+impl Linear {
+    /// The layer made of the row-stacked weight tensors `weights` (each `[rows, nin]`)
+    /// and their biases.
+    fn load(
+        f: &EncoderFile,
+        weights: &[String],
+        biases: &[String],
+        rows: usize,
+        nin: usize,
+        use_int8: bool,
+    ) -> Result<Linear, TagError> {
+        let mut b = Vec::new();
+        for name in biases {
+            b.extend(f.tensor(name, 1, rows)?.to_f32());
+        }
+        let mut q = Vec::new();
+        let mut sc = Vec::new();
+        let mut all_i8 = true;
+        for name in weights {
+            match &f.tensor(name, rows, nin)?.data {
+                Stored::I8 { scales, values } => {
+                    q.extend_from_slice(values);
+                    sc.extend_from_slice(scales);
+                }
+                Stored::F32(_) => all_i8 = false,
+            }
+        }
+        if use_int8 && all_i8 {
+            if let Some(p) = PackedI8::new(&q, &sc, &b, rows * weights.len(), nin) {
+                return Ok(Linear::I8(p));
+            }
+        }
+        let mut w = Vec::new();
+        for name in weights {
+            w.extend(f.tensor(name, rows, nin)?.to_f32());
+        }
+        Ok(Linear::F32 { w, b, nin })
+    }
+
+    fn apply(&self, x: &[f32], t: usize, y: &mut Vec<f32>, buf: &mut Quant) {
+        match self {
+            Linear::F32 { w, b, nin } => linear(x, t, *nin, w, b, y),
+            Linear::I8(p) => p.apply(x, t, y, &mut buf.xq, &mut buf.sx),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        match self {
+            Linear::F32 { w, b, .. } => 4 * (w.len() + b.len()),
+            Linear::I8(p) => p.memory_bytes(),
+        }
+    }
+}
+
+/// Scratch of the int8 kernel.
+#[derive(Debug, Default)]
+struct Quant {
+    xq: Vec<u8>,
+    sx: Vec<f32>,
+}
 
 /// One transformer layer's weights (matrices `[out, in]`, row-major).
 #[derive(Debug, Clone)]
 struct Layer {
     /// Q, K and V stacked: `[3 * hidden, hidden]`.
-    qkv_w: Vec<f32>,
-    qkv_b: Vec<f32>,
-    ao_w: Vec<f32>,
-    ao_b: Vec<f32>,
+    qkv: Linear,
+    ao: Linear,
     aln_w: Vec<f32>,
     aln_b: Vec<f32>,
-    fi_w: Vec<f32>,
-    fi_b: Vec<f32>,
-    fo_w: Vec<f32>,
-    fo_b: Vec<f32>,
+    fi: Linear,
+    fo: Linear,
     oln_w: Vec<f32>,
     oln_b: Vec<f32>,
 }
@@ -32,7 +101,6 @@ struct Layer {
 pub struct Encoder {
     hidden: usize,
     heads: usize,
-    ff: usize,
     max_pos: usize,
     labels: usize,
     eps: f32,
@@ -58,6 +126,7 @@ pub struct Buffers {
     mid: Vec<f32>,
     scores: Vec<f32>,
     rows: Vec<f32>,
+    quant: Quant,
 }
 
 /// `y[t, nout] = x[t, nin] · w[nout, nin]ᵀ + b`.
@@ -119,8 +188,9 @@ fn gelu(x: f32) -> f32 {
 }
 
 impl Encoder {
-    /// Builds the encoder from a parsed file, checking every tensor's shape.
-    pub fn new(f: &EncoderFile) -> Result<Encoder, TagError> {
+    /// Builds the encoder from a parsed file, checking every tensor's shape; the linear
+    /// layers use the int8 kernel when `allow_int8` and the CPU has it.
+    pub fn new(f: &EncoderFile, allow_int8: bool) -> Result<Encoder, TagError> {
         let d = f.dims;
         let (h, ff) = (d.hidden, d.ff);
         let word = f
@@ -156,26 +226,22 @@ impl Encoder {
         let get = |name: &str, rows: usize, cols: usize| -> Result<Vec<f32>, TagError> {
             Ok(f.tensor(name, rows, cols)?.to_f32())
         };
+        let use_int8 = allow_int8 && int8::available();
         let mut layers = Vec::with_capacity(d.layers);
         for i in 0..d.layers {
             let p = |s: &str| format!("layers.{i}.{s}");
-            let mut qkv_w = get(&p("q.weight"), h, h)?;
-            qkv_w.extend(get(&p("k.weight"), h, h)?);
-            qkv_w.extend(get(&p("v.weight"), h, h)?);
-            let mut qkv_b = get(&p("q.bias"), 1, h)?;
-            qkv_b.extend(get(&p("k.bias"), 1, h)?);
-            qkv_b.extend(get(&p("v.bias"), 1, h)?);
+            let lin = |parts: &[&str], rows: usize, nin: usize| {
+                let w: Vec<String> = parts.iter().map(|s| p(&format!("{s}.weight"))).collect();
+                let b: Vec<String> = parts.iter().map(|s| p(&format!("{s}.bias"))).collect();
+                Linear::load(f, &w, &b, rows, nin, use_int8)
+            };
             layers.push(Layer {
-                qkv_w,
-                qkv_b,
-                ao_w: get(&p("ao.weight"), h, h)?,
-                ao_b: get(&p("ao.bias"), 1, h)?,
+                qkv: lin(&["q", "k", "v"], h, h)?,
+                ao: lin(&["ao"], h, h)?,
                 aln_w: get(&p("aln.weight"), 1, h)?,
                 aln_b: get(&p("aln.bias"), 1, h)?,
-                fi_w: get(&p("fi.weight"), ff, h)?,
-                fi_b: get(&p("fi.bias"), 1, ff)?,
-                fo_w: get(&p("fo.weight"), h, ff)?,
-                fo_b: get(&p("fo.bias"), 1, h)?,
+                fi: lin(&["fi"], ff, h)?,
+                fo: lin(&["fo"], h, ff)?,
                 oln_w: get(&p("oln.weight"), 1, h)?,
                 oln_b: get(&p("oln.bias"), 1, h)?,
             });
@@ -183,7 +249,6 @@ impl Encoder {
         Ok(Encoder {
             hidden: h,
             heads: d.heads,
-            ff,
             max_pos: d.max_pos,
             labels: d.labels,
             eps: f.eps,
@@ -210,18 +275,24 @@ impl Encoder {
         self.labels
     }
 
+    /// Whether the linear layers run the int8 kernel.
+    pub fn uses_int8(&self) -> bool {
+        self.layers
+            .first()
+            .is_some_and(|l| matches!(l.qkv, Linear::I8(_)))
+    }
+
     /// Bytes held in memory by the weights.
     pub fn memory_bytes(&self) -> usize {
         let layer: usize = self
             .layers
             .iter()
             .map(|l| {
-                4 * (l.qkv_w.len() + l.ao_w.len() + l.fi_w.len() + l.fo_w.len())
-                    + 4 * (l.qkv_b.len()
-                        + l.ao_b.len()
-                        + l.fi_b.len()
-                        + l.fo_b.len()
-                        + 4 * self.hidden)
+                l.qkv.memory_bytes()
+                    + l.ao.memory_bytes()
+                    + l.fi.memory_bytes()
+                    + l.fo.memory_bytes()
+                    + 16 * self.hidden
             })
             .sum();
         self.word_q.len() + 4 * (self.word_scale.len() + self.pos.len() + self.head_w.len()) + layer
@@ -249,7 +320,7 @@ impl Encoder {
         add_layer_norm(&mut buf.x, None, &self.eln_w, &self.eln_b, self.eps);
         let scale = 1.0 / (hd as f32).sqrt();
         for l in &self.layers {
-            linear(&buf.x, t, h, &l.qkv_w, &l.qkv_b, &mut buf.qkv);
+            l.qkv.apply(&buf.x, t, &mut buf.qkv, &mut buf.quant);
             buf.ctx.clear();
             buf.ctx.resize(t * h, 0.0);
             buf.scores.resize(t * t, 0.0);
@@ -307,11 +378,11 @@ impl Encoder {
                     );
                 }
             }
-            linear(&buf.ctx, t, h, &l.ao_w, &l.ao_b, &mut buf.tmp);
+            l.ao.apply(&buf.ctx, t, &mut buf.tmp, &mut buf.quant);
             add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.aln_w, &l.aln_b, self.eps);
-            linear(&buf.x, t, h, &l.fi_w, &l.fi_b, &mut buf.mid);
+            l.fi.apply(&buf.x, t, &mut buf.mid, &mut buf.quant);
             buf.mid.iter_mut().for_each(|v| *v = gelu(*v));
-            linear(&buf.mid, t, self.ff, &l.fo_w, &l.fo_b, &mut buf.tmp);
+            l.fo.apply(&buf.mid, t, &mut buf.tmp, &mut buf.quant);
             add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.oln_w, &l.oln_b, self.eps);
         }
         buf.rows.clear();

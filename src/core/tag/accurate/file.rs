@@ -169,7 +169,7 @@ impl EncoderFile {
             max_pos: dim("positions")?,
             labels: dim("labels")?,
         };
-        if dims.heads == 0 || dims.hidden % dims.heads != 0 || dims.hidden == 0 {
+        if dims.heads == 0 || !dims.hidden.is_multiple_of(dims.heads) || dims.hidden == 0 {
             return Err(TagError::Model(format!(
                 "hidden size {} is not a multiple of {} heads",
                 dims.hidden, dims.heads

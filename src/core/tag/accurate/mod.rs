@@ -7,6 +7,7 @@
 
 pub mod encoder;
 pub mod file;
+pub mod int8;
 pub mod tokenizer;
 
 use super::decoder::{viterbi, Scratch};
@@ -66,8 +67,14 @@ thread_local! {
 }
 
 impl EncoderLabeler {
-    /// Parses a model file's bytes.
+    /// Parses a model file's bytes (the int8 kernel where the CPU has it).
     pub fn from_bytes(bytes: &[u8]) -> Result<EncoderLabeler, TagError> {
+        Self::with_kernel(bytes, true)
+    }
+
+    /// Parses a model file's bytes; `allow_int8 = false` keeps every product in f32 (the
+    /// reference the training code computes).
+    pub fn with_kernel(bytes: &[u8], allow_int8: bool) -> Result<EncoderLabeler, TagError> {
         let f = EncoderFile::parse(bytes)?;
         if f.dims.labels != N_LABELS {
             return Err(TagError::Model(format!(
@@ -84,7 +91,7 @@ impl EncoderLabeler {
         }
         Ok(EncoderLabeler {
             tokenizer: Tokenizer::new(&f.vocab),
-            encoder: Encoder::new(&f)?,
+            encoder: Encoder::new(&f, allow_int8)?,
             trans: vec![0.0; N_LABELS * N_LABELS],
             cons: Constraints::default(),
             file_bytes: bytes.len(),
@@ -99,6 +106,15 @@ impl EncoderLabeler {
     /// Bytes held by the weights.
     pub fn memory_bytes(&self) -> usize {
         self.encoder.memory_bytes()
+    }
+
+    /// The kernel of the linear layers: "int8-vnni" or "f32".
+    pub fn kernel(&self) -> &'static str {
+        if self.encoder.uses_int8() {
+            "int8-vnni"
+        } else {
+            "f32"
+        }
     }
 
     /// The label log-probabilities at each word's first piece, `N_LABELS` a word, for words

@@ -1,0 +1,224 @@
+//! int8 products for the encoder's linear layers on CPUs with AVX-512 VNNI: the weights are
+//! the file's int8 rows (one scale each), packed for `vpdpbusd`; activations are quantized
+//! per token row to unsigned bytes around 128 at each call. `y = sw·sx·(Σ w·xq − 128·Σ w) + b`.
+//! Four times the multiply-adds of an f32 FMA per instruction; the f32 path
+//! (`matrixmultiply`) serves other CPUs and `NEWSFLOW_ENCODER_KERNEL=f32`.
+
+/// Rows of one packed block (one 512-bit register of i32 accumulators).
+const BLOCK: usize = 16;
+
+/// A weight matrix `[n, k]` packed for the kernel: `[n/16][k/4][16][4]` bytes.
+#[derive(Debug, Clone)]
+pub struct PackedI8 {
+    n: usize,
+    k: usize,
+    blocks: Vec<i8>,
+    scales: Vec<f32>,
+    /// 128 · Σ_k w, the correction for the unsigned activations.
+    corr: Vec<i32>,
+    bias: Vec<f32>,
+}
+
+/// Whether this CPU runs the int8 kernel (and the environment does not forbid it).
+pub fn available() -> bool {
+    if std::env::var("NEWSFLOW_ENCODER_KERNEL").is_ok_and(|v| v == "f32") {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+impl PackedI8 {
+    /// Packs `values` (`[n, k]` row-major int8) with their row scales; `None` when the
+    /// shape does not fit the kernel (n a multiple of 16, k of 4).
+    pub fn new(values: &[i8], scales: &[f32], bias: &[f32], n: usize, k: usize) -> Option<Self> {
+        if !n.is_multiple_of(BLOCK)
+            || !k.is_multiple_of(4)
+            || values.len() != n * k
+            || scales.len() != n
+        {
+            return None;
+        }
+        let mut blocks = vec![0i8; n * k];
+        for nb in 0..n / BLOCK {
+            for g in 0..k / 4 {
+                for r in 0..BLOCK {
+                    for b in 0..4 {
+                        blocks[((nb * (k / 4) + g) * BLOCK + r) * 4 + b] =
+                            values[(nb * BLOCK + r) * k + g * 4 + b];
+                    }
+                }
+            }
+        }
+        let corr = values
+            .chunks_exact(k)
+            .map(|row| 128 * row.iter().map(|&v| i32::from(v)).sum::<i32>())
+            .collect();
+        Some(PackedI8 {
+            n,
+            k,
+            blocks,
+            scales: scales.to_vec(),
+            corr,
+            bias: bias.to_vec(),
+        })
+    }
+
+    /// Bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        self.blocks.len() + 4 * (self.scales.len() + self.corr.len() + self.bias.len())
+    }
+
+    /// `y[t, n] = x[t, k] · wᵀ + b`; `xq` and `sx` are scratch.
+    pub fn apply(
+        &self,
+        x: &[f32],
+        t: usize,
+        y: &mut Vec<f32>,
+        xq: &mut Vec<u8>,
+        sx: &mut Vec<f32>,
+    ) {
+        assert!(x.len() >= t * self.k, "int8 linear: shapes");
+        xq.clear();
+        sx.clear();
+        for row in x[..t * self.k].chunks_exact(self.k) {
+            let m = row.iter().fold(0f32, |a, v| a.max(v.abs()));
+            let s = if m > 0.0 { m / 127.0 } else { 1.0 };
+            let inv = 1.0 / s;
+            sx.push(s);
+            xq.extend(
+                row.iter()
+                    .map(|v| ((v * inv).round().clamp(-127.0, 127.0) as i32 + 128) as u8),
+            );
+        }
+        y.clear();
+        y.resize(t * self.n, 0.0);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `available()` was checked when the encoder chose this kernel (the packed
+        // weights exist only then); buffer sizes are checked above and in the kernel.
+        unsafe {
+            kernel::run(self, xq, sx, t, y)
+        };
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod kernel {
+    use super::{PackedI8, BLOCK};
+    use std::arch::x86_64::*;
+
+    /// Rows of activations per tile (accumulators held in registers).
+    const TILE: usize = 8;
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn run(w: &PackedI8, xq: &[u8], sx: &[f32], t: usize, y: &mut [f32]) {
+        assert!(xq.len() == t * w.k && sx.len() == t && y.len() == t * w.n);
+        let kg = w.k / 4;
+        for nb in 0..w.n / BLOCK {
+            let wp = w.blocks.as_ptr().add(nb * kg * BLOCK * 4);
+            let o = nb * BLOCK;
+            let scale = _mm512_loadu_ps(w.scales.as_ptr().add(o));
+            let corr = _mm512_loadu_si512(w.corr.as_ptr().add(o).cast());
+            let bias = _mm512_loadu_ps(w.bias.as_ptr().add(o));
+            let mut ti = 0;
+            while ti + TILE <= t {
+                tile::<TILE>(w, wp, kg, xq, sx, ti, o, scale, corr, bias, y);
+                ti += TILE;
+            }
+            while ti < t {
+                tile::<1>(w, wp, kg, xq, sx, ti, o, scale, corr, bias, y);
+                ti += 1;
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn tile<const R: usize>(
+        w: &PackedI8,
+        wp: *const i8,
+        kg: usize,
+        xq: &[u8],
+        sx: &[f32],
+        ti: usize,
+        o: usize,
+        scale: __m512,
+        corr: __m512i,
+        bias: __m512,
+        y: &mut [f32],
+    ) {
+        let mut acc = [_mm512_setzero_si512(); R];
+        let xp = xq.as_ptr().add(ti * w.k);
+        for g in 0..kg {
+            let wv = _mm512_loadu_si512(wp.add(g * BLOCK * 4).cast());
+            for (j, a) in acc.iter_mut().enumerate() {
+                let xv = _mm512_set1_epi32(std::ptr::read_unaligned(
+                    xp.add(j * w.k + g * 4).cast::<i32>(),
+                ));
+                *a = _mm512_dpbusd_epi32(*a, xv, wv);
+            }
+        }
+        for (j, a) in acc.iter().enumerate() {
+            let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(*a, corr));
+            let s = _mm512_mul_ps(scale, _mm512_set1_ps(sx[ti + j]));
+            let out = _mm512_fmadd_ps(v, s, bias);
+            _mm512_storeu_ps(y.as_mut_ptr().add((ti + j) * w.n + o), out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_float_product_of_the_dequantized_weights() {
+        if !available() {
+            eprintln!("skipped: no AVX-512 VNNI on this CPU");
+            return;
+        }
+        let (n, k, t) = (32, 40, 11);
+        let values: Vec<i8> = (0..n * k)
+            .map(|i| ((i * 37 % 255) as i32 - 127) as i8)
+            .collect();
+        let scales: Vec<f32> = (0..n).map(|i| 0.01 + i as f32 * 0.001).collect();
+        let bias: Vec<f32> = (0..n).map(|i| i as f32 * 0.1).collect();
+        let x: Vec<f32> = (0..t * k)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0)
+            .collect();
+        let p = PackedI8::new(&values, &scales, &bias, n, k).unwrap();
+        let (mut y, mut xq, mut sx) = (Vec::new(), Vec::new(), Vec::new());
+        p.apply(&x, t, &mut y, &mut xq, &mut sx);
+        for r in 0..t {
+            // The reference: the same per-row activation quantization, products in i64.
+            let row = &x[r * k..(r + 1) * k];
+            let m = row.iter().fold(0f32, |a, v| a.max(v.abs()));
+            let sxr = m / 127.0;
+            let q: Vec<i64> = row.iter().map(|v| (v / sxr).round() as i64).collect();
+            for c in 0..n {
+                let dot: i64 = (0..k).map(|i| q[i] * i64::from(values[c * k + i])).sum();
+                let exact = dot as f32 * sxr * scales[c] + bias[c];
+                let got = y[r * n + c];
+                assert!(
+                    (got - exact).abs() < 1e-3 * (1.0 + exact.abs()),
+                    "{r},{c}: {got} vs {exact}"
+                );
+                // And close to the unquantized product.
+                let float: f32 = (0..k)
+                    .map(|i| row[i] * f32::from(values[c * k + i]) * scales[c])
+                    .sum::<f32>()
+                    + bias[c];
+                assert!((got - float).abs() < 0.1 * (1.0 + float.abs()), "{r},{c}");
+            }
+        }
+    }
+}
