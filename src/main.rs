@@ -158,6 +158,10 @@ enum Command {
         /// binary; accurate: models/ner-accurate.bin).
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Training files (repeatable): also report recall on the gold mentions that
+        /// contain a word none of them has.
+        #[arg(long = "unseen-from")]
+        unseen_from: Vec<PathBuf>,
     },
 }
 
@@ -378,6 +382,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             tolerance,
             tagger,
             model,
+            unseen_from,
         } => ner_cli::eval(
             tagger.parse().map_err(anyhow::Error::msg)?,
             &gold,
@@ -387,6 +392,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline_key.as_deref(),
             tolerance,
             model.as_deref(),
+            &unseen_from,
         ),
         Command::CheckConfig { config } => {
             let c = Config::load(Some(&config))?;

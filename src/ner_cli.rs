@@ -159,6 +159,7 @@ pub fn eval(
     baseline_key: Option<&str>,
     tolerance: f64,
     model: Option<&Path>,
+    unseen_from: &[std::path::PathBuf],
 ) -> anyhow::Result<ExitCode> {
     let scheme = Scheme::parse(scheme).context("--scheme must be nemo or bmc")?;
     let t0 = Instant::now();
@@ -189,10 +190,11 @@ pub fn eval(
         }
     };
     let load = t0.elapsed();
-    let sentences = read_bmes(gold)?;
+    let mut sentences = read_bmes(gold)?;
     if sentences.is_empty() {
         bail!("{} has no sentences", gold.display());
     }
+    bmes::keep_scheme_categories(&mut sentences, scheme);
     let r = newsflow::training::eval::evaluate(tagger.as_ref(), &sentences, scheme);
     if let Some(p) = predictions_out {
         std::fs::write(p, bmes::write(&r.predictions))
@@ -223,6 +225,19 @@ pub fn eval(
             b.predicted,
             b.correct,
             100.0 * b.correct as f64 / b.predicted.max(1) as f64
+        );
+    }
+    if !unseen_from.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        for p in unseen_from {
+            for s in read_bmes(p)? {
+                seen.extend(s.tokens);
+            }
+        }
+        let (found, total) = bmes::unseen_recall(&sentences, &r.predictions, &seen);
+        println!(
+            "recall on mentions with a word unseen in training: {:.4} ({found} of {total})",
+            found as f64 / total.max(1) as f64
         );
     }
     let f1 = r.scores.micro.f1();

@@ -104,6 +104,45 @@ impl Scheme {
     }
 }
 
+/// Gold tags whose category the scheme does not produce (IAHLT's TTL, TIMEX, MISC,
+/// INFORMAL) read as `O`, so a NEMO-family file from another corpus scores on the shared
+/// categories only.
+pub fn keep_scheme_categories(sentences: &mut [Sentence], scheme: Scheme) {
+    let cats: Vec<&str> = EntityType::ALL
+        .iter()
+        .filter_map(|&t| scheme.map(t))
+        .collect();
+    for s in sentences {
+        for tag in &mut s.tags {
+            if let Some((_, cat)) = tag.split_once('-') {
+                if !cats.contains(&cat) {
+                    *tag = "O".to_string();
+                }
+            }
+        }
+    }
+}
+
+/// Recall on the gold mentions that contain a word outside `seen` (names the tagger never
+/// saw in training): (found, total).
+pub fn unseen_recall(
+    gold: &[Sentence],
+    predicted: &[Sentence],
+    seen: &std::collections::HashSet<String>,
+) -> (usize, usize) {
+    let (mut found, mut total) = (0, 0);
+    for (g, p) in gold.iter().zip(predicted) {
+        let pm = mentions(&p.tags);
+        for m in mentions(&g.tags) {
+            if g.tokens[m.start..m.end].iter().any(|w| !seen.contains(w)) {
+                total += 1;
+                found += usize::from(pm.contains(&m));
+            }
+        }
+    }
+    (found, total)
+}
+
 /// A decoded mention: token range and category.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mention {
