@@ -6,9 +6,8 @@
 use super::entity::{Component, Entity, EntityType};
 use super::gazetteer::{Gazetteer, GazetteerMatch};
 use super::hash::hash_bytes;
-use super::pipeline::Window;
 use super::rules;
-use super::window::char_to_byte;
+use super::window::{char_to_byte, Window};
 use chrono::NaiveDate;
 
 /// Model entities made of two or more known names (פוטין וזלנסקי) give way to the

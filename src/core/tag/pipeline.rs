@@ -8,10 +8,10 @@ use super::entity::{Component, Entity, EntityType, Field};
 use super::features::GazTag;
 use super::gazetteer::{self, Gazetteer, GazetteerMatch};
 use super::linear::Model;
-use super::names::{is_title, prefix_chars};
-use super::window::{chunks, window_end};
+use super::names::is_title;
+use super::window::{chunks, window_end, Window};
 use super::{english, merge, Tagger, Tier};
-use crate::core::segment::{tokenize, Token};
+use crate::core::segment::tokenize;
 use chrono::NaiveDate;
 use std::sync::Arc;
 
@@ -44,39 +44,6 @@ pub struct Pipeline<L> {
     /// whether a gazetteer match behind a prefix is a real word).
     lexicon: Arc<Model>,
     labeler: L,
-}
-
-/// One window being tagged: its text, tokens and field, and the lexicon for prefixes.
-pub(crate) struct Window<'a> {
-    pub(crate) text: &'a str,
-    pub(crate) tokens: &'a [Token<'a>],
-    pub(crate) field: Field,
-    pub(crate) lexicon: &'a Model,
-}
-
-impl Window<'_> {
-    /// An entity for tokens `[first, last)`, with the prefix letters of the first token
-    /// outside the span.
-    pub(crate) fn entity(&self, first: usize, last: usize, kind: EntityType) -> Entity {
-        let t = &self.tokens[first];
-        let pc = prefix_chars(self.lexicon, t.text);
-        let byte_start = t.byte_start + t.text.char_indices().nth(pc).map_or(0, |(b, _)| b);
-        let end_tok = &self.tokens[last - 1];
-        let byte_end = end_tok.byte_start + end_tok.text.len();
-        let surface = &self.text[byte_start..byte_end];
-        Entity {
-            kind,
-            text: surface.to_string(),
-            field: self.field,
-            start: t.start + pc,
-            end: end_tok.end,
-            canonical: surface.to_string(),
-            wikidata: None,
-            confidence: 0.5,
-            source: Component::Model,
-            value: None,
-        }
-    }
 }
 
 impl<L: Labeler> Pipeline<L> {

@@ -1,7 +1,10 @@
 //! Where tagging cuts text: fields into windows (so cost stays linear in length), windows
 //! into sentence-like chunks (the unit both tiers label), and character offsets back to
-//! bytes through the tokens.
+//! bytes through the tokens; [`Window`] carries one window through the merge passes.
 
+use super::entity::{Component, Entity, EntityType, Field};
+use super::linear::Model;
+use super::names::prefix_chars;
 use crate::core::segment::Token;
 
 /// Sentence-like chunks of a token sequence for decoding: a chunk ends after `.`, `!`,
@@ -66,4 +69,37 @@ pub(crate) fn char_to_byte(text: &str, tokens: &[Token<'_>], chars: usize) -> us
         .char_indices()
         .nth(chars - base_char)
         .map_or(text.len(), |(b, _)| base_byte + b)
+}
+
+/// One window being tagged: its text, tokens and field, and the lexicon for prefixes.
+pub(crate) struct Window<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) tokens: &'a [Token<'a>],
+    pub(crate) field: Field,
+    pub(crate) lexicon: &'a Model,
+}
+
+impl Window<'_> {
+    /// An entity for tokens `[first, last)`, with the prefix letters of the first token
+    /// outside the span.
+    pub(crate) fn entity(&self, first: usize, last: usize, kind: EntityType) -> Entity {
+        let t = &self.tokens[first];
+        let pc = prefix_chars(self.lexicon, t.text);
+        let byte_start = t.byte_start + t.text.char_indices().nth(pc).map_or(0, |(b, _)| b);
+        let end_tok = &self.tokens[last - 1];
+        let byte_end = end_tok.byte_start + end_tok.text.len();
+        let surface = &self.text[byte_start..byte_end];
+        Entity {
+            kind,
+            text: surface.to_string(),
+            field: self.field,
+            start: t.start + pc,
+            end: end_tok.end,
+            canonical: surface.to_string(),
+            wikidata: None,
+            confidence: 0.5,
+            source: Component::Model,
+            value: None,
+        }
+    }
 }
