@@ -132,7 +132,12 @@ fn encoder_reproduces_the_reference_log_probabilities() {
     for (w, want, got) in &rows {
         assert_eq!(argmax(want), argmax(got), "{w}");
         let best = argmax(want);
-        assert!((want[best] - got[best]).abs() < 0.1, "{w}: {} vs {}", want[best], got[best]);
+        assert!(
+            (want[best] - got[best]).abs() < 0.1,
+            "{w}: {} vs {}",
+            want[best],
+            got[best]
+        );
     }
 }
 

@@ -178,6 +178,22 @@ fn peak_rss_mib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_inputs_end_in_output_or_dlq_without_panics_and_bounded_memory() {
+    hostile_run(&[]).await;
+}
+
+/// The same corpus with the accurate tier: the encoder reads the first 32 KB of a field and
+/// the fast model the rest, so huge bodies cost about what they cost in fast mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_inputs_in_accurate_mode() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/ner-accurate.bin");
+    hostile_run(&[
+        ("NEWSFLOW_TAGGER__MODE", "accurate"),
+        ("NEWSFLOW_TAGGER__ACCURATE_MODEL", model),
+    ])
+    .await;
+}
+
+async fn hostile_run(env: &[(&str, &str)]) {
     let Some(tansu) = Tansu::start() else { return };
     for t in [RAW, OUT, DLQ] {
         tansu.create_topic(t, 2);
@@ -208,7 +224,7 @@ level = "info"
         ),
     )
     .unwrap();
-    let mut svc = Service::start(&config, &[], dir.path().join("svc.log"));
+    let mut svc = Service::start(&config, env, dir.path().join("svc.log"));
     let mut inputs = corpus_files();
     inputs.extend(generated());
     let r = reader(&brokers, &[OUT, DLQ]);

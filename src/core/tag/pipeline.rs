@@ -44,6 +44,9 @@ pub struct Pipeline<L> {
     /// whether a gazetteer match behind a prefix is a real word).
     lexicon: Arc<Model>,
     labeler: L,
+    /// The labeller of the part of a field past `full_bytes` (a slow tier's bound on the
+    /// work one huge field can cause), if any.
+    fallback: Option<(usize, Box<dyn Labeler>)>,
 }
 
 impl<L: Labeler> Pipeline<L> {
@@ -54,7 +57,15 @@ impl<L: Labeler> Pipeline<L> {
             gazetteer,
             lexicon,
             labeler,
+            fallback: None,
         }
+    }
+
+    /// Windows of a field that start at or after byte `full_bytes` are labelled by
+    /// `fallback` instead of the tier's labeller.
+    pub fn with_fallback(mut self, full_bytes: usize, fallback: Box<dyn Labeler>) -> Self {
+        self.fallback = Some((full_bytes, fallback));
+        self
     }
 
     /// The gazetteer.
@@ -72,9 +83,10 @@ impl<L: Labeler> Pipeline<L> {
         &self.labeler
     }
 
-    /// Tags one window of a field (offsets relative to `text`).
+    /// Tags one window of a field (offsets relative to `text`) with `labeler`.
     fn tag_window(
         &self,
+        labeler: &dyn Labeler,
         text: &str,
         field: Field,
         anchor: Option<NaiveDate>,
@@ -90,7 +102,7 @@ impl<L: Labeler> Pipeline<L> {
         let mut gtags = vec![0; tokens.len()];
         let gaz_matches = gazetteer::scan(&self.gazetteer, &tokens, &mut gtags);
         let first_new = out.len();
-        self.label_chunks(&w, &gtags, &gaz_matches, out);
+        self.label_chunks(labeler, &w, &gtags, &gaz_matches, out);
         merge::drop_spans_made_of_known_names(&w, &gaz_matches, first_new, out);
         merge::apply_gazetteer(&w, &self.gazetteer, &gaz_matches, first_new, out);
         merge::apply_rules(&w, anchor, first_new, out);
@@ -101,6 +113,7 @@ impl<L: Labeler> Pipeline<L> {
     /// by the tier's labeller (titles before a name are cut off the span).
     fn label_chunks(
         &self,
+        labeler: &dyn Labeler,
         w: &Window<'_>,
         gtags: &[GazTag],
         gaz_matches: &[GazetteerMatch],
@@ -136,7 +149,7 @@ impl<L: Labeler> Pipeline<L> {
             words.clear();
             words.extend(tokens[a..b].iter().map(|t| t.text));
             spans.clear();
-            self.labeler.spans(&words, &gtags[a..b], &mut spans);
+            labeler.spans(&words, &gtags[a..b], &mut spans);
             for sp in &spans {
                 // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title.
                 let mut first = sp.first;
@@ -169,7 +182,11 @@ impl<L: Labeler> Tagger for Pipeline<L> {
             let end = window_end(text, byte);
             let window = &text[byte..end];
             let first = out.len();
-            self.tag_window(window, field, anchor, out);
+            let labeler: &dyn Labeler = match &self.fallback {
+                Some((limit, fallback)) if byte >= *limit => fallback.as_ref(),
+                _ => &self.labeler,
+            };
+            self.tag_window(labeler, window, field, anchor, out);
             for e in &mut out[first..] {
                 e.start += chars;
                 e.end += chars;

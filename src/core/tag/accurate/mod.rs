@@ -35,6 +35,11 @@ pub const MAX_WORD_PIECES: usize = 16;
 const BOS: u32 = 0;
 const EOS: u32 = 2;
 
+/// Bytes of a field the encoder reads; the rest of a longer field (only hostile or
+/// pathological inputs: a news article is 2–10 KB) is labelled by the fast tier's model, so
+/// one 10 MB body costs seconds, not an hour. One tagging window.
+pub const ENCODER_FIELD_BYTES: usize = super::window::WINDOW_BYTES;
+
 /// The default location of the accurate tier's model file.
 pub const DEFAULT_MODEL_PATH: &str = "models/ner-accurate.bin";
 
@@ -230,12 +235,14 @@ impl AccurateTagger {
         lexicon: Arc<Model>,
         bytes: &[u8],
     ) -> Result<AccurateTagger, TagError> {
+        let fallback = Box::new(super::LinearLabeler::new(Arc::clone(&lexicon)));
         Ok(Pipeline::new(
             Tier::Accurate,
             gazetteer,
             lexicon,
             EncoderLabeler::from_bytes(bytes)?,
-        ))
+        )
+        .with_fallback(ENCODER_FIELD_BYTES, fallback))
     }
 
     /// The accurate tier with the model file at `path` and the built-in gazetteer and
