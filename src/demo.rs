@@ -58,6 +58,8 @@ pub struct DemoOptions {
     pub repeat: usize,
     /// HTTP listen address for `--serve`.
     pub listen: String,
+    /// Entity-tagging tier.
+    pub tagger: crate::core::tag::Tier,
 }
 
 /// What the demo observed.
@@ -98,6 +100,7 @@ pub async fn run_demo(
     config.kafka.statistics_interval_ms = 1000;
     config.kafka.fetch_wait_max_ms = 10;
     config.pipeline.commit_interval_ms = 200;
+    config.tagger.mode = opts.tagger;
     config.http.listen = if opts.serve {
         opts.listen.clone()
     } else {

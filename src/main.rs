@@ -42,6 +42,9 @@ enum Command {
         /// Listen address of the endpoints with --serve.
         #[arg(long, default_value = "127.0.0.1:9464")]
         listen: String,
+        /// Entity-tagging tier: fast or accurate.
+        #[arg(long, default_value = "fast", value_parser = ["fast", "accurate"])]
+        tagger: String,
     },
     /// Enrich files (JSON lines, JSON, plain text or HTML) into a JSON-lines file.
     Process {
@@ -248,6 +251,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             serve,
             repeat,
             listen,
+            tagger,
         } => {
             telemetry::logging::init(&LogConfig {
                 format: LogFormat::Text,
@@ -258,6 +262,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 serve,
                 repeat,
                 listen,
+                tagger: tagger.parse().map_err(anyhow::Error::msg)?,
             };
             let report = rt.block_on(async {
                 let shutdown = CancellationToken::new();
