@@ -10,6 +10,7 @@
 //! - Any other run of two or three capitalised words is a person (news style); a single
 //!   capitalised word is a person when it is the last name of a person already found.
 
+use super::entity::Span;
 use super::EntityType;
 use crate::core::segment::Token;
 
@@ -255,19 +256,6 @@ fn is_cap(t: &Token<'_>) -> bool {
 
 fn is_title(s: &str) -> bool {
     TITLES.contains(&s)
-}
-
-/// An entity proposed on tokens `[first, last)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Span {
-    /// First token.
-    pub first: usize,
-    /// One past the last token.
-    pub last: usize,
-    /// Type.
-    pub kind: EntityType,
-    /// Confidence.
-    pub confidence: f32,
 }
 
 /// Proposes entities on `tokens[a..b]`; `covered` marks tokens that known names (the

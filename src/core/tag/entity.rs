@@ -167,3 +167,17 @@ pub struct Entity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+
+/// An entity proposed on tokens `[first, last)` (of the chunk a labeller or the English
+/// rules read).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// First token (chunk-relative).
+    pub first: usize,
+    /// One past the last token.
+    pub last: usize,
+    /// Entity type.
+    pub kind: EntityType,
+    /// Confidence in [0, 1].
+    pub confidence: f32,
+}

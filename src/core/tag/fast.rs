@@ -3,7 +3,7 @@
 
 use super::decoder::Scratch;
 use super::features::{tok_info, GazTag, TokInfo};
-use super::labels::{split_label, Pos, N_LABELS};
+use super::labels::{path_spans, split_label, N_LABELS};
 use super::linear::Model;
 use super::pipeline::{Labeler, Span};
 use std::cell::RefCell;
@@ -64,20 +64,7 @@ impl Labeler for LinearLabeler {
 /// token's margin (over the best label of another type, or O: how sure the model is of the
 /// entity and its type, not of B vs S) and the path margin of the whole span.
 fn spans_of_labels(model: &Model, emis: &[i32], labels: &[u8], out: &mut Vec<Span>) {
-    let mut i = 0;
-    while i < labels.len() {
-        let (pos, kind) = split_label(labels[i]);
-        let Some(kind) = kind else {
-            i += 1;
-            continue;
-        };
-        let start = i;
-        let mut end = i + 1;
-        if pos == Pos::B {
-            while end < labels.len() && split_label(labels[end - 1]).0 != Pos::E {
-                end += 1;
-            }
-        }
+    for (start, end, kind) in path_spans(labels) {
         let margin = (start..end)
             .map(|j| {
                 let row = &emis[j * N_LABELS..(j + 1) * N_LABELS];
@@ -103,6 +90,5 @@ fn spans_of_labels(model: &Model, emis: &[i32], labels: &[u8], out: &mut Vec<Spa
             kind,
             confidence,
         });
-        i = end;
     }
 }

@@ -135,9 +135,53 @@ impl Default for Constraints {
     }
 }
 
+/// The entities of a decoded (valid) label path: `(first, last, type)` token ranges, in
+/// order. A B runs to the next E; S and a lone label make one-token spans.
+pub fn path_spans(labels: &[u8]) -> impl Iterator<Item = (usize, usize, EntityType)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < labels.len() {
+            let (pos, kind) = split_label(labels[i]);
+            let Some(kind) = kind else {
+                i += 1;
+                continue;
+            };
+            let start = i;
+            let mut end = i + 1;
+            if pos == Pos::B {
+                while end < labels.len() && split_label(labels[end - 1]).0 != Pos::E {
+                    end += 1;
+                }
+            }
+            i = end;
+            return Some((start, end, kind));
+        }
+        None
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_spans_follow_b_to_e_and_s() {
+        let (b, i, e, s) = (
+            label(Pos::B, EntityType::ORG),
+            label(Pos::I, EntityType::ORG),
+            label(Pos::E, EntityType::ORG),
+            label(Pos::S, EntityType::PER),
+        );
+        let got: Vec<_> = path_spans(&[O, b, i, e, s, O, s]).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 4, EntityType::ORG),
+                (4, 5, EntityType::PER),
+                (6, 7, EntityType::PER)
+            ]
+        );
+    }
 
     #[test]
     fn labels_round_trip() {

@@ -3,7 +3,8 @@
 //!
 //! Two tiers implement [`Tagger`] over one shared [`pipeline`]: the gazetteer, the English
 //! capitalisation rules, the date/amount rules and the merge passes are common, and only
-//! the sequence labeller differs (the fast tier's linear model in [`fast`]).
+//! the sequence labeller differs: the fast tier's linear model ([`fast`]) or the accurate
+//! tier's fine-tuned transformer encoder ([`accurate`]).
 //!
 //! Rooms: [`entity`] (public types), [`hash`] (word hashing), [`labels`] and [`decoder`]
 //! (BIOSE labels, Viterbi), [`model_file`] and [`linear`] (the fast model), [`features`] and

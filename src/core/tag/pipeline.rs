@@ -4,6 +4,7 @@
 //! (English chunks by capitalisation rules, others by the tier's [`Labeler`]), then merge
 //! the model's, the gazetteer's and the rules' entities (`merge.rs`).
 
+pub use super::entity::Span;
 use super::entity::{Component, Entity, EntityType, Field};
 use super::features::GazTag;
 use super::gazetteer::{self, Gazetteer, GazetteerMatch};
@@ -14,19 +15,6 @@ use super::{english, merge, Tagger, Tier};
 use crate::core::segment::tokenize;
 use chrono::NaiveDate;
 use std::sync::Arc;
-
-/// An entity span found by a labeller: tokens `[first, last)` of the chunk it labelled.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Span {
-    /// First token (chunk-relative).
-    pub first: usize,
-    /// One past the last token.
-    pub last: usize,
-    /// Entity type.
-    pub kind: EntityType,
-    /// Confidence in [0, 1].
-    pub confidence: f32,
-}
 
 /// The part of tagging that differs between tiers: reads the words of one sentence-like
 /// chunk (with their gazetteer tags) and appends the entity spans it finds.

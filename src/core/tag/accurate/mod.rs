@@ -13,7 +13,7 @@ pub mod tokenizer;
 use super::decoder::{viterbi, Scratch};
 use super::features::GazTag;
 use super::gazetteer::Gazetteer;
-use super::labels::{split_label, Constraints, Pos, N_LABELS};
+use super::labels::{path_spans, Constraints, N_LABELS};
 use super::linear::Model;
 use super::pipeline::{Labeler, Pipeline, Span};
 use super::{TagError, Tier};
@@ -162,19 +162,7 @@ impl EncoderLabeler {
 /// Spans of a decoded window; confidence is the least probable token's probability of
 /// its label.
 fn spans_of(labels: &[u8], logp: &[f32], offset: usize, out: &mut Vec<Span>) {
-    let mut i = 0;
-    while i < labels.len() {
-        let (pos, kind) = split_label(labels[i]);
-        let Some(kind) = kind else {
-            i += 1;
-            continue;
-        };
-        let mut end = i + 1;
-        if pos == Pos::B {
-            while end < labels.len() && split_label(labels[end - 1]).0 != Pos::E {
-                end += 1;
-            }
-        }
+    for (i, end, kind) in path_spans(labels) {
         let confidence = (i..end)
             .map(|j| logp[j * N_LABELS + usize::from(labels[j])].exp())
             .fold(1.0f32, f32::min);
@@ -184,7 +172,6 @@ fn spans_of(labels: &[u8], logp: &[f32], offset: usize, out: &mut Vec<Span>) {
             kind,
             confidence,
         });
-        i = end;
     }
 }
 
