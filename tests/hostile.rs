@@ -178,7 +178,7 @@ fn peak_rss_mib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_inputs_end_in_output_or_dlq_without_panics_and_bounded_memory() {
-    hostile_run(&[], 2).await;
+    hostile_run(&[], 3).await;
 }
 
 /// The same corpus with the accurate tier: the encoder reads the first 32 KB of a field and
@@ -321,10 +321,12 @@ level = "info"
     );
     // The peak depends on which large inputs happen to be in flight together; what must
     // not happen is memory kept per processed input.
-    if let [first, second, ..] = settled[..] {
+    // The first pass warms the allocator's arenas (how much it keeps depends on which 10 MB
+    // inputs were in flight together); memory kept per input would grow pass after pass.
+    if let [_, second, third, ..] = settled[..] {
         assert!(
-            second <= first + first / 4 + 16,
-            "RSS after the second pass {second} MiB, after the first {first} MiB: memory grows per input"
+            third <= second + second / 4 + 16,
+            "RSS after the third pass {third} MiB, after the second {second} MiB: memory grows per input"
         );
     }
     svc.signal("-TERM");
