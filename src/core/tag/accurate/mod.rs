@@ -126,14 +126,22 @@ impl EncoderLabeler {
     /// that fit one window (for reference checks against the training code).
     pub fn word_log_probs(&self, words: &[&str]) -> Vec<f32> {
         let mut w = Work::default();
+        self.segment(words, &mut w);
+        self.label_window(&mut w, 0, words.len());
+        w.logp
+    }
+
+    /// The pieces of `words` into `w.pieces`, with each word's range (at most
+    /// [`MAX_WORD_PIECES`] pieces) in `w.per_word`.
+    fn segment(&self, words: &[&str], w: &mut Work) {
+        w.pieces.clear();
+        w.per_word.clear();
         for word in words {
             let s = w.pieces.len();
             self.tokenizer.word(word, &mut w.pieces);
             w.pieces.truncate(s + MAX_WORD_PIECES);
             w.per_word.push((s, w.pieces.len()));
         }
-        self.label_window(&mut w, 0, words.len());
-        w.logp
     }
 
     /// Labels the words `[a, b)` (one encoder window) into `w.labels`, with the
@@ -183,14 +191,7 @@ impl Labeler for EncoderLabeler {
         WORK.with(|cell| {
             let mut guard = cell.borrow_mut();
             let w = &mut *guard;
-            w.pieces.clear();
-            w.per_word.clear();
-            for word in words {
-                let s = w.pieces.len();
-                self.tokenizer.word(word, &mut w.pieces);
-                w.pieces.truncate(s + MAX_WORD_PIECES);
-                w.per_word.push((s, w.pieces.len()));
-            }
+            self.segment(words, w);
             // Windows of whole words within MAX_PIECES.
             let mut a = 0;
             while a < words.len() {
