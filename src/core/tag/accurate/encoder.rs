@@ -6,6 +6,7 @@
 //! Weights are stored as int8 rows with a scale in the file and expanded to f32 at load
 //! (the word embeddings stay int8 and are expanded per looked-up row).
 
+use super::elementwise::{add_layer_norm, gelu_in_place, softmax_rows};
 use super::file::{EncoderFile, Stored};
 use super::int8::{self, PackedI8};
 use crate::core::tag::TagError;
@@ -163,56 +164,6 @@ fn linear(x: &[f32], t: usize, nin: usize, w: &[f32], b: &[f32], y: &mut Vec<f32
             1,
         );
     }
-}
-
-/// `x = LayerNorm(x + y)` row by row (`y` absent: `x = LayerNorm(x)`).
-fn add_layer_norm(x: &mut [f32], y: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32) {
-    let h = w.len();
-    for (r, row) in x.chunks_exact_mut(h).enumerate() {
-        if let Some(y) = y {
-            for (v, a) in row.iter_mut().zip(&y[r * h..(r + 1) * h]) {
-                *v += a;
-            }
-        }
-        let mean = row.iter().sum::<f32>() / h as f32;
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
-        let inv = 1.0 / (var + eps).sqrt();
-        for ((v, g), bb) in row.iter_mut().zip(w).zip(b) {
-            *v = (*v - mean) * inv * g + bb;
-        }
-    }
-}
-
-/// `e^x` for x ≤ 88, branch-free and call-free so that loops over it vectorize (libm's
-/// `expf` is a call per element, and softmax and GELU take ~14 M of them per 256-piece
-/// window): e^x = 2^r · e^y with r = round(x·log2 e) (by the 1.5·2^23 trick, no `roundf`
-/// call on baseline x86-64) and |y| ≤ ln2/2 by a degree-6 Taylor polynomial; relative
-/// error below 5e-6 for |x| ≤ 30 (most of it the rounding of x·log2 e).
-#[inline(always)]
-fn fast_exp(x: f32) -> f32 {
-    const ROUND: f32 = 12_582_912.0;
-    let t = x.clamp(-87.0, 88.0) * std::f32::consts::LOG2_E;
-    let r = (t + ROUND) - ROUND;
-    let y = (t - r) * std::f32::consts::LN_2;
-    let p = 1.0
-        + y * (1.0
-            + y * (0.5
-                + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0))))));
-    p * f32::from_bits(((r as i32 + 127) << 23) as u32)
-}
-
-/// GELU with erf from Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7),
-/// branch-free.
-#[inline(always)]
-fn gelu(x: f32) -> f32 {
-    let z = (x * std::f32::consts::FRAC_1_SQRT_2).abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * z);
-    let poly = t
-        * (0.254_829_6
-            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let erf_abs = 1.0 - poly * fast_exp(-z * z);
-    let erf = erf_abs.copysign(x);
-    0.5 * x * (1.0 + erf)
 }
 
 impl Encoder {
@@ -376,16 +327,7 @@ impl Encoder {
                         1,
                     );
                 }
-                for row in buf.scores.chunks_exact_mut(t) {
-                    let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-                    let mut sum = 0.0;
-                    for v in row.iter_mut() {
-                        *v = fast_exp(*v - m);
-                        sum += *v;
-                    }
-                    let inv = 1.0 / sum;
-                    row.iter_mut().for_each(|v| *v *= inv);
-                }
+                softmax_rows(&mut buf.scores, t);
                 // SAFETY: as above; ctx columns [head*hd, head*hd + hd) of each row.
                 unsafe {
                     matrixmultiply::sgemm(
@@ -409,7 +351,7 @@ impl Encoder {
             l.ao.apply(&buf.ctx, t, &mut buf.tmp, &mut buf.quant);
             add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.aln_w, &l.aln_b, self.eps);
             l.fi.apply(&buf.x, t, &mut buf.mid, &mut buf.quant);
-            buf.mid.iter_mut().for_each(|v| *v = gelu(*v));
+            gelu_in_place(&mut buf.mid);
             l.fo.apply(&buf.mid, t, &mut buf.tmp, &mut buf.quant);
             add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.oln_w, &l.oln_b, self.eps);
         }
@@ -424,23 +366,5 @@ impl Encoder {
             let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
             row.iter_mut().for_each(|v| *v -= lse);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fast_exp_and_gelu_match_the_library_functions() {
-        let mut x = -30.0f32;
-        while x < 30.0 {
-            let e = x.exp();
-            assert!((fast_exp(x) - e).abs() <= 5e-6 * e, "exp({x})");
-            let g = 0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
-            assert!((gelu(x) - g).abs() < 1e-5 * (1.0 + g.abs()), "gelu({x})");
-            x += 0.01;
-        }
-        assert_eq!(fast_exp(-200.0), fast_exp(-87.0));
     }
 }

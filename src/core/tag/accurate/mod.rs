@@ -5,6 +5,7 @@
 //! the same constrained Viterbi as the fast tier (valid BIOES only). Everything around the
 //! labeller (gazetteer, rules, merges, canonical forms) is the shared pipeline.
 
+mod elementwise;
 pub mod encoder;
 pub mod file;
 pub mod int8;
