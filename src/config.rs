@@ -92,7 +92,7 @@ pub struct TaggerConfig {
 impl Default for TaggerConfig {
     fn default() -> Self {
         TaggerConfig {
-            mode: crate::core::tag::Tier::Fast,
+            mode: crate::core::tag::Tier::Accurate,
             accurate_model: crate::core::tag::accurate::DEFAULT_MODEL_PATH.to_string(),
         }
     }

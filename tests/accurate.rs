@@ -6,7 +6,7 @@
 use newsflow::core::tag::accurate::file::EncoderFile;
 use newsflow::core::tag::accurate::EncoderLabeler;
 use newsflow::core::tag::labels::N_LABELS;
-use newsflow::core::tag::{AccurateTagger, EntityType, Tagger, Tier};
+use newsflow::core::tag::{AccurateTagger, EntityType, Labeler, Tagger, Tier};
 use std::path::Path;
 use std::sync::OnceLock;
 

@@ -36,6 +36,8 @@ impl Seen {
 /// Service configuration for tests against `brokers`.
 pub fn test_config(brokers: &str, group: &str) -> Config {
     let mut c = Config::default();
+    // The runtime tests exercise delivery, not the tagger: the fast tier keeps them quick.
+    c.tagger.mode = newsflow::core::tag::Tier::Fast;
     c.kafka.brokers = brokers.to_string();
     c.kafka.group_id = group.to_string();
     c.kafka.fetch_wait_max_ms = 10;

@@ -25,7 +25,10 @@ impl Service {
             .arg(config)
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
-            .stderr(log_file);
+            .stderr(log_file)
+            // The fault and delivery tests exercise the runtime, not the tagger: the fast
+            // tier keeps them quick; a test that wants the accurate tier says so in `env`.
+            .env("NEWSFLOW_TAGGER__MODE", "fast");
         for (k, v) in env {
             cmd.env(k, v);
         }

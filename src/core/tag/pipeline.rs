@@ -21,6 +21,11 @@ use std::sync::Arc;
 pub trait Labeler: Send + Sync + std::fmt::Debug {
     /// Labels one chunk; spans are chunk-relative token ranges.
     fn spans(&self, words: &[&str], gaz: &[GazTag], out: &mut Vec<Span>);
+
+    /// How the labeller computes, for start-up logs ("linear", "int8-vnni", "f32").
+    fn kernel(&self) -> &'static str {
+        "linear"
+    }
 }
 
 /// The shared pipeline around a tier's labeller.
@@ -155,6 +160,10 @@ impl<L: Labeler> Pipeline<L> {
 impl<L: Labeler> Tagger for Pipeline<L> {
     fn tier(&self) -> Tier {
         self.tier
+    }
+
+    fn kernel(&self) -> &'static str {
+        self.labeler().kernel()
     }
 
     fn tag_field_at(

@@ -114,15 +114,6 @@ impl EncoderLabeler {
         self.encoder.memory_bytes()
     }
 
-    /// The kernel of the linear layers: "int8-vnni" or "f32".
-    pub fn kernel(&self) -> &'static str {
-        if self.encoder.uses_int8() {
-            "int8-vnni"
-        } else {
-            "f32"
-        }
-    }
-
     /// The label log-probabilities at each word's first piece, `N_LABELS` a word, for words
     /// that fit one window (for reference checks against the training code).
     pub fn word_log_probs(&self, words: &[&str]) -> Vec<f32> {
@@ -211,6 +202,15 @@ impl Labeler for EncoderLabeler {
                 a = b;
             }
         });
+    }
+
+    /// The kernel of the linear layers: "int8-vnni" or "f32".
+    fn kernel(&self) -> &'static str {
+        if self.encoder.uses_int8() {
+            "int8-vnni"
+        } else {
+            "f32"
+        }
     }
 }
 
