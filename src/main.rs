@@ -43,7 +43,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9464")]
         listen: String,
         /// Entity-tagging tier: fast or accurate.
-        #[arg(long, default_value = "fast", value_parser = ["fast", "accurate"])]
+        #[arg(long, default_value = "accurate", value_parser = ["fast", "accurate"])]
         tagger: String,
     },
     /// Enrich files (JSON lines, JSON, plain text or HTML) into a JSON-lines file.
@@ -132,6 +132,38 @@ enum Command {
         /// Train without word clusters (for comparison).
         #[arg(long)]
         no_clusters: bool,
+        /// Silver BIOSE files (NEMO scheme) written by `newsflow silver`, trained on beside
+        /// the gold data (repeatable).
+        #[arg(long)]
+        silver: Vec<PathBuf>,
+        /// Also train on IAHLT Knesset train (`iahlt/knesset_ne_train.bmes`, NEMO
+        /// categories; its TTL, TIMEX and MISC are left open) and report its dev split.
+        #[arg(long)]
+        iahlt: bool,
+        /// Cross-validate over this many folds of the gold training data (silver is always
+        /// trained on) and print each fold's F1 and the mean ± sd; writes no model.
+        #[arg(long, default_value_t = 0)]
+        folds: usize,
+    },
+    /// Tag running text with the accurate tier's encoder into silver training data for the
+    /// fast tier (BIOSE, NEMO scheme): `newsflow train-ner --silver FILE` reads it.
+    Silver {
+        /// Text files, one paragraph or sentence a line; `FILE:N` takes N lines spread
+        /// evenly over the file (repeatable).
+        #[arg(long, required = true)]
+        input: Vec<String>,
+        /// Output BIOSE file.
+        #[arg(long)]
+        output: PathBuf,
+        /// Drop a chunk when one of its spans has a lower confidence than this.
+        #[arg(long, default_value_t = 0.0)]
+        min_confidence: f32,
+        /// The accurate tier's model file.
+        #[arg(long, default_value = newsflow::core::tag::accurate::DEFAULT_MODEL_PATH)]
+        model: PathBuf,
+        /// Tagging threads (default: the cores).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Evaluate the production tagger on a gold BIOSE file (NEMO scoring rule).
     NerEval {
@@ -217,12 +249,29 @@ fn spawn_signal_handler(token: CancellationToken) {
     });
 }
 
+/// Logs the loaded tagger tier and how it computes; warns when the accurate tier has no
+/// int8 kernel on this CPU (it then runs at about a fifth of its speed).
+fn log_tagger(tagger: &dyn newsflow::core::tag::Tagger) {
+    let (tier, kernel) = (tagger.tier(), tagger.kernel());
+    if kernel == "f32" {
+        tracing::warn!(
+            %tier,
+            kernel,
+            "this CPU lacks AVX-512 VNNI: the accurate tier runs f32 products, about a fifth \
+             of its speed; size the workers for it or set [tagger] mode = \"fast\""
+        );
+    } else {
+        tracing::info!(%tier, kernel, "entity tagger loaded");
+    }
+}
+
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { config } => {
             let config = Config::load(config.as_deref())?;
             telemetry::logging::init(&config.log);
             let ctx = Arc::new(Context::for_config(&config)?);
+            log_tagger(ctx.tagger.as_ref());
             let rt = runtime()?;
             let result = rt.block_on(async move {
                 let telemetry = Arc::new(Telemetry::new());
@@ -357,6 +406,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             bmc_repeat,
             clusters,
             no_clusters,
+            silver,
+            iahlt,
+            folds,
         } => {
             use newsflow::training::train::Learner;
             let opts = newsflow::training::train::TrainOptions {
@@ -374,8 +426,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     Learner::Perceptron
                 },
             };
-            let clusters = (!no_clusters).then_some(clusters.as_path());
-            ner_cli::train(&data, &out, &opts, &exclude, bmc_repeat, clusters)?;
+            let sources = ner_cli::TrainSources {
+                exclude: &exclude,
+                bmc_repeat,
+                clusters: (!no_clusters).then_some(clusters.as_path()),
+                silver: &silver,
+                iahlt,
+                folds,
+            };
+            ner_cli::train(&data, &out, &opts, &sources)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Silver {
+            input,
+            output,
+            min_confidence,
+            model,
+            threads,
+        } => {
+            let threads = threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            ner_cli::silver(&input, &output, min_confidence, &model, threads)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::NerEval {

@@ -18,13 +18,28 @@ fn read_bmes(path: &Path) -> anyhow::Result<Vec<bmes::Sentence>> {
 }
 
 /// `newsflow train-ner`.
+/// Where `train-ner` reads its training data besides NEMO and BMC train.
+pub struct TrainSources<'a> {
+    /// BIOSE files whose sentences are never trained on (besides the dev splits).
+    pub exclude: &'a [std::path::PathBuf],
+    /// Times each BMC sentence is seen per epoch.
+    pub bmc_repeat: usize,
+    /// Word clusters file (None: train without).
+    pub clusters: Option<&'a Path>,
+    /// Silver BIOSE files (NEMO scheme) from `newsflow silver`.
+    pub silver: &'a [std::path::PathBuf],
+    /// Also train on IAHLT Knesset train (NEMO categories; TTL, TIMEX and MISC left open).
+    pub iahlt: bool,
+    /// Cross-validate over this many folds of the gold data instead of training the model.
+    pub folds: usize,
+}
+
+/// `newsflow train-ner`.
 pub fn train(
     data: &Path,
     out: &Path,
     opts: &TrainOptions,
-    exclude: &[std::path::PathBuf],
-    bmc_repeat: usize,
-    clusters: Option<&Path>,
+    src: &TrainSources<'_>,
 ) -> anyhow::Result<()> {
     let TrainOptions {
         epochs,
@@ -34,9 +49,10 @@ pub fn train(
         runs,
         learner,
     } = *opts;
+    let bmc_repeat = src.bmc_repeat;
     let started = Instant::now();
     let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
-    let clusters = match clusters {
+    let clusters = match src.clusters {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| {
                 format!(
@@ -54,7 +70,8 @@ pub fn train(
     let nemo = data.join("nemo/token-single_train.bmes");
     let multi = data.join("nemo/token-multi_train.bmes");
     let bmc = data.join("bmc/bmc_train.bmes");
-    let mut corpora = vec![
+    // Gold corpora first (NEMO, BMC, then IAHLT when asked), silver last.
+    let mut gold = vec![
         Corpus {
             sentences: read_bmes(&nemo)?,
             scheme: Scheme::Nemo,
@@ -64,12 +81,27 @@ pub fn train(
             scheme: Scheme::Bmc,
         },
     ];
-
-    let mut dev = Vec::new();
-    for (f, scheme) in [
+    let mut dev_files = vec![
         ("nemo/token-single_dev.bmes", Scheme::Nemo),
         ("bmc/bmc_dev.bmes", Scheme::Bmc),
-    ] {
+    ];
+    if src.iahlt {
+        gold.push(Corpus {
+            sentences: read_bmes(&data.join("iahlt/knesset_ne_train.bmes"))?,
+            scheme: Scheme::Nemo,
+        });
+        dev_files.push(("iahlt/knesset_ne_dev.bmes", Scheme::Nemo));
+    }
+    let mut silver = Vec::new();
+    for p in src.silver {
+        silver.push(Corpus {
+            sentences: read_bmes(p)?,
+            scheme: Scheme::Nemo,
+        });
+    }
+
+    let mut dev = Vec::new();
+    for (f, scheme) in dev_files {
         let p = data.join(f);
         if p.exists() {
             dev.push(Corpus {
@@ -85,33 +117,47 @@ pub fn train(
         .iter()
         .flat_map(|c| c.sentences.iter().map(|s| s.tokens.join(" ")))
         .collect();
-    for p in exclude {
+    for p in src.exclude {
         held_out.extend(read_bmes(p)?.iter().map(|s| s.tokens.join(" ")));
     }
-    for c in &mut corpora {
+    for (name, c) in ["nemo", "bmc", "iahlt"]
+        .iter()
+        .zip(gold.iter_mut())
+        .chain(std::iter::repeat(&"silver").zip(silver.iter_mut()))
+    {
         let before = c.sentences.len();
         c.sentences
             .retain(|s| !held_out.contains(&s.tokens.join(" ")));
         eprintln!(
-            "{}: dropped {} training sentences that occur in held-out files",
-            c.scheme.as_str(),
+            "{name}: {} training sentences ({} dropped: they occur in held-out files)",
+            c.sentences.len(),
             before - c.sentences.len()
         );
-    }
-    // BMC is oversampled: every sentence appears `bmc_repeat` times (shuffled apart).
-    let bmc_sentences = corpora[1].sentences.len();
-    let one = corpora[1].sentences.clone();
-    for _ in 1..bmc_repeat.max(1) {
-        corpora[1].sentences.extend(one.iter().cloned());
     }
     let multi = if multi.exists() {
         read_bmes(&multi)?
     } else {
         Vec::new()
     };
+    if src.folds > 1 {
+        return cross_validate(&gaz, &clusters, &gold, &silver, &multi, opts, src);
+    }
+    let bmc_sentences = gold[1].sentences.len();
+    let corpora = training_set(&gold, &silver, bmc_repeat);
     eprintln!(
-        "training on {} NEMO + {bmc_sentences} BMC sentences (x{bmc_repeat}), {epochs} epochs x {runs} runs, seed {seed}",
-        corpora[0].sentences.len(),
+        "training on {} NEMO + {bmc_sentences} BMC sentences (x{bmc_repeat}){}{}, {epochs} epochs x {runs} runs, seed {seed}",
+        gold[0].sentences.len(),
+        gold.get(2)
+            .map(|c| format!(" + {} IAHLT Knesset", c.sentences.len()))
+            .unwrap_or_default(),
+        if silver.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " + {} silver",
+                silver.iter().map(|c| c.sentences.len()).sum::<usize>()
+            )
+        },
     );
     let mut model = train::train(&gaz, &clusters, &corpora, &dev, &multi, opts, |r| {
         let dev: Vec<String> = r.dev_f1.iter().map(|f| format!("{:.4}", f)).collect();
@@ -121,17 +167,27 @@ pub fn train(
             format!("run {}", r.run)
         };
         eprintln!(
-            "{run} epoch {:>2}: {}; dev F1 (model only, nemo/bmc) {}  [{:.1}s]",
+            "{run} epoch {:>2}: {}; dev F1 (model only, nemo/bmc{}) {}  [{:.1}s]",
             r.epoch,
             r.fit,
+            if src.iahlt { "/iahlt" } else { "" },
             dev.join(" / "),
             started.elapsed().as_secs_f64()
         );
     });
     let secs = started.elapsed().as_secs_f64();
     model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train x{bmc_repeat} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, {learner:?}, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
+        "newsflow {} train-ner: NEMO token-single train + BMC train x{bmc_repeat}{}{} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, {learner:?}, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
         newsflow::VERSION,
+        if src.iahlt { " + IAHLT Knesset train" } else { "" },
+        if silver.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " + {} silver sentences",
+                silver.iter().map(|c| c.sentences.len()).sum::<usize>()
+            )
+        },
         clusters.len()
     );
     let bytes = model.to_bytes();
@@ -145,6 +201,154 @@ pub fn train(
         out.display()
     );
     println!("rebuild (cargo build --release) to ship the new model in the binary");
+    Ok(())
+}
+
+/// The corpora one training run sees: gold (BMC `bmc_repeat` times, shuffled apart by the
+/// trainer) and silver.
+fn training_set(gold: &[Corpus], silver: &[Corpus], bmc_repeat: usize) -> Vec<Corpus> {
+    let mut out: Vec<Corpus> = gold.to_vec();
+    if let Some(bmc) = out.get_mut(1) {
+        let one = bmc.sentences.clone();
+        for _ in 1..bmc_repeat.max(1) {
+            bmc.sentences.extend(one.iter().cloned());
+        }
+    }
+    out.extend(silver.iter().cloned());
+    out
+}
+
+/// K-fold cross-validation over the gold corpora (silver is always trained on): fold k
+/// holds out the k-th contiguous block of each gold corpus, and training sentences
+/// identical to a held-out one (NEMO and BMC share text) are dropped. Prints each fold's
+/// model-only F1 per corpus and the mean ± sd.
+fn cross_validate(
+    gaz: &Gazetteer,
+    clusters: &WordClusters,
+    gold: &[Corpus],
+    silver: &[Corpus],
+    multi: &[bmes::Sentence],
+    opts: &TrainOptions,
+    src: &TrainSources<'_>,
+) -> anyhow::Result<()> {
+    let k = src.folds;
+    let names = ["nemo", "bmc", "iahlt"];
+    // Contiguous blocks: the corpora keep an article's sentences together, so a block
+    // fold holds out whole articles and their names (random sentence folds leak them
+    // and over-state quality the way the dev sets do).
+    let fold_of = |c: usize, i: usize| -> usize { i * k / gold[c].sentences.len().max(1) };
+    let mut scores: Vec<Vec<f64>> = vec![Vec::new(); gold.len()];
+    let started = Instant::now();
+    for fold in 0..k {
+        let mut train_gold = Vec::new();
+        let mut held = Vec::new();
+        for (ci, c) in gold.iter().enumerate() {
+            let (mut tr, mut he) = (Vec::new(), Vec::new());
+            for (i, s) in c.sentences.iter().enumerate() {
+                if fold_of(ci, i) == fold {
+                    he.push(s.clone());
+                } else {
+                    tr.push(s.clone());
+                }
+            }
+            train_gold.push(Corpus {
+                sentences: tr,
+                scheme: c.scheme,
+            });
+            held.push(Corpus {
+                sentences: he,
+                scheme: c.scheme,
+            });
+        }
+        let held_text: std::collections::HashSet<String> = held
+            .iter()
+            .flat_map(|c| c.sentences.iter().map(|s| s.tokens.join(" ")))
+            .collect();
+        for c in &mut train_gold {
+            c.sentences
+                .retain(|s| !held_text.contains(&s.tokens.join(" ")));
+        }
+        let corpora = training_set(&train_gold, silver, src.bmc_repeat);
+        let mut last = Vec::new();
+        train::train(gaz, clusters, &corpora, &held, multi, opts, |r| {
+            if !r.dev_f1.is_empty() {
+                last.clone_from(&r.dev_f1);
+            }
+        });
+        let line: Vec<String> = last
+            .iter()
+            .zip(names)
+            .map(|(f, n)| format!("{n} {:.4}", f))
+            .collect();
+        println!(
+            "fold {}/{k}: {}  [{:.0}s]",
+            fold + 1,
+            line.join("  "),
+            started.elapsed().as_secs_f64()
+        );
+        for (s, f) in scores.iter_mut().zip(&last) {
+            s.push(*f);
+        }
+    }
+    let mut summary = Vec::new();
+    for (s, n) in scores.iter().zip(names) {
+        let mean = s.iter().sum::<f64>() / s.len().max(1) as f64;
+        let var = s.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (s.len().max(2) - 1) as f64;
+        summary.push(format!("{n} {:.4} ± {:.4}", mean, var.sqrt()));
+    }
+    println!(
+        "cross-validation ({k} folds), model-only F1 mean ± sd: {}",
+        summary.join("  ")
+    );
+    Ok(())
+}
+
+/// `newsflow silver`: `inputs` are `FILE` or `FILE:N` (N lines spread over the file).
+pub fn silver(
+    inputs: &[String],
+    output: &Path,
+    min_confidence: f32,
+    model: &Path,
+    threads: usize,
+) -> anyhow::Result<()> {
+    use newsflow::training::silver;
+    let t0 = Instant::now();
+    let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
+    let labeler = newsflow::core::tag::accurate::EncoderLabeler::from_bytes(&bytes)
+        .with_context(|| format!("loading {}", model.display()))?;
+    let mut texts = Vec::new();
+    for spec in inputs {
+        let (path, count) = match spec.rsplit_once(':') {
+            Some((p, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                (p, Some(n.parse::<usize>().context("--input FILE:N")?))
+            }
+            _ => (spec.as_str(), None),
+        };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        texts.push((path.to_string(), text, count));
+    }
+    let mut lines: Vec<&str> = Vec::new();
+    for (path, text, count) in &texts {
+        let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let picked = silver::spread(&all, count.unwrap_or(all.len()));
+        eprintln!("{path}: {} of {} lines", picked.len(), all.len());
+        lines.extend(picked);
+    }
+    let (sentences, st) = silver::tag_lines(&labeler, &lines, min_confidence, threads);
+    std::fs::write(output, bmes::write(&sentences))
+        .with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "{} lines -> {} chunks, {} tokens, {} mentions ({} chunks dropped below confidence {min_confidence}, {} English or shorter than 3 tokens) in {:.0}s on {threads} threads ({} kernel) -> {}",
+        st.lines,
+        st.kept,
+        st.tokens,
+        st.mentions,
+        st.uncertain,
+        st.skipped,
+        t0.elapsed().as_secs_f64(),
+        newsflow::core::tag::Labeler::kernel(&labeler),
+        output.display()
+    );
     Ok(())
 }
 

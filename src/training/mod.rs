@@ -5,4 +5,5 @@
 pub mod bmes;
 pub mod crf;
 pub mod eval;
+pub mod silver;
 pub mod train;
