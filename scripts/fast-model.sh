@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Rebuilds the fast tier's model (models/ner.bin) the way the shipped one was made:
+#   1. silver data: the accurate tier tags a sample of ../shared/data/hebrew_text
+#      (capped per source so the laws do not drown the rest): ~2.5 minutes on 2 cores
+#      with AVX-512 VNNI, 625,000 tokens;
+#   2. train-ner on NEMO + BMC (x3) + IAHLT Knesset train + the silver: ~2 minutes.
+# Then rebuild (cargo build --release) to compile the new model into the binary.
+# Cross-validation of the same recipe: add --folds 5 to the train-ner line (no model is
+# written); BENCHMARKS.md has the fold means.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data}
+H=$DATA/hebrew_text
+mkdir -p target/silver
+cargo build --release --quiet
+target/release/newsflow silver \
+  --input "$H/svlm_wiki.txt:20000" --input "$H/heq_contexts.txt" \
+  --input "$H/hebert_ugc.txt:5000" --input "$H/knesset_titles.txt:10000" \
+  --input "$H/architecture.txt:2000" --input "$H/il_laws.txt:3000" \
+  --input "$H/knesset0405.txt" \
+  --output target/silver/silver.bmes
+target/release/newsflow train-ner --data "$DATA" --iahlt \
+  --silver target/silver/silver.bmes --out "${OUT:-models/ner.bin}" "$@"
