@@ -143,6 +143,7 @@ pub fn train(
         return cross_validate(&gaz, &clusters, &gold, &silver, &multi, opts, src);
     }
     let bmc_sentences = gold[1].sentences.len();
+    let silver_sentences: usize = silver.iter().map(|c| c.sentences.len()).sum();
     let corpora = training_set(&gold, &silver, bmc_repeat);
     eprintln!(
         "training on {} NEMO + {bmc_sentences} BMC sentences (x{bmc_repeat}){}{}, {epochs} epochs x {runs} runs, seed {seed}",
@@ -153,10 +154,7 @@ pub fn train(
         if silver.is_empty() {
             String::new()
         } else {
-            format!(
-                " + {} silver",
-                silver.iter().map(|c| c.sentences.len()).sum::<usize>()
-            )
+            format!(" + {silver_sentences} silver")
         },
     );
     let mut model = train::train(&gaz, &clusters, &corpora, &dev, &multi, opts, |r| {
@@ -183,10 +181,7 @@ pub fn train(
         if silver.is_empty() {
             String::new()
         } else {
-            format!(
-                " + {} silver sentences",
-                silver.iter().map(|c| c.sentences.len()).sum::<usize>()
-            )
+            format!(" + {silver_sentences} silver sentences")
         },
         clusters.len()
     );
