@@ -31,6 +31,18 @@ pub fn is_word_char(c: char) -> bool {
     }
 }
 
+/// Alphabetic, with the same fast paths (Hebrew letters first: most tokens are Hebrew).
+#[inline]
+pub fn is_letter(c: char) -> bool {
+    if is_hebrew_letter(c) {
+        true
+    } else if c.is_ascii() {
+        c.is_ascii_alphabetic()
+    } else {
+        c.is_alphabetic()
+    }
+}
+
 #[inline]
 fn is_hebrew_letter(c: char) -> bool {
     ('\u{05D0}'..='\u{05EA}').contains(&c)
@@ -301,7 +313,7 @@ pub fn prefix_splits(token: &str) -> impl Iterator<Item = (&str, &str)> {
         // except ה-/ב- before digits or Latin, which is handled by the caller).
         let mut chars = stem.chars();
         match (chars.next(), chars.next()) {
-            (Some(a), Some(_)) if a.is_alphanumeric() => Some((&token[..cut], stem)),
+            (Some(a), Some(_)) if is_word_char(a) => Some((&token[..cut], stem)),
             (Some('-'), Some(_)) => Some((&token[..cut + 1], &stem[1..])),
             _ => {
                 done = true;

@@ -16,7 +16,7 @@ use crate::core::tag::features::{features, tok_info, TokInfo};
 use crate::core::tag::gazetteer::tags_for_words as gaz_tags_for_words;
 use crate::core::tag::gazetteer::Gazetteer;
 use crate::core::tag::hash::hash_bytes;
-use crate::core::tag::labels::{label, parse_tag, Constraints, Pos, N_LABELS, O};
+use crate::core::tag::labels::{label, parse_tag, Pos, N_LABELS, O};
 use crate::core::tag::model_file::{ModelData, SparseRow};
 use crate::core::tag::EntityType;
 use std::collections::HashMap;
@@ -135,7 +135,6 @@ pub struct Trainer {
     tw: Vec<f32>,
     tu: Vec<f64>,
     c: f64,
-    cons: Constraints,
 }
 
 impl Trainer {
@@ -149,7 +148,6 @@ impl Trainer {
             tw: vec![0.0; N_LABELS * N_LABELS],
             tu: vec![0.0; N_LABELS * N_LABELS],
             c: 1.0,
-            cons: Constraints::default(),
         }
     }
 
@@ -389,7 +387,7 @@ fn dev_scores(
                     }
                 });
             }
-            viterbi(&emis, tw, &tr.cons, &mut scratch, &mut pred);
+            viterbi(&emis, tw, &mut scratch, &mut pred);
             pred_tags.push(labels_to_scheme(&pred, c.scheme));
         }
         out.push(bmes::score(&c.sentences, &pred_tags).micro.f1());
@@ -512,7 +510,7 @@ pub fn train(
             for &si in &order {
                 let p = &data[si];
                 tr.emissions(p, &mut emis);
-                viterbi(&emis, &tr.tw, &tr.cons, &mut scratch, &mut pred);
+                viterbi(&emis, &tr.tw, &mut scratch, &mut pred);
                 if p.exact {
                     gold.clear();
                     gold.extend(p.allowed.iter().map(|a| a.trailing_zeros() as u8));
@@ -525,7 +523,7 @@ pub fn train(
                             }
                         }
                     }
-                    viterbi(&masked, &tr.tw, &tr.cons, &mut scratch, &mut gold);
+                    viterbi(&masked, &tr.tw, &mut scratch, &mut gold);
                 }
                 if gold != pred {
                     mistakes += 1;

@@ -22,7 +22,6 @@ impl Score for f32 {
 pub struct Scratch<S> {
     delta: Vec<S>,
     closed_prev: Vec<S>,
-    trans_closed: Vec<S>,
     cand: Vec<u8>,
 }
 
@@ -38,14 +37,80 @@ fn max_plus<S: Score>(a: &[S], b: &[S]) -> S {
     m
 }
 
+/// A transition matrix with the tables the decoder derives from it, built once per model
+/// (rebuilding them for every short window cost a fifth of the decoder's time).
+#[derive(Debug, Clone)]
+pub struct Transitions<S> {
+    /// `prev * N_LABELS + cur`.
+    trans: Vec<S>,
+    /// Transitions from closed labels, laid out per current label.
+    closed: Vec<S>,
+    /// The largest spread of the transition weights from closed labels into any label
+    /// that follows closed labels: a closed predecessor more than this below the best one
+    /// can never win (exact pruning).
+    range: S,
+    cons: Constraints,
+}
+
+impl<S: Score> Transitions<S> {
+    /// Prepares `trans` (`prev * N_LABELS + cur`) for decoding under the BIOSE constraints.
+    pub fn new(trans: &[S]) -> Transitions<S> {
+        const L: usize = N_LABELS;
+        let cons = Constraints::default();
+        let nc = cons.closed.len();
+        let mut closed = Vec::with_capacity(L * nc);
+        for cur in 0..L {
+            for &p in &cons.closed {
+                closed.push(trans[usize::from(p) * L + cur]);
+            }
+        }
+        let mut range = S::default();
+        for cur in 0..L {
+            if cons.inside_prev[cur].is_none() {
+                let row = &closed[cur * nc..(cur + 1) * nc];
+                let (mut lo, mut hi) = (row[0], row[0]);
+                for &x in row {
+                    if x < lo {
+                        lo = x;
+                    }
+                    if x > hi {
+                        hi = x;
+                    }
+                }
+                let spread = hi - lo;
+                if spread > range {
+                    range = spread;
+                }
+            }
+        }
+        Transitions {
+            trans: trans.to_vec(),
+            closed,
+            range,
+            cons,
+        }
+    }
+
+    /// Transition weight.
+    #[inline]
+    pub fn get(&self, prev: u8, cur: u8) -> S {
+        self.trans[usize::from(prev) * N_LABELS + usize::from(cur)]
+    }
+}
+
 /// Viterbi over `n = emis.len() / N_LABELS` positions with transition matrix `trans`
 /// (`prev * N_LABELS + cur`) under the BIOSE constraints; writes the best labels to `out`.
-/// The forward pass only takes maxima (vectorizable); back-pointers are recovered in the
-/// backward pass from the stored scores.
-pub fn viterbi<S: Score>(
+/// For a matrix used more than once, prepare it with [`Transitions::new`] and call
+/// [`viterbi_with`].
+pub fn viterbi<S: Score>(emis: &[S], trans: &[S], scratch: &mut Scratch<S>, out: &mut Vec<u8>) {
+    viterbi_with(emis, &Transitions::new(trans), scratch, out);
+}
+
+/// Viterbi with prepared transitions. The forward pass only takes maxima (vectorizable);
+/// back-pointers are recovered in the backward pass from the stored scores.
+pub fn viterbi_with<S: Score>(
     emis: &[S],
-    trans: &[S],
-    cons: &Constraints,
+    tr: &Transitions<S>,
     scratch: &mut Scratch<S>,
     out: &mut Vec<u8>,
 ) {
@@ -55,36 +120,8 @@ pub fn viterbi<S: Score>(
     if n == 0 {
         return;
     }
+    let (trans, cons, range) = (&tr.trans, &tr.cons, tr.range);
     let nc = cons.closed.len();
-    // Transitions from closed labels, laid out per current label.
-    scratch.trans_closed.clear();
-    for cur in 0..L {
-        for &p in &cons.closed {
-            scratch.trans_closed.push(trans[usize::from(p) * L + cur]);
-        }
-    }
-    // Exact pruning: a closed predecessor whose score is more than `range` below the best
-    // one can never win, `range` being the largest spread of transition weights into any
-    // label.
-    let mut range = S::default();
-    for cur in 0..L {
-        if cons.inside_prev[cur].is_none() {
-            let row = &scratch.trans_closed[cur * nc..(cur + 1) * nc];
-            let (mut lo, mut hi) = (row[0], row[0]);
-            for &x in row {
-                if x < lo {
-                    lo = x;
-                }
-                if x > hi {
-                    hi = x;
-                }
-            }
-            let spread = hi - lo;
-            if spread > range {
-                range = spread;
-            }
-        }
-    }
     scratch.cand.clear();
     scratch.delta.clear();
     scratch.delta.resize(n * L, S::NEG);
@@ -117,7 +154,7 @@ pub fn viterbi<S: Score>(
         for cur in 0..L {
             let best = match cons.inside_prev[cur] {
                 None if few => {
-                    let t = &scratch.trans_closed[cur * nc..(cur + 1) * nc];
+                    let t = &tr.closed[cur * nc..(cur + 1) * nc];
                     let mut m = S::NEG;
                     for &k in &scratch.cand {
                         let v = scratch.closed_prev[usize::from(k)] + t[usize::from(k)];
@@ -127,10 +164,7 @@ pub fn viterbi<S: Score>(
                     }
                     m
                 }
-                None => max_plus(
-                    &scratch.closed_prev,
-                    &scratch.trans_closed[cur * nc..(cur + 1) * nc],
-                ),
+                None => max_plus(&scratch.closed_prev, &tr.closed[cur * nc..(cur + 1) * nc]),
                 Some([b, m]) => {
                     let x = prev[usize::from(b)] + trans[usize::from(b) * L + cur];
                     let y = prev[usize::from(m)] + trans[usize::from(m) * L + cur];
@@ -194,13 +228,7 @@ mod tests {
         emis[N_LABELS + e] = 3;
         let trans = vec![0i32; N_LABELS * N_LABELS];
         let mut out = Vec::new();
-        viterbi(
-            &emis,
-            &trans,
-            &Constraints::default(),
-            &mut Scratch::default(),
-            &mut out,
-        );
+        viterbi(&emis, &trans, &mut Scratch::default(), &mut out);
         // B-PER E-PER = 13, S-PER O = 14: the latter wins.
         assert_eq!(out, vec![s as u8, O]);
     }

@@ -13,7 +13,7 @@
 
 use super::clusters::{WordClusters, LEVELS};
 use super::hash::{hash_bytes, mix, FNV_OFFSET, FNV_PRIME};
-use crate::core::segment::prefix_splits;
+use crate::core::segment::{is_letter, prefix_splits};
 
 /// Gazetteer position of a token, as a feature value (0 = none).
 pub type GazTag = u16;
@@ -91,7 +91,7 @@ fn shape_class(c: char) -> u8 {
         b'X'
     } else if c.is_lowercase() {
         b'x'
-    } else if c.is_alphabetic() {
+    } else if is_letter(c) {
         b'l'
     } else {
         // Punctuation keeps its own character (", ', -, ., %, ...), folded to one byte.
@@ -160,7 +160,7 @@ pub fn tok_info(word: &str, gaz: GazTag, clusters: &WordClusters) -> TokInfo {
                 lower ^= u64::from(b);
                 lower = lower.wrapping_mul(FNV_PRIME);
             }
-            if c.is_alphabetic() {
+            if is_letter(c) {
                 all_upper = false;
             }
         }
@@ -169,7 +169,7 @@ pub fn tok_info(word: &str, gaz: GazTag, clusters: &WordClusters) -> TokInfo {
         } else {
             all_digit = false;
         }
-        if c.is_alphabetic() {
+        if is_letter(c) {
             any_alpha = true;
             if ('\u{05D0}'..='\u{05EA}').contains(&c) {
                 flags |= F_HEBREW;

@@ -11,10 +11,10 @@ pub mod file;
 pub mod int8;
 pub mod tokenizer;
 
-use super::decoder::{viterbi, Scratch};
+use super::decoder::{viterbi_with, Scratch, Transitions};
 use super::features::GazTag;
 use super::gazetteer::Gazetteer;
-use super::labels::{path_spans, Constraints, N_LABELS};
+use super::labels::{path_spans, N_LABELS};
 use super::linear::Model;
 use super::pipeline::{Labeler, Pipeline, Span};
 use super::{TagError, Tier};
@@ -49,8 +49,7 @@ pub const DEFAULT_MODEL_PATH: &str = "models/ner-accurate.bin";
 pub struct EncoderLabeler {
     tokenizer: Tokenizer,
     encoder: Encoder,
-    trans: Vec<f32>,
-    cons: Constraints,
+    trans: Transitions<f32>,
     /// Size of the model file, for reports.
     pub file_bytes: usize,
 }
@@ -98,8 +97,7 @@ impl EncoderLabeler {
         Ok(EncoderLabeler {
             tokenizer: Tokenizer::new(&f.vocab),
             encoder: Encoder::new(&f, allow_int8)?,
-            trans: vec![0.0; N_LABELS * N_LABELS],
-            cons: Constraints::default(),
+            trans: Transitions::new(&[0.0; N_LABELS * N_LABELS]),
             file_bytes: bytes.len(),
         })
     }
@@ -149,13 +147,7 @@ impl EncoderLabeler {
         w.ids.push(EOS);
         self.encoder
             .forward(&w.ids, &w.firsts, &mut w.enc, &mut w.logp);
-        viterbi(
-            &w.logp,
-            &self.trans,
-            &self.cons,
-            &mut w.scratch,
-            &mut w.labels,
-        );
+        viterbi_with(&w.logp, &self.trans, &mut w.scratch, &mut w.labels);
     }
 }
 
