@@ -76,6 +76,28 @@ pub struct Config {
     pub dedup: DedupConfig,
     /// Entity-tagging tier.
     pub tagger: TaggerConfig,
+    /// The user's watchlists.
+    pub watchlists: WatchlistsConfig,
+}
+
+/// The user's watchlists (see `core::watchlist` and the README for the file formats).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchlistsConfig {
+    /// List files (`.jsonl` or `.tsv`); the list name is the file name without its
+    /// extension. Read at start-up (an invalid list stops the service) and on reload.
+    pub files: Vec<String>,
+    /// How often the files are checked for changes, milliseconds (0: only on SIGHUP).
+    pub reload_interval_ms: u64,
+}
+
+impl Default for WatchlistsConfig {
+    fn default() -> Self {
+        WatchlistsConfig {
+            files: Vec::new(),
+            reload_interval_ms: 5000,
+        }
+    }
 }
 
 /// Entity-tagging tier: `fast` (the linear model) or `accurate` (the transformer encoder).
@@ -134,6 +156,9 @@ pub struct KafkaConfig {
     pub output_topic: String,
     /// Dead-letter topic.
     pub dlq_topic: String,
+    /// Topic of watchlist alerts: one compact record for each article with at least one
+    /// watchlist hit, in the same delivery mode as the output. Empty: no alerts.
+    pub alerts_topic: String,
     /// Where a new group starts: `earliest` or `latest`.
     pub auto_offset_reset: String,
     /// `fetch.wait.max.ms`: how long the broker may hold a fetch.
@@ -166,6 +191,7 @@ impl Default for KafkaConfig {
             input_topic: "articles.raw".into(),
             output_topic: "articles.enriched".into(),
             dlq_topic: "articles.dlq".into(),
+            alerts_topic: String::new(),
             auto_offset_reset: "earliest".into(),
             fetch_wait_max_ms: 100,
             statistics_interval_ms: 5000,
@@ -369,6 +395,12 @@ impl Config {
             return Err(invalid(
                 "kafka.input_topic",
                 "must differ from output_topic and dlq_topic (the service would consume its own output)",
+            ));
+        }
+        if k.input_topic == k.alerts_topic {
+            return Err(invalid(
+                "kafka.alerts_topic",
+                "must differ from input_topic (the service would consume its own alerts)",
             ));
         }
         if !matches!(k.auto_offset_reset.as_str(), "earliest" | "latest") {

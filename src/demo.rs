@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// The sample watchlist the demo runs with (names in the sample articles).
+pub const SAMPLE_WATCHLIST: &str = include_str!("../samples/watchlist.jsonl");
+
 /// The demo's sample inputs: (name, payload). Written for this project.
 pub const SAMPLES: &[(&str, &[u8])] = &[
     (
@@ -67,6 +70,8 @@ pub struct DemoOptions {
 pub struct DemoReport {
     /// Enriched records (JSON text), in arrival order.
     pub enriched: Vec<String>,
+    /// Watchlist alerts (JSON text) from the alerts topic, in arrival order.
+    pub alerts: Vec<String>,
     /// DLQ records: (error kind, error message, payload length).
     pub dead_letters: Vec<(String, String, usize)>,
     /// Wall time from first publish to last record read.
@@ -101,6 +106,13 @@ pub async fn run_demo(
     config.kafka.fetch_wait_max_ms = 10;
     config.pipeline.commit_interval_ms = 200;
     config.tagger.mode = opts.tagger;
+    // The sample watchlist, through the same file loading as a configured one.
+    let lists_dir = std::env::temp_dir().join(format!("newsflow-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&lists_dir).context("creating the demo's watchlist directory")?;
+    let list = lists_dir.join("watchlist.jsonl");
+    std::fs::write(&list, SAMPLE_WATCHLIST).context("writing the demo's watchlist")?;
+    config.watchlists.files = vec![list.display().to_string()];
+    config.kafka.alerts_topic = "articles.alerts".into();
     config.http.listen = if opts.serve {
         opts.listen.clone()
     } else {
@@ -110,6 +122,7 @@ pub async fn run_demo(
         (config.kafka.input_topic.as_str(), 3),
         (config.kafka.output_topic.as_str(), 3),
         (config.kafka.dlq_topic.as_str(), 1),
+        (config.kafka.alerts_topic.as_str(), 1),
     ] {
         cluster
             .create_topic(topic, partitions, 1)
@@ -147,7 +160,11 @@ pub async fn run_demo(
         .set("fetch.wait.max.ms", "10")
         .create()
         .context("creating the demo reader")?;
-    reader.subscribe(&[&config.kafka.output_topic, &config.kafka.dlq_topic])?;
+    reader.subscribe(&[
+        &config.kafka.output_topic,
+        &config.kafka.dlq_topic,
+        &config.kafka.alerts_topic,
+    ])?;
 
     let started = Instant::now();
     let total = SAMPLES.len() * opts.repeat.max(1);
@@ -204,6 +221,14 @@ pub async fn run_demo(
         };
         let msg = msg.context("reading the output topics")?;
         first_seen.get_or_insert_with(Instant::now);
+        if msg.topic() == config.kafka.alerts_topic {
+            if opts.repeat <= 1 {
+                report
+                    .alerts
+                    .push(String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned());
+            }
+            continue;
+        }
         if msg.topic() == config.kafka.dlq_topic {
             report.dead_letters.push((
                 header(&msg, runtime::sink::headers::ERROR_KIND),
@@ -216,6 +241,28 @@ pub async fn run_demo(
                 .push(String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned());
         } else {
             report.enriched.push(String::new());
+        }
+    }
+    // Alerts are produced beside their records: wait for the ones not read yet.
+    if opts.repeat <= 1 {
+        let expected = report
+            .enriched
+            .iter()
+            .filter(|r| r.contains("\"watchlist_hits\""))
+            .count();
+        while report.alerts.len() < expected {
+            let msg = tokio::select! {
+                m = reader.recv() => m.context("reading the alerts topic")?,
+                () = tokio::time::sleep_until(deadline.into()) => {
+                    anyhow::bail!("demo timed out: {} of {expected} alerts seen", report.alerts.len());
+                }
+                () = shutdown.cancelled() => anyhow::bail!("interrupted"),
+            };
+            if msg.topic() == config.kafka.alerts_topic {
+                report
+                    .alerts
+                    .push(String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned());
+            }
         }
     }
     report.elapsed = started.elapsed();
@@ -233,5 +280,6 @@ pub async fn run_demo(
     // Clients leave the group before the broker goes away (else their close waits for it).
     drop(reader);
     drop(cluster);
+    std::fs::remove_dir_all(&lists_dir).ok();
     Ok(report)
 }

@@ -477,6 +477,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let model = std::path::Path::new(&c.tagger.accurate_model);
             newsflow::core::tag::load(c.tagger.mode, model)
                 .with_context(|| format!("tagger mode {}", c.tagger.mode))?;
+            let lists = newsflow::core::watchlist::Watchlists::from_files(&c.watchlists.files)?;
+            for l in lists.lists() {
+                println!(
+                    "# watchlist {} ({}): {} entries",
+                    l.name,
+                    l.path,
+                    l.entries.len()
+                );
+            }
             println!(
                 "# tagger {} loads ({:.0} ms)",
                 c.tagger.mode,
@@ -499,6 +508,15 @@ fn print_demo(report: &newsflow::demo::DemoReport, repeat: usize) {
                 ),
                 Err(_) => println!("{rec}"),
             }
+        }
+    }
+    if repeat <= 1 {
+        println!(
+            "--- alerts topic (watchlist hits, samples/watchlist.jsonl): {} alert(s)",
+            report.alerts.len()
+        );
+        for a in &report.alerts {
+            println!("  {a}");
         }
     }
     println!(

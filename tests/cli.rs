@@ -239,3 +239,108 @@ fn process_runs_either_tier_and_records_name_it() {
         );
     }
 }
+
+#[test]
+fn process_reports_watchlist_hits_and_check_config_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("clients.jsonl");
+    std::fs::write(
+        &list,
+        "{\"id\": \"c-1\", \"type\": \"ORG\", \"names\": [\"בנק ישראל\"], \"tags\": [\"economy\"]}\n\
+         {\"id\": \"p-1\", \"type\": \"PER\", \"names\": [\"נתניהו\"]}\n",
+    )
+    .unwrap();
+    let brands = dir.path().join("brands.tsv");
+    std::fs::write(&brands, "b-1\tBRAND\tZeta Widgets|זטא\n").unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[watchlists]\nfiles = [{:?}, {:?}]\n",
+            list.display().to_string(),
+            brands.display().to_string()
+        ),
+    )
+    .unwrap();
+    let ok = newsflow()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        stdout.contains("watchlist clients") && stdout.contains("2 entries"),
+        "{stdout}"
+    );
+
+    let out_file = dir.path().join("out.jsonl");
+    let out = newsflow()
+        .args([
+            "process",
+            "--input",
+            "samples/he_budget.json",
+            "--tagger",
+            "fast",
+            "--output",
+        ])
+        .arg(&out_file)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let rec: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    common::assert_valid_record(&common::schema(), &rec);
+    let hits = rec["watchlist_hits"].as_array().expect("hits");
+    let ids: Vec<&str> = hits.iter().map(|h| h["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"c-1") && ids.contains(&"p-1"), "{ids:?}");
+    let boi = hits.iter().find(|h| h["id"] == "c-1").unwrap();
+    assert_eq!(boi["list"], "clients");
+    assert_eq!(boi["text"], "בנק ישראל");
+    assert_eq!(boi["tags"][0], "economy");
+
+    // A duplicate id stops both commands with file:line.
+    std::fs::write(
+        &list,
+        "{\"id\": \"c-1\", \"type\": \"ORG\", \"names\": [\"a\"]}\n{\"id\": \"c-1\", \"type\": \"ORG\", \"names\": [\"b\"]}\n",
+    )
+    .unwrap();
+    let want = format!("{}:2: duplicate id", list.display());
+    let bad = newsflow()
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains(&want),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let bad = newsflow()
+        .args([
+            "process",
+            "--input",
+            "samples/he_budget.json",
+            "--tagger",
+            "fast",
+            "--output",
+        ])
+        .arg(&out_file)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains(&want));
+}

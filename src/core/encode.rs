@@ -4,6 +4,7 @@ use super::decode::InputFormat;
 use super::dedup::DuplicateOf;
 use super::normalize::{Fingerprint, LanguageInfo, NormalizedArticle};
 use super::tag::{Entity, EntityType, Tier};
+use super::watchlist::Hit;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -75,6 +76,8 @@ struct Record<'a> {
     sentences: &'a [[usize; 2]],
     entities: &'a [Entity],
     entity_summary: &'a [EntitySummary],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    watchlist_hits: &'a [Hit],
     fingerprint: &'a Fingerprint,
     duplicate_of: Option<&'a DuplicateOf>,
     pipeline: PipelineInfo<'a>,
@@ -82,6 +85,41 @@ struct Record<'a> {
     provenance: Option<&'a Provenance>,
     warnings: &'a [String],
     extra: &'a Map<String, Value>,
+}
+
+/// What the article was found to mention: the tagger's entities and the watchlist hits.
+#[derive(Debug, Clone, Copy)]
+pub struct Findings<'a> {
+    /// Tagger entities.
+    pub entities: &'a [Entity],
+    /// Watchlist hits (their `entity` indexes point into `entities`).
+    pub watchlist_hits: &'a [Hit],
+}
+
+/// The alert record of an article with watchlist hits (`kafka.alerts_topic`).
+#[derive(Serialize)]
+struct Alert<'a> {
+    schema_version: u32,
+    id: &'a str,
+    url: Option<&'a str>,
+    title: &'a str,
+    published_at: Option<&'a str>,
+    hits: &'a [Hit],
+}
+
+/// Serializes the compact alert record of an article (id, url, title, published_at,
+/// hits).
+pub fn encode_alert(article: &NormalizedArticle, id: &str, hits: &[Hit]) -> Vec<u8> {
+    let alert = Alert {
+        schema_version: SCHEMA_VERSION,
+        id,
+        url: article.url.as_deref(),
+        title: &article.title,
+        published_at: article.published.as_ref().map(|p| p.rfc3339.as_str()),
+        hits,
+    };
+    // As for records: serializing these types cannot fail.
+    serde_json::to_vec(&alert).unwrap_or_default()
 }
 
 /// Counts mentions per (type, canonical), most mentioned first.
@@ -114,13 +152,13 @@ pub fn summarize(entities: &[Entity]) -> Vec<EntitySummary> {
 pub fn encode(
     article: &NormalizedArticle,
     id: &str,
-    entities: &[Entity],
+    found: Findings<'_>,
     duplicate_of: Option<&DuplicateOf>,
     provenance: Option<&Provenance>,
     timings: StageTimings,
     tagger: Tier,
 ) -> Vec<u8> {
-    let summary = summarize(entities);
+    let summary = summarize(found.entities);
     let record = Record {
         schema_version: SCHEMA_VERSION,
         id,
@@ -134,8 +172,9 @@ pub fn encode(
         body: &article.body,
         body_offsets: &article.body_offsets,
         sentences: &article.sentences,
-        entities,
+        entities: found.entities,
         entity_summary: &summary,
+        watchlist_hits: found.watchlist_hits,
         fingerprint: &article.fingerprint,
         duplicate_of,
         pipeline: PipelineInfo {

@@ -9,8 +9,9 @@ pub mod normalize;
 pub mod reject;
 pub mod segment;
 pub mod tag;
+pub mod watchlist;
 
-pub use encode::{Provenance, StageTimings};
+pub use encode::{Findings, Provenance, StageTimings};
 pub use reject::{Reject, RejectKind};
 
 use std::time::{Duration, Instant};
@@ -26,6 +27,19 @@ pub struct Context {
     pub max_message_bytes: usize,
     /// Recent-article index; `None` disables duplicate flagging.
     pub dedup: Option<dedup::DedupIndex>,
+    /// The user's watchlists (swapped by a reload; each article uses one snapshot).
+    pub watchlists: watchlist::SharedWatchlists,
+}
+
+/// A context that cannot be built: a tagger model or a watchlist is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// The tagger's resources.
+    #[error(transparent)]
+    Tagger(#[from] tag::TagError),
+    /// A watchlist file.
+    #[error(transparent)]
+    Watchlist(#[from] watchlist::WatchlistError),
 }
 
 impl Context {
@@ -35,12 +49,13 @@ impl Context {
             tagger: Box::new(FastTagger::builtin()?),
             max_message_bytes,
             dedup: None,
+            watchlists: watchlist::SharedWatchlists::default(),
         })
     }
 
     /// Context for a service or `process` run, as configured (the tagger tier loaded from
-    /// `[tagger]`).
-    pub fn for_config(config: &crate::config::Config) -> Result<Context, tag::TagError> {
+    /// `[tagger]`, the lists of `[watchlists]`).
+    pub fn for_config(config: &crate::config::Config) -> Result<Context, ContextError> {
         let d = &config.dedup;
         let t = &config.tagger;
         Ok(Context {
@@ -49,6 +64,9 @@ impl Context {
             dedup: d
                 .enabled
                 .then(|| dedup::DedupIndex::new(d.window, d.max_distance)),
+            watchlists: watchlist::SharedWatchlists::new(watchlist::Watchlists::from_files(
+                &config.watchlists.files,
+            )?),
         })
     }
 }
@@ -83,6 +101,10 @@ pub struct Enriched {
     pub content_hash: String,
     /// Whether the article was flagged as a duplicate of a recent one.
     pub duplicate: bool,
+    /// The list of every watchlist hit (for metrics).
+    pub watchlist_hits: Vec<std::sync::Arc<str>>,
+    /// The alert record, when the article has watchlist hits.
+    pub alert: Option<Vec<u8>>,
 }
 
 fn micros(d: Duration) -> u64 {
@@ -101,6 +123,10 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
         &article.body,
         article.published.as_ref().map(|p| p.date),
     );
+    let hits = ctx
+        .watchlists
+        .current()
+        .find(&article.title, &article.body, &entities);
     let t3 = Instant::now();
     let timings = StageTimings {
         decode_us: micros(t1 - t0),
@@ -127,14 +153,19 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
     let payload = encode::encode(
         &article,
         &id,
-        &entities,
+        Findings {
+            entities: &entities,
+            watchlist_hits: &hits,
+        },
         duplicate_of.as_ref(),
         input.provenance,
         timings,
         ctx.tagger.tier(),
     );
+    let alert = (!hits.is_empty()).then(|| encode::encode_alert(&article, &id, &hits));
     Ok(Enriched {
         key,
+        alert,
         payload,
         timings,
         encode_time: t3.elapsed(),
@@ -142,6 +173,7 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
         simhash: article.fingerprint.simhash_bits(),
         content_hash: article.fingerprint.content_hash,
         duplicate: duplicate_of.is_some(),
+        watchlist_hits: hits.into_iter().map(|h| h.list).collect(),
     })
 }
 

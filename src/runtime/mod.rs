@@ -8,6 +8,7 @@
 
 pub mod consumer;
 pub mod offsets;
+mod reload;
 pub mod sink;
 pub mod txn;
 pub mod workers;
@@ -192,11 +193,22 @@ pub async fn run(
         txn: txn.clone(),
         output_topic: k.output_topic.clone(),
         dlq_topic: k.dlq_topic.clone(),
+        alerts_topic: (!k.alerts_topic.is_empty()).then(|| k.alerts_topic.clone()),
         retry_backoff: Duration::from_millis(p.produce_retry_backoff_ms),
         shared: shared.clone(),
         abort: abort.clone(),
         fatal: fatal.clone(),
     });
+    // Stops when this future ends, however it ends.
+    let reload_stop = CancellationToken::new();
+    let _reload_stop_on_drop = reload_stop.clone().drop_guard();
+    tokio::spawn(reload::watch(
+        config.watchlists.files.clone(),
+        Duration::from_millis(config.watchlists.reload_interval_ms),
+        ctx.watchlists.clone(),
+        shared.telemetry.clone(),
+        reload_stop,
+    ));
     let n_workers = p.effective_workers();
     let pool = workers::WorkerPool::start(
         n_workers,

@@ -77,6 +77,8 @@ pub struct Sink {
     pub output_topic: String,
     /// DLQ topic.
     pub dlq_topic: String,
+    /// Watchlist alerts topic, if configured.
+    pub alerts_topic: Option<String>,
     /// Wait between retries.
     pub retry_backoff: Duration,
     /// Shared pipeline state.
@@ -136,17 +138,17 @@ impl Sink {
             }
             Ok(enriched) => {
                 let headers = self.with_txn(output_headers(job.headers.as_ref()));
-                match self
-                    .send(
-                        &self.output_topic,
-                        &enriched.key,
-                        &enriched.payload,
-                        &headers,
-                        "output",
-                        &job.span,
-                    )
-                    .await
-                {
+                let output = self.send(
+                    &self.output_topic,
+                    &enriched.key,
+                    &enriched.payload,
+                    &headers,
+                    "output",
+                    &job.span,
+                );
+                let (outcome, alert_sent) = tokio::join!(output, self.alert(&job, &enriched));
+                match outcome {
+                    Outcome::Delivered if !alert_sent => false,
                     Outcome::Delivered => {
                         let e2e = job.timestamp_ms.and_then(|ts| {
                             u64::try_from(now_ms() - ts).ok().map(Duration::from_millis)
@@ -185,6 +187,32 @@ impl Sink {
             x.job_done();
         }
         drop(job.permit);
+    }
+
+    /// Sends the article's watchlist alert, if it has one and alerts are configured, in
+    /// the same delivery mode as the output; false when it was not delivered and the
+    /// offset must stay uncommitted. An alert the topic refuses outright is logged and
+    /// counted, and the output (which holds the same hits) still goes through.
+    async fn alert(&self, job: &Job, enriched: &Enriched) -> bool {
+        let (Some(topic), Some(alert)) = (&self.alerts_topic, &enriched.alert) else {
+            return true;
+        };
+        let headers = self.with_txn(output_headers(job.headers.as_ref()));
+        match self
+            .send(topic, &enriched.key, alert, &headers, "alert", &job.span)
+            .await
+        {
+            Outcome::Delivered => {
+                self.shared.telemetry.emit(Event::AlertSent);
+                true
+            }
+            Outcome::Rejected(e) => {
+                self.shared.telemetry.emit(Event::AlertRefused);
+                tracing::error!(parent: &job.span, to = %topic, error = %e, bytes = alert.len(), "alerts topic refused the alert; the enriched record still carries the hits");
+                true
+            }
+            Outcome::Aborted => false,
+        }
     }
 
     /// Adds the open transaction's id (exactly-once mode).

@@ -85,6 +85,8 @@ fn forward(job: &Job) -> crate::core::Enriched {
         simhash: 0,
         content_hash: String::new(),
         duplicate: false,
+        watchlist_hits: Vec::new(),
+        alert: None,
     }
 }
 
@@ -108,6 +110,7 @@ fn process(job: &Job, ctx: &Context, sink: &Sink) -> Result<crate::core::Enriche
             encode: e.encode_time,
             entity_types: &e.entity_types,
             duplicate: e.duplicate,
+            watchlist_hits: &e.watchlist_hits,
         });
     }
     result

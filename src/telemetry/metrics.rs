@@ -27,6 +27,20 @@ pub enum Event<'a> {
         entity_types: &'a [crate::core::tag::EntityType],
         /// Flagged as a duplicate of a recent article.
         duplicate: bool,
+        /// The list of every watchlist hit.
+        watchlist_hits: &'a [std::sync::Arc<str>],
+    },
+    /// A watchlist alert was acknowledged on the alerts topic.
+    AlertSent,
+    /// The alerts topic refused an alert (the enriched record still carries the hits).
+    AlertRefused,
+    /// Watchlists were reloaded (`ok`), or a reload failed validation and the old lists
+    /// stay in force.
+    WatchlistReload {
+        /// Whether the new lists are in force.
+        ok: bool,
+        /// Entries now in force.
+        entries: usize,
     },
     /// An enriched record was acknowledged by the broker.
     Produced {
@@ -82,6 +96,10 @@ pub struct Metrics {
     lag: IntGaugeVec,
     entities: IntCounterVec,
     ready: IntGauge,
+    watchlist_hits: IntCounterVec,
+    watchlist_reload_errors: IntCounter,
+    watchlist_entries: IntGauge,
+    alerts: IntCounterVec,
 }
 
 /// Buckets for per-stage durations (10 µs … 1 s).
@@ -205,6 +223,25 @@ impl Metrics {
                 )
                 .expect("valid metric opts"),
             ),
+            watchlist_hits: counter_vec(
+                "newsflow_watchlist_hits_total",
+                "Watchlist hits in enriched articles, by list.",
+                &["list"],
+            ),
+            watchlist_reload_errors: counter(
+                "newsflow_watchlist_reload_errors_total",
+                "Watchlist reloads that failed validation (the old lists stay in force).",
+            ),
+            watchlist_entries: reg(
+                &r,
+                IntGauge::new("newsflow_watchlist_entries", "Watchlist entries in force.")
+                    .expect("valid metric opts"),
+            ),
+            alerts: counter_vec(
+                "newsflow_alerts_total",
+                "Watchlist alerts: acknowledged on the alerts topic (sent) or refused by it.",
+                &["result"],
+            ),
             registry: r,
         };
         let build = reg(
@@ -230,7 +267,10 @@ impl Metrics {
         for stage in ["decode", "normalize", "tag", "encode"] {
             m.stage_seconds.with_label_values(&[stage]);
         }
-        for target in ["output", "dlq"] {
+        for result in ["sent", "refused"] {
+            m.alerts.with_label_values(&[result]);
+        }
+        for target in ["output", "dlq", "alert"] {
             m.produce_retries.with_label_values(&[target]);
         }
         for result in ["ok", "error"] {
@@ -258,7 +298,13 @@ impl Metrics {
                 encode,
                 entity_types,
                 duplicate,
+                watchlist_hits,
             } => {
+                for list in watchlist_hits {
+                    self.watchlist_hits
+                        .with_label_values(&[list.as_ref()])
+                        .inc();
+                }
                 if duplicate {
                     self.duplicates.inc();
                 }
@@ -300,6 +346,16 @@ impl Metrics {
             }
             Event::InFlight(n) => self.in_flight.set(n),
             Event::Ready(r) => self.ready.set(i64::from(r)),
+            Event::AlertSent => self.alerts.with_label_values(&["sent"]).inc(),
+            Event::AlertRefused => self.alerts.with_label_values(&["refused"]).inc(),
+            Event::WatchlistReload { ok, entries } => {
+                if ok {
+                    self.watchlist_entries
+                        .set(i64::try_from(entries).unwrap_or(i64::MAX));
+                } else {
+                    self.watchlist_reload_errors.inc();
+                }
+            }
         }
     }
 

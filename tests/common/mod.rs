@@ -278,6 +278,24 @@ pub fn assert_valid_record(validator: &jsonschema::Validator, record: &serde_jso
             "entity offsets match its text"
         );
     }
+    let n_entities = record["entities"].as_array().unwrap().len();
+    for h in record["watchlist_hits"].as_array().into_iter().flatten() {
+        let field = h["field"].as_str().unwrap();
+        let text: Vec<char> = record[field].as_str().unwrap().chars().collect();
+        let (s, t) = (
+            h["start"].as_u64().unwrap() as usize,
+            h["end"].as_u64().unwrap() as usize,
+        );
+        let surface: String = text[s..t].iter().collect();
+        assert_eq!(
+            surface,
+            h["text"].as_str().unwrap(),
+            "hit offsets match its text"
+        );
+        if let Some(i) = h["entity"].as_u64() {
+            assert!((i as usize) < n_entities, "hit points at an entity");
+        }
+    }
 }
 
 /// A synthetic article payload number `i` (JSON, Hebrew or English), about 1 KB.
