@@ -50,10 +50,6 @@ pub(crate) async fn watch(
     telemetry: Arc<Telemetry>,
     stop: CancellationToken,
 ) {
-    telemetry.emit(Event::WatchlistReload {
-        ok: true,
-        entries: lists.current().len(),
-    });
     #[cfg(unix)]
     let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(s) => Some(s),
@@ -62,6 +58,11 @@ pub(crate) async fn watch(
             None
         }
     };
+    // After the SIGHUP handler is in place: the gauge tells that a SIGHUP now reloads.
+    telemetry.emit(Event::WatchlistReload {
+        ok: true,
+        entries: lists.current().len(),
+    });
     let mut seen = stamps(&files);
     let poll = !interval.is_zero() && !files.is_empty();
     let mut tick = tokio::time::interval(if poll {
