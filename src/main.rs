@@ -479,12 +479,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("tagger mode {}", c.tagger.mode))?;
             let lists = newsflow::core::watchlist::Watchlists::from_files(&c.watchlists.files)?;
             for l in lists.lists() {
-                println!(
-                    "# watchlist {} ({}): {} entries",
-                    l.name,
-                    l.path,
-                    l.entries.len()
-                );
+                println!("# watchlist {} ({}): {} entries", l.name, l.path, l.entries);
             }
             println!(
                 "# tagger {} loads ({:.0} ms)",

@@ -1,8 +1,9 @@
 //! Watchlists: the user's own names (clients, brands, politicians), found in every article.
 //!
 //! A list is a file (`.jsonl` or `.tsv`, see [`load`]); its entries have an id, a type and
-//! names in any spelling. Matching runs on the normalized text with one Aho-Corasick
-//! automaton over every name of every list:
+//! names in any spelling. Matching runs on the normalized text with one automaton (a
+//! finite-state transducer, `fst`) over every name of every list, walked from each word
+//! start (so building it needs no failure links: a million entries compile in seconds):
 //! - names are normalized like article text (geresh/gershayim, dashes, niqqud);
 //! - a match ends at a word boundary; it starts at one, or after Hebrew prefix letters
 //!   (ו ה ב כ ל מ ש, up to three: `ובבנק הפועלים`) when the name is Hebrew;
@@ -19,7 +20,6 @@ pub use load::{load, WatchlistError};
 
 use crate::core::segment::is_word_char;
 use crate::core::tag::{Entity, Field};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
 
@@ -86,69 +86,113 @@ pub struct Hit {
     pub tags: Arc<[String]>,
 }
 
-/// An entry as the matcher keeps it (shared strings, copied cheaply into hits).
+/// An entry as the matcher keeps it: strings live in the lists' arena, referenced by
+/// (offset, length); hits build their own strings (hits are few, entries may be millions).
 #[derive(Debug)]
 struct Target {
-    list: Arc<str>,
-    id: Arc<str>,
-    kind: Arc<str>,
-    tags: Arc<[String]>,
-    names: Vec<Arc<str>>,
+    list: u32,
+    kind: u32,
+    id: (u32, u32),
+    /// Range in `Watchlists::spans`: the names, then the tags.
+    names: (u32, u32),
+    tags: (u32, u32),
     has_exclude: bool,
 }
 
-/// A compiled automaton over distinct normalized strings, each with the (target, index)
-/// pairs it stands for.
-#[derive(Debug)]
+/// An automaton over distinct normalized strings (Latin letters lowercased), each with the
+/// (target, name index) pairs it stands for.
 struct Automaton {
-    ac: AhoCorasick,
-    owners: Vec<Vec<(u32, u32)>>,
-    hebrew: Vec<bool>,
+    fst: fst::raw::Fst<Vec<u8>>,
+    /// Owners of string `p`: `owners[start[p]..start[p + 1]]`.
+    owners: Vec<(u32, u32)>,
+    start: Vec<u32>,
+}
+
+impl std::fmt::Debug for Automaton {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Automaton")
+            .field("strings", &(self.start.len() - 1))
+            .field("fst_bytes", &self.fst.as_bytes().len())
+            .finish()
+    }
 }
 
 impl Automaton {
-    fn build(strings: Vec<(String, (u32, u32))>) -> Result<Option<Automaton>, WatchlistError> {
-        let mut index = std::collections::HashMap::new();
-        let mut patterns: Vec<String> = Vec::new();
-        let mut owners: Vec<Vec<(u32, u32)>> = Vec::new();
-        for (s, owner) in strings {
-            let id = *index.entry(s.clone()).or_insert_with(|| {
-                patterns.push(s);
-                owners.push(Vec::new());
-                patterns.len() - 1
-            });
-            owners[id].push(owner);
-        }
-        if patterns.is_empty() {
+    fn build(mut strings: Vec<(String, (u32, u32))>) -> Result<Option<Automaton>, WatchlistError> {
+        if strings.is_empty() {
             return Ok(None);
         }
-        let hebrew = patterns
-            .iter()
-            .map(|p| p.chars().next().is_some_and(is_hebrew))
-            .collect();
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .map_err(|e| WatchlistError::Build(e.to_string()))?;
-        Ok(Some(Automaton { ac, owners, hebrew }))
+        strings.sort_unstable();
+        let mut owners = Vec::with_capacity(strings.len());
+        let mut start = Vec::new();
+        let mut keys: Vec<(String, u64)> = Vec::new();
+        for (s, owner) in strings {
+            if keys.last().is_none_or(|(k, _)| *k != s) {
+                start.push(owners.len() as u32);
+                keys.push((s, keys.len() as u64));
+            }
+            owners.push(owner);
+        }
+        start.push(owners.len() as u32);
+        let fst =
+            fst::raw::Fst::from_iter_map(keys).map_err(|e| WatchlistError::Build(e.to_string()))?;
+        Ok(Some(Automaton { fst, owners, start }))
     }
 
-    /// Every match of a pattern in `text` that sits on word boundaries (Hebrew prefix
-    /// letters allowed before Hebrew patterns): `(pattern, start, end)` in bytes, the
+    /// Calls `f(string, end)` for every string of the automaton that `text` has at byte
+    /// `at` (Latin letters compared case-insensitively).
+    #[inline]
+    fn walk(&self, text: &[u8], at: usize, mut f: impl FnMut(usize, usize)) {
+        let mut node = self.fst.root();
+        let mut out = fst::raw::Output::zero();
+        for (i, &b) in text[at..].iter().enumerate() {
+            let Some(t) = node.find_input(b.to_ascii_lowercase()) else {
+                return;
+            };
+            let t = node.transition(t);
+            out = out.cat(t.out);
+            node = self.fst.node(t.addr);
+            if node.is_final() {
+                f(out.cat(node.final_output()).value() as usize, at + i + 1);
+            }
+        }
+    }
+
+    /// Every match in `text` that sits on word boundaries (after up to three Hebrew prefix
+    /// letters when it starts with a Hebrew letter): `(string, start, end)` in bytes, the
     /// start after the prefix letters.
     fn matches(&self, text: &str) -> Vec<(usize, usize, usize)> {
+        let bytes = text.as_bytes();
         let mut out = Vec::new();
-        for m in self.ac.find_overlapping_iter(text) {
-            let p = m.pattern().as_usize();
-            if ends_on_boundary(text, m.end())
-                && starts_on_boundary(text, m.start(), self.hebrew[p])
-            {
-                out.push((p, m.start(), m.end()));
+        let mut prev_word = false;
+        // Prefix letters read since the current word began (None: not a prefix run).
+        let mut prefix_run: Option<usize> = None;
+        for (at, c) in text.char_indices() {
+            let word = is_word_char(c);
+            let candidate = !prev_word || (prefix_run.is_some() && is_hebrew(c));
+            if candidate {
+                self.walk(bytes, at, |p, end| {
+                    if ends_on_boundary(text, end) {
+                        out.push((p, at, end));
+                    }
+                });
             }
+            prefix_run = match (prev_word, word) {
+                (_, false) => None,
+                (false, true) => PREFIX_LETTERS.contains(&c).then_some(1),
+                (true, true) => prefix_run
+                    .filter(|&n| n < MAX_PREFIX && PREFIX_LETTERS.contains(&c))
+                    .map(|n| n + 1),
+            };
+            prev_word = word;
         }
         out
     }
+}
+
+/// The key a name is matched by: normalized, Latin letters lowercased.
+fn match_key(s: &str) -> String {
+    normalize_name(s).to_ascii_lowercase()
 }
 
 fn is_hebrew(c: char) -> bool {
@@ -157,28 +201,6 @@ fn is_hebrew(c: char) -> bool {
 
 fn ends_on_boundary(text: &str, end: usize) -> bool {
     !text[end..].chars().next().is_some_and(is_word_char)
-}
-
-/// Whether a match at `start` begins a word, or (Hebrew names) follows 1–3 prefix letters
-/// that begin one.
-fn starts_on_boundary(text: &str, start: usize, hebrew: bool) -> bool {
-    let mut before = text[..start].chars().rev();
-    match before.next() {
-        None => true,
-        Some(c) if !is_word_char(c) => true,
-        Some(c) if hebrew && PREFIX_LETTERS.contains(&c) => {
-            for (n, c) in (1..).zip(before) {
-                if !is_word_char(c) {
-                    return true;
-                }
-                if !PREFIX_LETTERS.contains(&c) || n == MAX_PREFIX {
-                    return false;
-                }
-            }
-            true
-        }
-        Some(_) => false,
-    }
 }
 
 /// Normalizes a name or exclude word for matching (as article text is normalized, then
@@ -190,10 +212,28 @@ fn normalize_name(s: &str) -> String {
         .join(" ")
 }
 
+/// A list as loaded: its name, file and size (the entries themselves are compiled).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInfo {
+    /// List name (the file name without its extension).
+    pub name: String,
+    /// The file it was read from.
+    pub path: String,
+    /// Number of entries.
+    pub entries: usize,
+}
+
 /// Compiled lists, ready to match.
 #[derive(Debug, Default)]
 pub struct Watchlists {
-    lists: Vec<List>,
+    infos: Vec<ListInfo>,
+    /// Interned list names and types.
+    list_names: Vec<Arc<str>>,
+    kinds: Vec<Arc<str>>,
+    /// Ids, names and tags of every entry, back to back.
+    arena: String,
+    /// (offset, length) in `arena` of names and tags.
+    spans: Vec<(u32, u32)>,
     targets: Vec<Target>,
     names: Option<Automaton>,
     excludes: Option<Automaton>,
@@ -205,37 +245,60 @@ impl Watchlists {
         Watchlists::default()
     }
 
-    /// Compiles validated lists.
+    /// Compiles validated lists (consuming them: a million entries are not kept twice).
     pub fn compile(lists: Vec<List>) -> Result<Watchlists, WatchlistError> {
-        let mut targets = Vec::new();
+        let mut w = Watchlists::default();
         let mut names = Vec::new();
         let mut excludes = Vec::new();
-        for list in &lists {
-            let list_name: Arc<str> = Arc::from(list.name.as_str());
-            for e in &list.entries {
-                let t = targets.len() as u32;
+        let mut kind_ids = std::collections::HashMap::new();
+        let put = |arena: &mut String, s: &str| -> Result<(u32, u32), WatchlistError> {
+            let at = u32::try_from(arena.len())
+                .map_err(|_| WatchlistError::Build("over 4 GB of names".into()))?;
+            arena.push_str(s);
+            Ok((at, s.len() as u32))
+        };
+        for list in lists {
+            w.infos.push(ListInfo {
+                name: list.name.clone(),
+                path: list.path,
+                entries: list.entries.len(),
+            });
+            let list_id = w.list_names.len() as u32;
+            w.list_names.push(Arc::from(list.name));
+            for e in list.entries {
+                let t = w.targets.len() as u32;
+                let kind = *kind_ids.entry(e.kind.clone()).or_insert_with(|| {
+                    w.kinds.push(Arc::from(e.kind.as_str()));
+                    w.kinds.len() as u32 - 1
+                });
+                let id = put(&mut w.arena, &e.id)?;
+                let first = w.spans.len() as u32;
                 for (k, n) in e.names.iter().enumerate() {
-                    names.push((normalize_name(n), (t, k as u32)));
+                    names.push((match_key(n), (t, k as u32)));
+                    let span = put(&mut w.arena, n)?;
+                    w.spans.push(span);
+                }
+                let first_tag = w.spans.len() as u32;
+                for tag in &e.tags {
+                    let span = put(&mut w.arena, tag)?;
+                    w.spans.push(span);
                 }
                 for x in &e.exclude {
-                    excludes.push((normalize_name(x), (t, 0)));
+                    excludes.push((match_key(x), (t, 0)));
                 }
-                targets.push(Target {
-                    list: Arc::clone(&list_name),
-                    id: Arc::from(e.id.as_str()),
-                    kind: Arc::from(e.kind.as_str()),
-                    tags: Arc::from(e.tags.clone()),
-                    names: e.names.iter().map(|n| Arc::from(n.as_str())).collect(),
+                w.targets.push(Target {
+                    list: list_id,
+                    kind,
+                    id,
+                    names: (first, e.names.len() as u32),
+                    tags: (first_tag, e.tags.len() as u32),
                     has_exclude: !e.exclude.is_empty(),
                 });
             }
         }
-        Ok(Watchlists {
-            names: Automaton::build(names)?,
-            excludes: Automaton::build(excludes)?,
-            targets,
-            lists,
-        })
+        w.names = Automaton::build(names)?;
+        w.excludes = Automaton::build(excludes)?;
+        Ok(w)
     }
 
     /// Reads, validates and compiles list files.
@@ -246,7 +309,7 @@ impl Watchlists {
             .collect::<Result<Vec<_>, _>>()?;
         let mut seen = std::collections::HashSet::new();
         for l in &lists {
-            if !seen.insert(l.name.as_str()) {
+            if !seen.insert(l.name.clone()) {
                 return Err(WatchlistError::DuplicateList {
                     name: l.name.clone(),
                     path: l.path.clone(),
@@ -256,9 +319,9 @@ impl Watchlists {
         Watchlists::compile(lists)
     }
 
-    /// The lists, as read.
-    pub fn lists(&self) -> &[List] {
-        &self.lists
+    /// The lists: name, file, number of entries.
+    pub fn lists(&self) -> &[ListInfo] {
+        &self.infos
     }
 
     /// Number of entries over all lists.
@@ -271,6 +334,10 @@ impl Watchlists {
         self.targets.is_empty()
     }
 
+    fn text(&self, (at, len): (u32, u32)) -> &str {
+        &self.arena[at as usize..(at + len) as usize]
+    }
+
     /// The hits in one normalized field, in text order; `entities` are the tagger's
     /// entities of the article (their index is recorded for overlapping hits).
     pub fn find_in(&self, text: &str, field: Field, entities: &[Entity], out: &mut Vec<Hit>) {
@@ -278,7 +345,7 @@ impl Watchlists {
         // Candidates: (start, end, target, name index), bytes.
         let mut cands: Vec<(usize, usize, u32, u32)> = Vec::new();
         for (p, s, e) in names.matches(text) {
-            for &(t, k) in &names.owners[p] {
+            for &(t, k) in &names.owners[names.start[p] as usize..names.start[p + 1] as usize] {
                 cands.push((s, e, t, k));
             }
         }
@@ -290,7 +357,11 @@ impl Watchlists {
             Some(x) => x
                 .matches(text)
                 .into_iter()
-                .flat_map(|(p, s, e)| x.owners[p].iter().map(move |&(t, _)| (s, e, t)))
+                .flat_map(|(p, s, e)| {
+                    x.owners[x.start[p] as usize..x.start[p + 1] as usize]
+                        .iter()
+                        .map(move |&(t, _)| (s, e, t))
+                })
                 .collect(),
             None => Vec::new(),
         };
@@ -324,17 +395,20 @@ impl Watchlists {
             let entity = entities
                 .iter()
                 .position(|en| en.field == field && en.start < end && start < en.end);
+            let (t0, tn) = target.tags;
             out.push(Hit {
-                list: Arc::clone(&target.list),
-                id: Arc::clone(&target.id),
-                kind: Arc::clone(&target.kind),
-                name: Arc::clone(&target.names[k as usize]),
+                list: Arc::clone(&self.list_names[target.list as usize]),
+                id: Arc::from(self.text(target.id)),
+                kind: Arc::clone(&self.kinds[target.kind as usize]),
+                name: Arc::from(self.text(self.spans[(target.names.0 + k) as usize])),
                 field,
                 start,
                 end,
                 text: text[s..e].to_string(),
                 entity,
-                tags: Arc::clone(&target.tags),
+                tags: (t0..t0 + tn)
+                    .map(|i| self.text(self.spans[i as usize]).to_string())
+                    .collect(),
             });
         }
     }
