@@ -68,8 +68,20 @@ struct JsonEntry {
     tags: Vec<String>,
 }
 
+/// The match keys of an entry's names and exclude words, computed once while validating.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    pub(crate) names: Vec<String>,
+    pub(crate) exclude: Vec<String>,
+}
+
 /// Reads and validates one list file.
 pub fn load(path: &Path) -> Result<List, WatchlistError> {
+    load_keyed(path).map(|(list, _)| list)
+}
+
+/// [`load`], with the entries' match keys.
+pub(crate) fn load_keyed(path: &Path) -> Result<(List, Vec<Keys>), WatchlistError> {
     let p = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| WatchlistError::Read {
         path: p.clone(),
@@ -81,48 +93,88 @@ pub fn load(path: &Path) -> Result<List, WatchlistError> {
         .and_then(|s| s.to_str())
         .unwrap_or("")
         .to_string();
-    let entries = match ext {
+    let (entries, keys) = match ext {
         "jsonl" => parse(&text, &p, parse_json_line)?,
         "tsv" => parse(&text, &p, parse_tsv_line)?,
         _ => return Err(WatchlistError::Format { path: p }),
     };
-    Ok(List {
-        name,
-        path: p,
-        entries,
-    })
+    Ok((
+        List {
+            name,
+            path: p,
+            entries,
+        },
+        keys,
+    ))
 }
 
-/// Parses the lines of a list with `line` (entry or message), then checks the entries.
+/// Lines a thread parses at least (below this, one thread does it all).
+const LINES_PER_THREAD: usize = 20_000;
+
+/// Parses the lines of a list with `line` (entry or message) and checks the entries, on
+/// all cores for large files; errors name the first bad line of the first chunk that has
+/// one, and duplicate ids are found in file order.
 pub(crate) fn parse(
     text: &str,
     path: &str,
     line: fn(&str) -> Result<Entry, String>,
-) -> Result<Vec<Entry>, WatchlistError> {
+) -> Result<(Vec<Entry>, Vec<Keys>), WatchlistError> {
     let err = |n: usize, message: String| WatchlistError::Line {
         path: path.to_string(),
         line: n,
         message,
     };
-    let mut entries = Vec::new();
-    let mut ids: HashMap<String, usize> = HashMap::new();
-    for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let l = raw.trim_end_matches('\r');
-        if l.trim().is_empty() || l.trim_start().starts_with('#') {
-            continue;
-        }
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, raw)| (i + 1, raw.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
+    let one = |&(n, l): &(usize, &str)| -> Result<(usize, Entry, Keys), WatchlistError> {
         let e = line(l).map_err(|m| err(n, m))?;
-        check(&e).map_err(|m| err(n, m))?;
-        if let Some(first) = ids.insert(e.id.clone(), n) {
-            return Err(err(
-                n,
-                format!("duplicate id {:?} (first on line {first})", e.id),
-            ));
+        let k = check(&e).map_err(|m| err(n, m))?;
+        Ok((n, e, k))
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(lines.len().div_ceil(LINES_PER_THREAD))
+        .max(1);
+    let chunks: Vec<Result<Vec<_>, WatchlistError>> = if threads == 1 {
+        vec![lines.iter().map(one).collect()]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = lines
+                .chunks(lines.len().div_ceil(threads))
+                .map(|c| s.spawn(move || c.iter().map(one).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(WatchlistError::Build(
+                            "a list parsing thread panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        })
+    };
+    let mut entries = Vec::with_capacity(lines.len());
+    let mut keys = Vec::with_capacity(lines.len());
+    let mut ids: HashMap<String, usize> = HashMap::with_capacity(lines.len());
+    for chunk in chunks {
+        for (n, e, k) in chunk? {
+            if let Some(first) = ids.insert(e.id.clone(), n) {
+                return Err(err(
+                    n,
+                    format!("duplicate id {:?} (first on line {first})", e.id),
+                ));
+            }
+            entries.push(e);
+            keys.push(k);
         }
-        entries.push(e);
     }
-    Ok(entries)
+    Ok((entries, keys))
 }
 
 fn parse_json_line(l: &str) -> Result<Entry, String> {
@@ -153,9 +205,9 @@ fn parse_tsv_line(l: &str) -> Result<Entry, String> {
     })
 }
 
-/// Checks one entry: non-empty id, a type without spaces, at least one name, and no name
-/// that is empty once normalized.
-fn check(e: &Entry) -> Result<(), String> {
+/// Checks one entry (non-empty id, a type without spaces, at least one name, no name or
+/// exclude word that is empty once normalized) and returns its match keys.
+fn check(e: &Entry) -> Result<Keys, String> {
     if e.id.trim().is_empty() {
         return Err("empty id".into());
     }
@@ -177,17 +229,26 @@ fn check(e: &Entry) -> Result<(), String> {
             ));
         }
     }
-    for n in &e.names {
-        if super::normalize_name(n).is_empty() {
-            return Err(format!("entry {:?} has an empty name", e.id));
+    let key = |s: &String, what: &str| {
+        let k = super::match_key(s);
+        if k.is_empty() {
+            Err(format!("entry {:?} has an empty {what}", e.id))
+        } else {
+            Ok(k)
         }
-    }
-    for x in &e.exclude {
-        if super::normalize_name(x).is_empty() {
-            return Err(format!("entry {:?} has an empty exclude word", e.id));
-        }
-    }
-    Ok(())
+    };
+    Ok(Keys {
+        names: e
+            .names
+            .iter()
+            .map(|n| key(n, "name"))
+            .collect::<Result<_, _>>()?,
+        exclude: e
+            .exclude
+            .iter()
+            .map(|x| key(x, "exclude word"))
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 #[cfg(test)]
@@ -195,7 +256,7 @@ mod tests {
     use super::*;
 
     fn json(text: &str) -> Result<Vec<Entry>, WatchlistError> {
-        parse(text, "lists/clients.jsonl", parse_json_line)
+        parse(text, "lists/clients.jsonl", parse_json_line).map(|(e, _)| e)
     }
 
     #[test]
@@ -206,13 +267,14 @@ mod tests {
         .unwrap();
         assert_eq!(e[0].names.len(), 2);
         assert_eq!(e[0].tags, vec!["bank"]);
-        let t = parse(
+        let (t, k) = parse(
             "c-17\tORG\tבנק הפועלים|Bank Hapoalim\r\n",
             "x.tsv",
             parse_tsv_line,
         )
         .unwrap();
         assert_eq!(t[0].names, vec!["בנק הפועלים", "Bank Hapoalim"]);
+        assert_eq!(k[0].names, vec!["בנק הפועלים", "bank hapoalim"]);
     }
 
     #[test]
@@ -249,6 +311,36 @@ mod tests {
         }
         let bad_tsv = parse("a\tORG\n", "x.tsv", parse_tsv_line).unwrap_err();
         assert!(bad_tsv.to_string().starts_with("x.tsv:1: expected 3"));
+    }
+
+    #[test]
+    fn large_files_parse_on_all_cores_with_errors_in_file_order() {
+        let n = LINES_PER_THREAD * 3;
+        let mut text: String = (0..n)
+            .map(|i| format!("e-{i}\tORG\tname {i}|alias {i}\n"))
+            .collect();
+        let (e, k) = parse(&text, "big.tsv", parse_tsv_line).unwrap();
+        assert_eq!((e.len(), k.len()), (n, n));
+        assert_eq!(
+            (e[n - 1].id.as_str(), k[n - 1].names[1].as_str()),
+            (
+                format!("e-{}", n - 1).as_str(),
+                format!("alias {}", n - 1).as_str()
+            )
+        );
+        // A duplicate of the first id near the end, and a bad line after it.
+        text.push_str("e-0\tORG\tagain\n");
+        text.push_str("broken line\n");
+        let got = parse(&text, "big.tsv", parse_tsv_line)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            got.starts_with(&format!(
+                "big.tsv:{}: duplicate id \"e-0\" (first on line 1)",
+                n + 1
+            )) || got.starts_with(&format!("big.tsv:{}:", n + 2)),
+            "{got}"
+        );
     }
 
     #[test]
