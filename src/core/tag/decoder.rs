@@ -50,6 +50,10 @@ pub struct Transitions<S> {
     /// can never win (exact pruning).
     range: S,
     cons: Constraints,
+    /// Labels that follow closed labels (O, B-*, S-*).
+    open: Vec<u8>,
+    /// Labels inside an entity (I-*, E-*): (label, B-t, I-t, trans from B-t, from I-t).
+    inside: Vec<(u8, u8, u8, S, S)>,
 }
 
 impl<S: Score> Transitions<S> {
@@ -83,11 +87,29 @@ impl<S: Score> Transitions<S> {
                 }
             }
         }
+        let open = (0..L as u8)
+            .filter(|&l| cons.inside_prev[usize::from(l)].is_none())
+            .collect();
+        let inside = (0..L as u8)
+            .filter_map(|l| {
+                cons.inside_prev[usize::from(l)].map(|[b, i]| {
+                    (
+                        l,
+                        b,
+                        i,
+                        trans[usize::from(b) * L + usize::from(l)],
+                        trans[usize::from(i) * L + usize::from(l)],
+                    )
+                })
+            })
+            .collect();
         Transitions {
             trans: trans.to_vec(),
             closed,
             range,
             cons,
+            open,
+            inside,
         }
     }
 
@@ -121,6 +143,7 @@ pub fn viterbi_with<S: Score>(
         return;
     }
     let (trans, cons, range) = (&tr.trans, &tr.cons, tr.range);
+    debug_assert_eq!(tr.open.len() + tr.inside.len(), L);
     let nc = cons.closed.len();
     scratch.cand.clear();
     scratch.delta.clear();
@@ -150,32 +173,31 @@ pub fn viterbi_with<S: Score>(
             }
         }
         let e = &emis[i * L..(i + 1) * L];
-        let few = scratch.cand.len() * 3 < nc;
-        for cur in 0..L {
-            let best = match cons.inside_prev[cur] {
-                None if few => {
-                    let t = &tr.closed[cur * nc..(cur + 1) * nc];
-                    let mut m = S::NEG;
-                    for &k in &scratch.cand {
-                        let v = scratch.closed_prev[usize::from(k)] + t[usize::from(k)];
-                        if v > m {
-                            m = v;
-                        }
-                    }
-                    m
-                }
-                None => max_plus(&scratch.closed_prev, &tr.closed[cur * nc..(cur + 1) * nc]),
-                Some([b, m]) => {
-                    let x = prev[usize::from(b)] + trans[usize::from(b) * L + cur];
-                    let y = prev[usize::from(m)] + trans[usize::from(m) * L + cur];
-                    if y > x {
-                        y
-                    } else {
-                        x
+        if scratch.cand.len() * 3 < nc {
+            for &cur in &tr.open {
+                let cur = usize::from(cur);
+                let t = &tr.closed[cur * nc..(cur + 1) * nc];
+                let mut m = S::NEG;
+                for &k in &scratch.cand {
+                    let v = scratch.closed_prev[usize::from(k)] + t[usize::from(k)];
+                    if v > m {
+                        m = v;
                     }
                 }
-            };
-            cur_row[cur] = best + e[cur];
+                cur_row[cur] = m + e[cur];
+            }
+        } else {
+            for &cur in &tr.open {
+                let cur = usize::from(cur);
+                cur_row[cur] =
+                    max_plus(&scratch.closed_prev, &tr.closed[cur * nc..(cur + 1) * nc]) + e[cur];
+            }
+        }
+        for &(cur, b, m, tb, tm) in &tr.inside {
+            let x = prev[usize::from(b)] + tb;
+            let y = prev[usize::from(m)] + tm;
+            let cur = usize::from(cur);
+            cur_row[cur] = if y > x { y } else { x } + e[cur];
         }
     }
     let last = &scratch.delta[(n - 1) * L..];
