@@ -2,6 +2,9 @@
 //! `ner-eval` works on a small fixture, dates are resolved end to end, and (when
 //! `../shared` is present) the dev-set F1 figures hold.
 
+#[path = "support/shared.rs"]
+mod support;
+
 use newsflow::core::tag::{EntityType, FastTagger, Field, Tagger};
 use newsflow::training::{bmes, eval};
 use std::path::Path;
@@ -220,11 +223,9 @@ fn english_set_scores() {
 /// Dev-set figures (skipped without ../shared): within 0.05 of the recorded ones.
 #[test]
 fn dev_sets_hold_their_recorded_f1() {
-    let shared = Path::new("../shared/data");
-    if !shared.exists() {
-        eprintln!("skipped: ../shared is absent");
+    let Some(shared) = support::shared("data") else {
         return;
-    }
+    };
     let recorded: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string("models/ner-eval.json").unwrap()).unwrap();
     let t = tagger();

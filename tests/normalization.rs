@@ -2,11 +2,13 @@
 //! real article in ../shared (skipped when absent), and property tests (idempotence, no
 //! panics on any bytes).
 
+#[path = "support/shared.rs"]
+mod support;
+
 use newsflow::core::decode::decode;
 use newsflow::core::normalize::{html, normalize, text::normalize_text};
 use newsflow::core::{enrich_guarded, Context, Input, RejectKind};
 use proptest::prelude::*;
-use std::path::Path;
 
 fn normalized(payload: &[u8]) -> (String, String) {
     let a = normalize(decode(payload, usize::MAX).expect("decodes")).expect("normalizes");
@@ -59,11 +61,9 @@ fn messy_hebrew_is_cleaned_to_one_form() {
 
 #[test]
 fn real_article_html_and_plain_forms_give_the_same_text() {
-    let dir = Path::new("../shared/data/articles");
-    if !dir.exists() {
-        eprintln!("SKIP: ../shared not present");
+    let Some(dir) = support::shared("data/articles") else {
         return;
-    }
+    };
     let (_, txt) = normalized(&std::fs::read(dir.join("nato_guarantees_he.txt")).unwrap());
     let (_, json) = normalized(&std::fs::read(dir.join("nato_guarantees_he.json")).unwrap());
     let (html_title, html) =
