@@ -29,6 +29,8 @@ COUNTERS_GAUGES = [
     "newsflow_dead_lettered_total", "newsflow_produce_retries_total", "newsflow_commits_total",
     "newsflow_duplicates_total", "newsflow_in_flight", "newsflow_consumer_lag",
     "newsflow_entities_total", "newsflow_ready", "newsflow_build_info",
+    "newsflow_watchlist_hits_total", "newsflow_watchlist_entries",
+    "newsflow_watchlist_reload_errors_total", "newsflow_alerts_total",
     "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds",
     "process_start_time_seconds", "process_virtual_memory_bytes", "process_max_fds",
 ]
