@@ -468,7 +468,10 @@ mod tests {
                 let pairs = (0..len)
                     .map(|j| ((j * 3 % N_LABELS) as u8, weight(k, j)))
                     .collect();
-                (1000 + (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15), SparseRow { pairs })
+                (
+                    1000 + (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    SparseRow { pairs },
+                )
             })
             .collect();
         Model::new(ModelData {
@@ -494,7 +497,10 @@ mod tests {
         assert_eq!(m.scale, 0.01, "weights within 10 bits are not requantized");
         for (k, &len) in lens.iter().enumerate() {
             let mut scores = vec![0; N_LABELS];
-            m.add_row(1000 + (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15), &mut scores);
+            m.add_row(
+                1000 + (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                &mut scores,
+            );
             let mut want = vec![0; N_LABELS];
             for j in 0..len {
                 want[j * 3 % N_LABELS] += i32::from(w(k, j));
@@ -515,7 +521,10 @@ mod tests {
         // Real values are kept to within half a step.
         for (k, len) in [1usize, 4, 20].into_iter().enumerate() {
             let mut scores = vec![0; N_LABELS];
-            m.add_row(1000 + (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15), &mut scores);
+            m.add_row(
+                1000 + (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                &mut scores,
+            );
             for j in 0..len {
                 let real = f32::from([32000i16, -9000, 64][(k + j) % 3]) * 0.01;
                 let got = scores[j * 3 % N_LABELS] as f32 * m.scale;
