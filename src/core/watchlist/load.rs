@@ -161,19 +161,25 @@ pub(crate) fn parse(
     };
     let mut entries = Vec::with_capacity(lines.len());
     let mut keys = Vec::with_capacity(lines.len());
-    let mut ids: HashMap<String, usize> = HashMap::with_capacity(lines.len());
+    let mut numbers = Vec::with_capacity(lines.len());
     for chunk in chunks {
         for (n, e, k) in chunk? {
-            if let Some(first) = ids.insert(e.id.clone(), n) {
-                return Err(err(
-                    n,
-                    format!("duplicate id {:?} (first on line {first})", e.id),
-                ));
-            }
+            numbers.push(n);
             entries.push(e);
             keys.push(k);
         }
     }
+    // Duplicate ids, in file order (borrowing the ids: no copies of a million strings).
+    let mut ids: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    for (e, &n) in entries.iter().zip(&numbers) {
+        if let Some(first) = ids.insert(e.id.as_str(), n) {
+            return Err(err(
+                n,
+                format!("duplicate id {:?} (first on line {first})", e.id),
+            ));
+        }
+    }
+    drop(ids);
     Ok((entries, keys))
 }
 

@@ -24,6 +24,10 @@ use crate::core::tag::{Entity, Field};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
 
+/// Distinct strings from which the automaton is built in shards, one per core (up to 4):
+/// building an `fst` is single-threaded, ~1 µs a string.
+const SHARD_KEYS: usize = 500_000;
+
 /// Characters either side of a match searched for the entry's `exclude` words.
 pub const EXCLUDE_WINDOW: usize = 60;
 
@@ -103,7 +107,9 @@ struct Target {
 /// An automaton over distinct normalized strings (Latin letters lowercased), each with the
 /// (target, name index) pairs it stands for.
 struct Automaton {
-    fst: fst::raw::Fst<Vec<u8>>,
+    /// The strings in sorted order, split into shards built in parallel (one shard below
+    /// [`SHARD_KEYS`] strings); a walk visits every shard.
+    fsts: Vec<fst::raw::Fst<Vec<u8>>>,
     /// Owners of string `p`: `owners[start[p]..start[p + 1]]`.
     owners: Vec<(u32, u32)>,
     start: Vec<u32>,
@@ -113,7 +119,7 @@ impl std::fmt::Debug for Automaton {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Automaton")
             .field("strings", &(self.start.len() - 1))
-            .field("fst_bytes", &self.fst.as_bytes().len())
+            .field("fst_bytes", &self.fst_bytes())
             .finish()
     }
 }
@@ -126,35 +132,82 @@ impl Automaton {
         par_sort(&mut strings);
         let mut owners = Vec::with_capacity(strings.len());
         let mut start = Vec::new();
-        let mut keys: Vec<(String, u64)> = Vec::new();
-        for (s, owner) in strings {
-            if keys.last().is_none_or(|(k, _)| *k != s) {
+        // The first index in `strings` of each distinct string, in order.
+        let mut distinct: Vec<usize> = Vec::new();
+        for (i, (s, owner)) in strings.iter().enumerate() {
+            if distinct.last().is_none_or(|&j| strings[j].0 != *s) {
                 start.push(owners.len() as u32);
-                keys.push((s, keys.len() as u64));
+                distinct.push(i);
             }
-            owners.push(owner);
+            owners.push(*owner);
         }
         start.push(owners.len() as u32);
-        let fst =
-            fst::raw::Fst::from_iter_map(keys).map_err(|e| WatchlistError::Build(e.to_string()))?;
-        Ok(Some(Automaton { fst, owners, start }))
+        let shards = if distinct.len() < SHARD_KEYS {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        };
+        let strings = &strings;
+        // Shard `k` holds distinct strings `base..base + ids.len()`; the value of each is
+        // its index among all distinct strings.
+        let build = |base: usize, ids: &[usize]| {
+            fst::raw::Fst::from_iter_map(
+                ids.iter()
+                    .enumerate()
+                    .map(|(k, &i)| (strings[i].0.as_bytes(), (base + k) as u64)),
+            )
+            .map_err(|e| WatchlistError::Build(e.to_string()))
+        };
+        let size = distinct.len().div_ceil(shards);
+        let fsts = if shards == 1 {
+            vec![build(0, &distinct)?]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = distinct
+                    .chunks(size)
+                    .enumerate()
+                    .map(|(k, ids)| s.spawn(move || build(k * size, ids)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(WatchlistError::Build(
+                                "an fst building thread panicked".into(),
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })?
+        };
+        Ok(Some(Automaton {
+            fsts,
+            owners,
+            start,
+        }))
+    }
+
+    fn fst_bytes(&self) -> usize {
+        self.fsts.iter().map(|f| f.as_bytes().len()).sum()
     }
 
     /// Calls `f(string, end)` for every string of the automaton that `text` has at byte
     /// `at` (Latin letters compared case-insensitively).
     #[inline]
     fn walk(&self, text: &[u8], at: usize, mut f: impl FnMut(usize, usize)) {
-        let mut node = self.fst.root();
-        let mut out = fst::raw::Output::zero();
-        for (i, &b) in text[at..].iter().enumerate() {
-            let Some(t) = node.find_input(b.to_ascii_lowercase()) else {
-                return;
-            };
-            let t = node.transition(t);
-            out = out.cat(t.out);
-            node = self.fst.node(t.addr);
-            if node.is_final() {
-                f(out.cat(node.final_output()).value() as usize, at + i + 1);
+        for fst in &self.fsts {
+            let mut node = fst.root();
+            let mut out = fst::raw::Output::zero();
+            for (i, &b) in text[at..].iter().enumerate() {
+                let Some(t) = node.find_input(b.to_ascii_lowercase()) else {
+                    break;
+                };
+                let t = node.transition(t);
+                out = out.cat(t.out);
+                node = fst.node(t.addr);
+                if node.is_final() {
+                    f(out.cat(node.final_output()).value() as usize, at + i + 1);
+                }
             }
         }
     }
@@ -230,7 +283,16 @@ fn par_sort<T: Ord + Send>(v: &mut Vec<T>) {
 
 /// The key a name is matched by: normalized, Latin letters lowercased.
 fn match_key(s: &str) -> String {
-    normalize_name(s).to_ascii_lowercase()
+    let normalized = crate::core::normalize::text::normalize_text(s);
+    let mut key = String::with_capacity(normalized.len());
+    for w in normalized.split_whitespace() {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.push_str(w);
+    }
+    key.make_ascii_lowercase();
+    key
 }
 
 fn is_hebrew(c: char) -> bool {
@@ -243,13 +305,6 @@ fn ends_on_boundary(text: &str, end: usize) -> bool {
 
 /// Normalizes a name or exclude word for matching (as article text is normalized, then
 /// whitespace folded).
-fn normalize_name(s: &str) -> String {
-    crate::core::normalize::text::normalize_text(s)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// A list as loaded: its name, file and size (the entries themselves are compiled).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListInfo {
@@ -324,10 +379,15 @@ impl Watchlists {
             w.list_names.push(Arc::from(list.name));
             for (e, k) in list.entries.into_iter().zip(keys) {
                 let t = w.targets.len() as u32;
-                let kind = *kind_ids.entry(e.kind.clone()).or_insert_with(|| {
-                    w.kinds.push(Arc::from(e.kind.as_str()));
-                    w.kinds.len() as u32 - 1
-                });
+                let kind = match kind_ids.get(&e.kind) {
+                    Some(&k) => k,
+                    None => {
+                        w.kinds.push(Arc::from(e.kind.as_str()));
+                        let k = w.kinds.len() as u32 - 1;
+                        kind_ids.insert(e.kind.clone(), k);
+                        k
+                    }
+                };
                 let id = put(&mut w.arena, &e.id)?;
                 let first = w.spans.len() as u32;
                 for (i, (n, key)) in e.names.iter().zip(k.names).enumerate() {
@@ -397,7 +457,7 @@ impl Watchlists {
     pub fn memory_bytes(&self) -> usize {
         let automaton = |a: &Option<Automaton>| {
             a.as_ref().map_or(0, |a| {
-                a.fst.as_bytes().len() + a.owners.len() * 8 + a.start.len() * 4
+                a.fst_bytes() + a.owners.len() * 8 + a.start.len() * 4
             })
         };
         self.arena.len()
@@ -704,6 +764,25 @@ mod tests {
             &mut out,
         );
         assert_eq!(out[0].entity, Some(1));
+    }
+
+    #[test]
+    fn a_sharded_automaton_finds_what_one_finds() {
+        let strings: Vec<(String, (u32, u32))> = (0..SHARD_KEYS as u32 + 10)
+            .map(|i| (format!("name{i}"), (i, 0)))
+            .collect();
+        let a = Automaton::build(strings).unwrap().unwrap();
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+            assert!(a.fsts.len() > 1);
+        }
+        let text = "x name7 and name499999, NAME500009.";
+        let found: Vec<u32> = a
+            .matches(text)
+            .into_iter()
+            .flat_map(|(p, _, _)| a.owners[a.start[p] as usize..a.start[p + 1] as usize].to_vec())
+            .map(|(t, _)| t)
+            .collect();
+        assert_eq!(found, vec![7, 499_999, 500_009]);
     }
 
     #[test]
