@@ -233,6 +233,7 @@ fn cross_validate(
     // and over-state quality the way the dev sets do).
     let fold_of = |c: usize, i: usize| -> usize { i * k / gold[c].sentences.len().max(1) };
     let mut scores: Vec<Vec<f64>> = vec![Vec::new(); gold.len()];
+    let mut shipped: Vec<Vec<f64>> = vec![Vec::new(); gold.len()];
     let started = Instant::now();
     for fold in 0..k {
         let mut train_gold = Vec::new();
@@ -265,35 +266,58 @@ fn cross_validate(
         }
         let corpora = training_set(&train_gold, silver, src.bmc_repeat);
         let mut last = Vec::new();
-        train::train(gaz, clusters, &corpora, &held, multi, opts, |r| {
+        let data = train::train(gaz, clusters, &corpora, &held, multi, opts, |r| {
             if !r.dev_f1.is_empty() {
                 last.clone_from(&r.dev_f1);
             }
         });
-        let line: Vec<String> = last
-            .iter()
-            .zip(names)
-            .map(|(f, n)| format!("{n} {:.4}", f))
-            .collect();
+        // The same fold scored with the model as it would ship: pruned (`--prune`),
+        // quantized and laid out for run time.
+        let built = newsflow::core::tag::linear::Model::new(data);
+        let as_shipped = train::model_scores(&built, gaz, clusters, &held);
+        let line = |v: &[f64]| -> String {
+            v.iter()
+                .zip(names)
+                .map(|(f, n)| format!("{n} {:.4}", f))
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
         println!(
-            "fold {}/{k}: {}  [{:.0}s]",
+            "fold {}/{k}: {}  | shipped model ({} features): {}  [{:.0}s]",
             fold + 1,
-            line.join("  "),
+            line(&last),
+            built.n_features(),
+            line(&as_shipped),
             started.elapsed().as_secs_f64()
         );
         for (s, f) in scores.iter_mut().zip(&last) {
             s.push(*f);
         }
+        for (s, f) in shipped.iter_mut().zip(&as_shipped) {
+            s.push(*f);
+        }
     }
-    let mut summary = Vec::new();
-    for (s, n) in scores.iter().zip(names) {
-        let mean = s.iter().sum::<f64>() / s.len().max(1) as f64;
-        let var = s.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (s.len().max(2) - 1) as f64;
-        summary.push(format!("{n} {:.4} ± {:.4}", mean, var.sqrt()));
-    }
+    let summary = |scores: &[Vec<f64>]| -> String {
+        scores
+            .iter()
+            .zip(names)
+            .map(|(s, n)| {
+                let mean = s.iter().sum::<f64>() / s.len().max(1) as f64;
+                let var =
+                    s.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (s.len().max(2) - 1) as f64;
+                format!("{n} {:.4} ± {:.4}", mean, var.sqrt())
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
     println!(
         "cross-validation ({k} folds), model-only F1 mean ± sd: {}",
-        summary.join("  ")
+        summary(&scores)
+    );
+    println!(
+        "cross-validation ({k} folds), shipped model (pruned at {}, quantized) F1 mean ± sd: {}",
+        opts.prune,
+        summary(&shipped)
     );
     Ok(())
 }
