@@ -1,4 +1,4 @@
-//! The enrichment core: decode → normalize → tag → encode. Pure and synchronous; knows
+//! The enrichment core: decode → normalize → tag → watchlists → encode. Pure and synchronous; knows
 //! nothing of Kafka, tokio or metrics, so the service, `process`, the benches and the evals
 //! all call [`enrich`].
 
@@ -111,7 +111,7 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// Enriches one message: decode, normalize, tag, encode.
+/// Enriches one message: decode, normalize, tag, match the watchlists, encode.
 pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
     let t0 = Instant::now();
     let raw = decode::decode(input.payload, ctx.max_message_bytes)?;
