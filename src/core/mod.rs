@@ -95,10 +95,6 @@ pub struct Enriched {
     pub encode_time: Duration,
     /// Entity types found, one per mention (for metrics).
     pub entity_types: Vec<EntityType>,
-    /// SimHash of the body, for near-duplicate checks by the runtime.
-    pub simhash: u64,
-    /// Exact content hash.
-    pub content_hash: String,
     /// Whether the article was flagged as a duplicate of a recent one.
     pub duplicate: bool,
     /// The list of every watchlist hit (for metrics).
@@ -170,8 +166,6 @@ pub fn enrich(input: Input<'_>, ctx: &Context) -> Result<Enriched, Reject> {
         timings,
         encode_time: t3.elapsed(),
         entity_types: entities.iter().map(|e| e.kind).collect(),
-        simhash: article.fingerprint.simhash_bits(),
-        content_hash: article.fingerprint.content_hash,
         duplicate: duplicate_of.is_some(),
         watchlist_hits: hits.into_iter().map(|h| h.list).collect(),
     })

@@ -82,8 +82,6 @@ fn forward(job: &Job) -> crate::core::Enriched {
         timings: crate::core::StageTimings::default(),
         encode_time: std::time::Duration::ZERO,
         entity_types: Vec::new(),
-        simhash: 0,
-        content_hash: String::new(),
         duplicate: false,
         watchlist_hits: Vec::new(),
         alert: None,
