@@ -10,58 +10,9 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-fn articles() -> Vec<String> {
-    let nemo = std::path::Path::new("../shared/data/nemo/token-single_train.bmes");
-    let sentences: Vec<String> = match std::fs::read_to_string(nemo) {
-        Ok(text) => newsflow::training::bmes::parse(&text)
-            .into_iter()
-            .map(|s| s.tokens.join(" "))
-            .collect(),
-        Err(_) => {
-            let text = std::fs::read_to_string("samples/he_plain.txt").unwrap_or_default();
-            text.split(['.', '\n'])
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| format!("{} .", s.trim()))
-                .collect()
-        }
-    };
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for s in sentences.iter().cycle().take(sentences.len().max(1) * 2) {
-        cur.push_str(s);
-        cur.push(' ');
-        if cur.len() >= 5000 {
-            out.push(std::mem::take(&mut cur));
-            if out.len() == 40 {
-                break;
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-/// Nanoseconds this thread has run on a CPU (Linux `schedstat`), if available.
-fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
-/// The CPU model, printed beside every speed figure (figures differ up to 3x between
-/// machines).
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{articles, cpu_model, thread_cpu_ns};
 
 /// Tags `docs` for at least `secs` seconds; prints tokens per second of wall time and per
 /// CPU-second of this thread.

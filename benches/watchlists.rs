@@ -8,6 +8,10 @@ use newsflow::core::{enrich, Context, Input};
 use newsflow::corpus::{default_shared_dir, generate, CorpusSpec};
 use std::time::Instant;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{cpu_model, thread_cpu_ns};
+
 /// Deterministic pseudo-random numbers (xorshift).
 struct Rng(u64);
 
@@ -75,13 +79,6 @@ fn lists(n: usize) -> Watchlists {
     .expect("lists compile")
 }
 
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 fn status_kb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -105,15 +102,7 @@ fn main() {
     } else {
         (20, 1, 10_000)
     };
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    println!("CPU: {cpu}");
+    println!("CPU: {}", cpu_model());
     let items = generate(
         &CorpusSpec {
             n: n_articles,
@@ -130,7 +119,7 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e3
     );
     let run = |ctx: &Context| {
-        let t0 = thread_cpu_ns();
+        let t0 = thread_cpu_ns().unwrap_or(0);
         let mut hits = 0;
         for item in &items {
             let input = Input {
@@ -143,7 +132,7 @@ fn main() {
             }
         }
         (
-            items.len() as f64 / ((thread_cpu_ns() - t0) as f64 / 1e9),
+            items.len() as f64 / ((thread_cpu_ns().unwrap_or(0) - t0) as f64 / 1e9),
             hits,
         )
     };

@@ -262,11 +262,31 @@ fn process_reports_watchlist_hits_and_check_config_names_a_bad_line() {
         ),
     )
     .unwrap();
-    let ok = newsflow()
-        .args(["check-config", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out_file = dir.path().join("out.jsonl");
+    let check_config = || {
+        newsflow()
+            .args(["check-config", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    let process = || {
+        newsflow()
+            .args([
+                "process",
+                "--input",
+                "samples/he_budget.json",
+                "--tagger",
+                "fast",
+            ])
+            .arg("--output")
+            .arg(&out_file)
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    let ok = check_config();
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(
         ok.status.success(),
@@ -278,21 +298,7 @@ fn process_reports_watchlist_hits_and_check_config_names_a_bad_line() {
         "{stdout}"
     );
 
-    let out_file = dir.path().join("out.jsonl");
-    let out = newsflow()
-        .args([
-            "process",
-            "--input",
-            "samples/he_budget.json",
-            "--tagger",
-            "fast",
-            "--output",
-        ])
-        .arg(&out_file)
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = process();
     assert!(
         out.status.success(),
         "{}",
@@ -316,31 +322,14 @@ fn process_reports_watchlist_hits_and_check_config_names_a_bad_line() {
     )
     .unwrap();
     let want = format!("{}:2: duplicate id", list.display());
-    let bad = newsflow()
-        .args(["check-config", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let bad = check_config();
     assert!(!bad.status.success());
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains(&want),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
-    let bad = newsflow()
-        .args([
-            "process",
-            "--input",
-            "samples/he_budget.json",
-            "--tagger",
-            "fast",
-            "--output",
-        ])
-        .arg(&out_file)
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let bad = process();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains(&want));
 }

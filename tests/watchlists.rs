@@ -54,6 +54,14 @@ async fn wait_metric(inst: &Instance, what: &str, cond: impl Fn(&Instance) -> bo
     }
 }
 
+/// The distinct keys read from `topic`.
+fn keys_on(seen: &[Seen], topic: &str) -> BTreeSet<String> {
+    seen.iter()
+        .filter(|s| s.topic == topic)
+        .map(|s| s.key.clone())
+        .collect()
+}
+
 /// The ids of the hits of each output record, by key.
 fn hits_by_key(seen: &[Seen]) -> std::collections::BTreeMap<String, BTreeSet<String>> {
     seen.iter()
@@ -92,13 +100,7 @@ async fn alerts_follow_hits_and_lists_reload_while_articles_flow() {
         .collect();
     let seen = read_until(&r, Duration::from_secs(60), |s| {
         let outs = s.iter().filter(|x| x.topic == OUT).count();
-        let alerts = keys(
-            &s.iter()
-                .filter(|x| x.topic == ALERTS)
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
-        outs >= 60 && want_alerts.is_subset(&alerts)
+        outs >= 60 && want_alerts.is_subset(&keys_on(s, ALERTS))
     })
     .await;
     let hits = hits_by_key(&seen);
@@ -111,10 +113,7 @@ async fn alerts_follow_hits_and_lists_reload_while_articles_flow() {
         assert_eq!(hits[&format!("a{i}")], want, "a{i}");
     }
     let alerts: Vec<&Seen> = seen.iter().filter(|s| s.topic == ALERTS).collect();
-    assert_eq!(
-        keys(&alerts.iter().map(|s| (*s).clone()).collect::<Vec<_>>()),
-        want_alerts
-    );
+    assert_eq!(keys_on(&seen, ALERTS), want_alerts);
     let a = alerts[0].json();
     assert!(
         a["url"]
@@ -149,19 +148,7 @@ async fn alerts_follow_hits_and_lists_reload_while_articles_flow() {
     produce_all(&brokers, RAW, &second).await;
     let want_b: BTreeSet<String> = (0..60).map(|i| format!("b{i}")).collect();
     let seen2 = read_until(&r, Duration::from_secs(60), |s| {
-        let outs = keys(
-            &s.iter()
-                .filter(|x| x.topic == OUT)
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
-        let alerts = keys(
-            &s.iter()
-                .filter(|x| x.topic == ALERTS)
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
-        want_b.is_subset(&outs) && want_b.is_subset(&alerts)
+        want_b.is_subset(&keys_on(s, OUT)) && want_b.is_subset(&keys_on(s, ALERTS))
     })
     .await;
     let hits = hits_by_key(&seen2);

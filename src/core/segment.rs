@@ -43,8 +43,9 @@ pub fn is_letter(c: char) -> bool {
     }
 }
 
+/// A Hebrew letter (א–ת, final forms included).
 #[inline]
-fn is_hebrew_letter(c: char) -> bool {
+pub fn is_hebrew_letter(c: char) -> bool {
     ('\u{05D0}'..='\u{05EA}').contains(&c)
 }
 

@@ -23,21 +23,27 @@ fn stamps(files: &[String]) -> Vec<Option<(SystemTime, u64)>> {
         .collect()
 }
 
-/// Reads the lists again and swaps them in, or keeps the old ones.
-pub(crate) fn reload(files: &[String], lists: &SharedWatchlists, telemetry: &Telemetry, why: &str) {
-    match Watchlists::from_files(files) {
+/// Reads the lists again and swaps them in, or keeps the old ones. The reading runs on
+/// the blocking pool: a million entries take seconds and several threads.
+async fn reload(files: &[String], lists: &SharedWatchlists, telemetry: &Telemetry, why: &str) {
+    let paths = files.to_vec();
+    let loaded = tokio::task::spawn_blocking(move || Watchlists::from_files(&paths))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    match loaded {
         Ok(new) => {
             let entries = new.len();
             lists.swap(new);
             telemetry.emit(Event::WatchlistReload { ok: true, entries });
             tracing::info!(entries, trigger = why, "watchlists reloaded");
         }
-        Err(e) => {
+        Err(error) => {
             telemetry.emit(Event::WatchlistReload {
                 ok: false,
                 entries: 0,
             });
-            tracing::error!(error = %e, trigger = why, "watchlist reload failed; the previous lists stay in force");
+            tracing::error!(%error, trigger = why, "watchlist reload failed; the previous lists stay in force");
         }
     }
 }
@@ -86,13 +92,13 @@ pub(crate) async fn watch(
             () = stop.cancelled() => return,
             _ = hangup => {
                 seen = stamps(&files);
-                reload(&files, &lists, &telemetry, "SIGHUP");
+                reload(&files, &lists, &telemetry, "SIGHUP").await;
             }
             _ = tick.tick(), if poll => {
                 let now = stamps(&files);
                 if now != seen {
                     seen = now;
-                    reload(&files, &lists, &telemetry, "file change");
+                    reload(&files, &lists, &telemetry, "file change").await;
                 }
             }
         }

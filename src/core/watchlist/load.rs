@@ -112,8 +112,8 @@ pub(crate) fn load_keyed(path: &Path) -> Result<(List, Vec<Keys>), WatchlistErro
 const LINES_PER_THREAD: usize = 20_000;
 
 /// Parses the lines of a list with `line` (entry or message) and checks the entries, on
-/// all cores for large files; errors name the first bad line of the first chunk that has
-/// one, and duplicate ids are found in file order.
+/// all cores for large files; an error names the first bad line of the file, and
+/// duplicate ids are then looked for in file order.
 pub(crate) fn parse(
     text: &str,
     path: &str,
@@ -139,26 +139,9 @@ pub(crate) fn parse(
         .map_or(1, |t| t.get())
         .min(lines.len().div_ceil(LINES_PER_THREAD))
         .max(1);
-    let chunks: Vec<Result<Vec<_>, WatchlistError>> = if threads == 1 {
-        vec![lines.iter().map(one).collect()]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = lines
-                .chunks(lines.len().div_ceil(threads))
-                .map(|c| s.spawn(move || c.iter().map(one).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(WatchlistError::Build(
-                            "a list parsing thread panicked".into(),
-                        ))
-                    })
-                })
-                .collect()
-        })
-    };
+    let chunks = super::in_parallel(&lines, threads, "a list parsing", |_, c| {
+        c.iter().map(one).collect::<Result<Vec<_>, _>>()
+    })?;
     let mut entries = Vec::with_capacity(lines.len());
     let mut keys = Vec::with_capacity(lines.len());
     let mut numbers = Vec::with_capacity(lines.len());
@@ -322,31 +305,33 @@ mod tests {
     #[test]
     fn large_files_parse_on_all_cores_with_errors_in_file_order() {
         let n = LINES_PER_THREAD * 3;
-        let mut text: String = (0..n)
+        let lines: Vec<String> = (0..n)
             .map(|i| format!("e-{i}\tORG\tname {i}|alias {i}\n"))
             .collect();
-        let (e, k) = parse(&text, "big.tsv", parse_tsv_line).unwrap();
+        let (e, k) = parse(&lines.concat(), "big.tsv", parse_tsv_line).unwrap();
         assert_eq!((e.len(), k.len()), (n, n));
-        assert_eq!(
-            (e[n - 1].id.as_str(), k[n - 1].names[1].as_str()),
-            (
-                format!("e-{}", n - 1).as_str(),
-                format!("alias {}", n - 1).as_str()
-            )
-        );
-        // A duplicate of the first id near the end, and a bad line after it.
-        text.push_str("e-0\tORG\tagain\n");
-        text.push_str("broken line\n");
-        let got = parse(&text, "big.tsv", parse_tsv_line)
+        assert_eq!(e[n - 1].id, format!("e-{}", n - 1));
+        assert_eq!(k[n - 1].names[1], format!("alias {}", n - 1));
+        // A duplicate of the first id at the very end (another thread's chunk).
+        let dup = format!("{}e-0\tORG\tagain\n", lines.concat());
+        let got = parse(&dup, "big.tsv", parse_tsv_line)
             .unwrap_err()
             .to_string();
         assert!(
             got.starts_with(&format!(
                 "big.tsv:{}: duplicate id \"e-0\" (first on line 1)",
                 n + 1
-            )) || got.starts_with(&format!("big.tsv:{}:", n + 2)),
+            )),
             "{got}"
         );
+        // Bad lines in the first and the last chunk: the first one in the file is named.
+        let mut bad = lines.clone();
+        bad[9] = "broken line\n".into();
+        bad[n - 2] = "also broken\n".into();
+        let got = parse(&bad.concat(), "big.tsv", parse_tsv_line)
+            .unwrap_err()
+            .to_string();
+        assert!(got.starts_with("big.tsv:10: expected 3"), "{got}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod load;
 use load::Keys;
 pub use load::{load, WatchlistError};
 
-use crate::core::segment::is_word_char;
+use crate::core::segment::{is_hebrew_letter, is_word_char};
 use crate::core::tag::{Entity, Field};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
@@ -148,8 +148,8 @@ impl Automaton {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
         };
         let strings = &strings;
-        // Shard `k` holds distinct strings `base..base + ids.len()`; the value of each is
-        // its index among all distinct strings.
+        // The shard starting at distinct string `base` holds `base..base + ids.len()`; the
+        // value of each string is its index among all distinct strings.
         let build = |base: usize, ids: &[usize]| {
             fst::raw::Fst::from_iter_map(
                 ids.iter()
@@ -158,28 +158,9 @@ impl Automaton {
             )
             .map_err(|e| WatchlistError::Build(e.to_string()))
         };
-        let size = distinct.len().div_ceil(shards);
-        let fsts = if shards == 1 {
-            vec![build(0, &distinct)?]
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = distinct
-                    .chunks(size)
-                    .enumerate()
-                    .map(|(k, ids)| s.spawn(move || build(k * size, ids)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(WatchlistError::Build(
-                                "an fst building thread panicked".into(),
-                            ))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })?
-        };
+        let fsts = in_parallel(&distinct, shards, "an fst building", build)?
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Automaton {
             fsts,
             owners,
@@ -223,7 +204,7 @@ impl Automaton {
         let mut prefix_run: Option<usize> = None;
         for (at, c) in text.char_indices() {
             let word = is_word_char(c);
-            let candidate = !prev_word || (prefix_run.is_some() && is_hebrew(c));
+            let candidate = !prev_word || (prefix_run.is_some() && is_hebrew_letter(c));
             if candidate {
                 self.walk(bytes, at, |p, end| {
                     if ends_on_boundary(text, end) {
@@ -253,6 +234,36 @@ fn release_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// `f(start, chunk)` for the `parts` chunks of `items` (`start`: the chunk's index in
+/// `items`), each on its own thread (on the calling thread when `parts` is 1); the results
+/// in chunk order. `what` names the threads in the error a panic becomes.
+pub(crate) fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    parts: usize,
+    what: &str,
+    f: impl Fn(usize, &[T]) -> R + Sync,
+) -> Result<Vec<R>, WatchlistError> {
+    let size = items.len().div_ceil(parts.max(1)).max(1);
+    if parts <= 1 {
+        return Ok(vec![f(0, items)]);
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(size)
+            .enumerate()
+            .map(|(k, c)| s.spawn(move || f(k * size, c)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| WatchlistError::Build(format!("{what} thread panicked")))
+            })
+            .collect()
+    })
 }
 
 /// Sorts on two threads when the vector is large (the keys of a million entries take
@@ -295,10 +306,6 @@ fn match_key(s: &str) -> String {
     key
 }
 
-fn is_hebrew(c: char) -> bool {
-    ('\u{05D0}'..='\u{05EA}').contains(&c)
-}
-
 fn ends_on_boundary(text: &str, end: usize) -> bool {
     !text[end..].chars().next().is_some_and(is_word_char)
 }
@@ -333,11 +340,6 @@ pub struct Watchlists {
 }
 
 impl Watchlists {
-    /// No lists (nothing ever hits).
-    pub fn empty() -> Watchlists {
-        Watchlists::default()
-    }
-
     /// Compiles validated lists (consuming them: a million entries are not kept twice).
     pub fn compile(lists: Vec<List>) -> Result<Watchlists, WatchlistError> {
         let keyed = lists
