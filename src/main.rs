@@ -132,6 +132,14 @@ enum Command {
         /// Train without word clusters (for comparison).
         #[arg(long)]
         no_clusters: bool,
+        /// Name lists for soft features (`PER_first_names.txt`, `PER_last_names.txt`,
+        /// `PER_knesset_members.txt`, `ORG_knesset_factions.txt`, `ORG_gov_ministries.txt`);
+        /// default: DATA/gazetteers when it exists. Stored in the model file.
+        #[arg(long, value_name = "DIR")]
+        name_lists: Option<PathBuf>,
+        /// Train without name-list features (for comparison).
+        #[arg(long, conflicts_with = "name_lists")]
+        no_name_lists: bool,
         /// Silver BIOSE files (NEMO scheme) written by `newsflow silver`, trained on beside
         /// the gold data (repeatable).
         #[arg(long)]
@@ -406,6 +414,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             bmc_repeat,
             clusters,
             no_clusters,
+            name_lists,
+            no_name_lists,
             silver,
             iahlt,
             folds,
@@ -426,10 +436,16 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     Learner::Perceptron
                 },
             };
+            let name_lists = if no_name_lists {
+                None
+            } else {
+                name_lists.or_else(|| Some(data.join("gazetteers")).filter(|d| d.is_dir()))
+            };
             let sources = ner_cli::TrainSources {
                 exclude: &exclude,
                 bmc_repeat,
                 clusters: (!no_clusters).then_some(clusters.as_path()),
+                name_lists: name_lists.as_deref(),
                 silver: &silver,
                 iahlt,
                 folds,

@@ -26,6 +26,8 @@ pub struct TrainSources<'a> {
     pub bmc_repeat: usize,
     /// Word clusters file (None: train without).
     pub clusters: Option<&'a Path>,
+    /// Name-list folder (None: train without name-list features).
+    pub name_lists: Option<&'a Path>,
     /// Silver BIOSE files (NEMO scheme) from `newsflow silver`.
     pub silver: &'a [std::path::PathBuf],
     /// Also train on IAHLT Knesset train (NEMO categories; TTL, TIMEX and MISC left open).
@@ -66,6 +68,27 @@ pub fn train(
             c
         }
         None => WordClusters::empty(),
+    };
+    let clusters = match src.name_lists {
+        Some(dir) => {
+            let newsflow::training::name_lists::NameLists {
+                flags: names,
+                skipped,
+            } = newsflow::training::name_lists::load(dir)
+                .with_context(|| format!("reading name lists in {}", dir.display()))?;
+            eprintln!(
+                "name lists: {} words from {}{}",
+                names.len(),
+                dir.display(),
+                if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (not name lists: {})", skipped.join(", "))
+                }
+            );
+            clusters.with_names(names)
+        }
+        None => clusters,
     };
     let nemo = data.join("nemo/token-single_train.bmes");
     let multi = data.join("nemo/token-multi_train.bmes");

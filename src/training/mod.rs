@@ -5,5 +5,6 @@
 pub mod bmes;
 pub mod crf;
 pub mod eval;
+pub mod name_lists;
 pub mod silver;
 pub mod train;

@@ -587,6 +587,7 @@ pub fn train(
         prefix_len: prefix_lengths(multi),
         word_freq: word_frequencies(corpora),
         clusters: clusters.to_pairs(),
+        names: clusters.names_to_pairs(),
         info: String::new(),
     }
 }

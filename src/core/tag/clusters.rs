@@ -8,6 +8,11 @@
 //! (`models/word_clusters.tsv`) from a multilingual sentence encoder; `train-ner` stores
 //! it inside the model file, so a model always travels with the clusters it was trained
 //! on.
+//!
+//! The same table carries each word's name-list flags ([`name_flags`]): whether it occurs
+//! in a list of first names, last names, Knesset members or organisation names
+//! (`train-ner --name-lists`). They are soft features, never matches: the model learns how
+//! much a listed word says.
 
 use super::TagError;
 use std::collections::HashMap;
@@ -38,10 +43,27 @@ impl Hasher for PrehashedHasher {
     }
 }
 
-/// Word hash (`hash::hash_bytes(1, word)`) → cluster ids.
+/// Name-list flags of a word: the lists that contain it (one bit a kind of list).
+pub mod name_flags {
+    /// A first name (or the first word of a listed person's name).
+    pub const FIRST: u8 = 1;
+    /// A last name (or the last word of a listed person's name).
+    pub const LAST: u8 = 1 << 1;
+    /// A word of a listed public person's name (Knesset members).
+    pub const PUBLIC_PERSON: u8 = 1 << 2;
+    /// A word of a listed organisation's name (parties, ministries).
+    pub const ORG: u8 = 1 << 3;
+    /// Number of flags.
+    pub const COUNT: u32 = 4;
+}
+
+type PrehashedMap<V> = HashMap<u64, V, BuildHasherDefault<PrehashedHasher>>;
+
+/// Word hash (`hash::hash_bytes(1, word)`) → cluster ids and name-list flags.
 #[derive(Debug, Clone, Default)]
 pub struct WordClusters {
-    map: HashMap<u64, ClusterIds, BuildHasherDefault<PrehashedHasher>>,
+    map: PrehashedMap<ClusterIds>,
+    names: PrehashedMap<u8>,
 }
 
 impl WordClusters {
@@ -54,7 +76,37 @@ impl WordClusters {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (u64, ClusterIds)>) -> WordClusters {
         WordClusters {
             map: pairs.into_iter().collect(),
+            names: PrehashedMap::default(),
         }
+    }
+
+    /// Adds name-list flags: (word hash, [`name_flags`] bits) pairs, or-ed into any present.
+    pub fn with_names(mut self, pairs: impl IntoIterator<Item = (u64, u8)>) -> WordClusters {
+        for (k, f) in pairs {
+            *self.names.entry(k).or_default() |= f;
+        }
+        self
+    }
+
+    /// The name-list flags of a word, by its hash (0: in no list).
+    #[inline]
+    pub fn name_flags(&self, word_hash: u64) -> u8 {
+        if self.names.is_empty() {
+            return 0;
+        }
+        self.names.get(&word_hash).copied().unwrap_or(0)
+    }
+
+    /// Whether any name-list flags are loaded.
+    pub fn has_names(&self) -> bool {
+        !self.names.is_empty()
+    }
+
+    /// The name-list flags sorted by hash (the serialized form is deterministic).
+    pub fn names_to_pairs(&self) -> Vec<(u64, u8)> {
+        let mut v: Vec<(u64, u8)> = self.names.iter().map(|(&k, &v)| (k, v)).collect();
+        v.sort_unstable();
+        v
     }
 
     /// Parses the TSV form: `word<TAB>c1<TAB>c2<TAB>c3` a line (`#` comments allowed).
@@ -83,7 +135,10 @@ impl WordClusters {
             }
             map.insert(super::hash::hash_bytes(1, word.as_bytes()), ids);
         }
-        Ok(WordClusters { map })
+        Ok(WordClusters {
+            map,
+            names: PrehashedMap::default(),
+        })
     }
 
     /// The clusters of a word, by its hash.
@@ -111,7 +166,7 @@ impl WordClusters {
 
     /// Approximate resident size in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.map.capacity() * (8 + 2 * LEVELS + 2)
+        self.map.capacity() * (8 + 2 * LEVELS + 2) + self.names.capacity() * (8 + 1 + 1)
     }
 }
 

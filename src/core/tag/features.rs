@@ -11,7 +11,7 @@
 //! of its first prefix-stripped stem that has one, and of the neighbours ±1 (or a
 //! "no cluster" feature for a word outside the clusters' vocabulary).
 
-use super::clusters::{WordClusters, LEVELS};
+use super::clusters::{name_flags, WordClusters, LEVELS};
 use super::hash::{hash_bytes, mix, FNV_OFFSET, FNV_PRIME};
 use crate::core::segment::{is_letter, prefix_splits};
 
@@ -48,6 +48,8 @@ pub struct TokInfo {
     cls: [u16; LEVELS],
     /// Whether clusters were available (a model without them gets no cluster features).
     lex: bool,
+    /// Name-list flags of the word, else of its first prefix-stripped stem in a list.
+    nm: u8,
 }
 
 impl TokInfo {
@@ -112,6 +114,10 @@ pub fn tok_info(word: &str, gaz: GazTag, clusters: &WordClusters) -> TokInfo {
         if let Some(ids) = clusters.get(t.word) {
             t.cl = plus_one(ids);
         }
+    }
+    let names = clusters.has_names();
+    if names {
+        t.nm = clusters.name_flags(t.word);
     }
     // Lowercase hash (Latin only), shape and flags in one pass.
     let mut lower = FNV_OFFSET ^ 1;
@@ -223,9 +229,16 @@ pub fn tok_info(word: &str, gaz: GazTag, clusters: &WordClusters) -> TokInfo {
         t.stems[k] = hash_bytes(3, stem.as_bytes());
         t.prefixes[k] = hash_bytes(4, prefix.as_bytes());
         t.n_stems += 1;
-        if t.cls[0] == 0 && t.lex {
-            if let Some(ids) = clusters.get(hash_bytes(1, stem.as_bytes())) {
-                t.cls = plus_one(ids);
+        let need_cluster = t.cls[0] == 0 && t.lex;
+        if need_cluster || (names && t.nm == 0) {
+            let h = hash_bytes(1, stem.as_bytes());
+            if need_cluster {
+                if let Some(ids) = clusters.get(h) {
+                    t.cls = plus_one(ids);
+                }
+            }
+            if names && t.nm == 0 {
+                t.nm = clusters.name_flags(h);
             }
         }
     }
@@ -362,6 +375,15 @@ mod tpl {
     pub const CLM1: u64 = 47;
     /// Cluster of the next token, per level (51, 52).
     pub const CLP1: u64 = 50;
+    /// One name-list flag of the token (the flag's bit is the value).
+    pub const NAME0: u64 = 53;
+    /// All name-list flags of the token together.
+    pub const NAMES0: u64 = 54;
+    /// Name-list flags of the previous and of the next token.
+    pub const NAMESM1: u64 = 55;
+    pub const NAMESP1: u64 = 56;
+    /// Flags of the previous token with the token's (a first name then a last name).
+    pub const NAMES_PAIR: u64 = 57;
 }
 
 /// Calls `f` with every feature key of position `i` in `toks`.
@@ -452,6 +474,34 @@ pub fn features(toks: &[TokInfo], i: usize, mut f: impl FnMut(u64)) {
         }
     }
     cluster_features(toks, i, &mut f);
+    name_features(toks, i, &mut f);
+}
+
+/// The name-list features of position `i`: soft evidence that the model weighs (a listed
+/// first name is also a common word often enough). None for a token outside every list
+/// whose neighbours are too.
+#[inline]
+fn name_features(toks: &[TokInfo], i: usize, f: &mut impl FnMut(u64)) {
+    let t = &toks[i];
+    let prev = i.checked_sub(1).map_or(0, |j| toks[j].nm);
+    let next = toks.get(i + 1).map_or(0, |n| n.nm);
+    if t.nm != 0 {
+        for b in 0..name_flags::COUNT {
+            if t.nm & (1 << b) != 0 {
+                f(mix(tpl::NAME0, u64::from(b)));
+            }
+        }
+        f(mix(tpl::NAMES0, u64::from(t.nm)));
+    }
+    if prev != 0 {
+        f(mix(tpl::NAMESM1, u64::from(prev)));
+    }
+    if next != 0 {
+        f(mix(tpl::NAMESP1, u64::from(next)));
+    }
+    if t.nm != 0 || prev != 0 {
+        f(mix(tpl::NAMES_PAIR, u64::from(prev) << 8 | u64::from(t.nm)));
+    }
 }
 
 /// The word-cluster features of position `i` (none when the model has no clusters: then
@@ -567,6 +617,40 @@ mod tests {
         // Without clusters nothing of this fires.
         let plain = keys(&["נסע", "לקייב", "זלצבורג"], 1);
         assert!(!plain.contains(&mix(tpl::CL_NONE, 0)));
+    }
+
+    #[test]
+    fn name_flags_follow_the_word_its_stem_and_neighbours() {
+        let h = |w: &str| hash_bytes(1, w.as_bytes());
+        let cl = WordClusters::empty()
+            .with_names([(h("דני"), name_flags::FIRST), (h("כהן"), name_flags::LAST)]);
+        let toks: Vec<TokInfo> = ["אמר", "לדני", "כהן", "אתמול"]
+            .iter()
+            .map(|w| tok_info(w, 0, &cl))
+            .collect();
+        let keys_at = |i: usize| {
+            let mut out = Vec::new();
+            features(&toks, i, |k| out.push(k));
+            out
+        };
+        let first = u64::from(name_flags::FIRST);
+        let last = u64::from(name_flags::LAST);
+        // לדני: not listed itself, its stem דני is.
+        let k1 = keys_at(1);
+        assert!(k1.contains(&mix(tpl::NAME0, 0)) && k1.contains(&mix(tpl::NAMES0, first)));
+        assert!(k1.contains(&mix(tpl::NAMESP1, last)));
+        let k2 = keys_at(2);
+        assert!(k2.contains(&mix(tpl::NAMES_PAIR, first << 8 | last)));
+        assert!(k2.contains(&mix(tpl::NAMESM1, first)));
+        // A word in no list beside words in none fires nothing of this.
+        let k0 = keys_at(0);
+        assert!(!k0
+            .iter()
+            .any(|&k| k == mix(tpl::NAMES0, 0) || k == mix(tpl::NAMES_PAIR, 0)));
+        assert!(k0.contains(&mix(tpl::NAMESP1, first)));
+        // Without lists nothing of this fires.
+        let plain = keys(&["לדני", "כהן"], 1);
+        assert!(!plain.contains(&mix(tpl::NAMESM1, first)));
     }
 
     #[test]

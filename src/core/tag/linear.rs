@@ -228,7 +228,7 @@ impl Model {
             scale: data.scale * factor,
             prefix_len: data.prefix_len.into_iter().collect(),
             word_freq: data.word_freq.into_iter().collect(),
-            clusters: WordClusters::from_pairs(data.clusters),
+            clusters: WordClusters::from_pairs(data.clusters).with_names(data.names),
             info: data.info,
         }
     }
@@ -550,6 +550,7 @@ mod tests {
             prefix_len: vec![(9, 1)],
             word_freq: vec![(11, 4)],
             clusters: vec![(13, [1, 40, 65535])],
+            names: vec![(15, 3)],
             info: "test".into(),
         };
         let bytes = data.to_bytes();
@@ -557,9 +558,19 @@ mod tests {
         assert_eq!(back.rows[0].1.pairs, vec![(1, 3), (5, -2)]);
         assert_eq!(back.info, "test");
         assert_eq!(back.clusters, vec![(13, [1, 40, 65535])]);
-        // A model written without clusters (the older format) still loads.
+        assert_eq!(back.names, vec![(15, 3)]);
+        // Name flags without clusters round-trip (an empty cluster section comes first).
+        let names_only = ModelData {
+            clusters: Vec::new(),
+            ..data.clone()
+        };
+        let round = ModelData::from_bytes(&names_only.to_bytes()).unwrap();
+        assert!(round.clusters.is_empty());
+        assert_eq!(round.names, vec![(15, 3)]);
+        // A model written without clusters or names (the older format) still loads.
         let old = ModelData {
             clusters: Vec::new(),
+            names: Vec::new(),
             ..data.clone()
         };
         assert!(ModelData::from_bytes(&old.to_bytes())

@@ -31,6 +31,9 @@ pub struct ModelData {
     /// Word (hash) → cluster ids the features were trained with (an optional trailing
     /// section of the file: models without it load with no cluster features).
     pub clusters: Vec<(u64, [u16; LEVELS])>,
+    /// Word (hash) → name-list flags (`clusters::name_flags`; an optional trailing section
+    /// after the clusters).
+    pub names: Vec<(u64, u8)>,
     /// Free-form description (training command, data, date, scores).
     pub info: String,
 }
@@ -105,13 +108,20 @@ impl ModelData {
             out.extend_from_slice(&k.to_le_bytes());
             out.extend_from_slice(&n.to_le_bytes());
         }
-        if !self.clusters.is_empty() {
+        if !self.clusters.is_empty() || !self.names.is_empty() {
             out.extend_from_slice(&(self.clusters.len() as u32).to_le_bytes());
             for (k, ids) in &self.clusters {
                 out.extend_from_slice(&k.to_le_bytes());
                 for id in ids {
                     out.extend_from_slice(&id.to_le_bytes());
                 }
+            }
+        }
+        if !self.names.is_empty() {
+            out.extend_from_slice(&(self.names.len() as u32).to_le_bytes());
+            for &(k, f) in &self.names {
+                out.extend_from_slice(&k.to_le_bytes());
+                out.push(f);
             }
         }
         out
@@ -173,6 +183,14 @@ impl ModelData {
                 clusters.push((k, ids));
             }
         }
+        let mut names = Vec::new();
+        if r.pos < b.len() {
+            let n = r.u32()? as usize;
+            names.reserve(n);
+            for _ in 0..n {
+                names.push((r.u64()?, r.u8()?));
+            }
+        }
         if r.pos != b.len() {
             return Err(TagError::Model("trailing bytes after the model".into()));
         }
@@ -183,6 +201,7 @@ impl ModelData {
             prefix_len,
             word_freq,
             clusters,
+            names,
             info,
         })
     }
