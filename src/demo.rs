@@ -231,8 +231,8 @@ pub async fn run_demo(
         }
         if msg.topic() == config.kafka.dlq_topic {
             report.dead_letters.push((
-                header(&msg, runtime::sink::headers::ERROR_KIND),
-                header(&msg, runtime::sink::headers::ERROR_MESSAGE),
+                header(&msg, crate::wire::headers::ERROR_KIND),
+                header(&msg, crate::wire::headers::ERROR_MESSAGE),
                 msg.payload_len(),
             ));
         } else if opts.repeat <= 1 {

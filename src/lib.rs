@@ -5,6 +5,7 @@
 //! - [`telemetry`]: metrics, health endpoints, logging.
 //! - [`process`]: the same core over files; [`demo`]: an embedded end-to-end run;
 //!   [`redrive`]: DLQ records back to the raw topic.
+//! - [`wire`]: the names and versions downstream readers rely on (headers, schema).
 
 pub mod config;
 pub mod core;
@@ -15,6 +16,7 @@ pub mod redrive;
 pub mod runtime;
 pub mod telemetry;
 pub mod training;
+pub mod wire;
 
 /// The crate version, reported in records (`pipeline.version`) and `newsflow_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,9 +8,9 @@
 //! reported, not re-driven. `--dry-run` only counts.
 
 use crate::config::Config;
-use crate::runtime::sink::headers;
+use crate::runtime::clients::{kafka_client_config, Role};
+use crate::wire::headers;
 use anyhow::Context as _;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -70,19 +70,10 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
     }
     let k = &config.kafka;
     let group = group_for(config, &opts.kinds);
-    let mut cc = ClientConfig::new();
-    cc.set("bootstrap.servers", &k.brokers);
-    let secrets = config.file_properties()?;
-    for (key, v) in k.properties.iter().chain(&k.consumer_properties) {
-        cc.set(key, v);
-    }
-    for (key, v) in &secrets {
-        cc.set(key, v);
-    }
-    cc.set("group.id", &group)
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false");
-    let consumer: BaseConsumer = cc.create().context("creating the DLQ consumer")?;
+    let consumer: BaseConsumer =
+        kafka_client_config(config, Role::RedriveConsumer { group: &group })?
+            .create()
+            .context("creating the DLQ consumer")?;
     let timeout = Duration::from_secs(10);
     let metadata = consumer
         .fetch_metadata(Some(&k.dlq_topic), timeout)
@@ -133,16 +124,9 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
         .assign(&assign)
         .context("assigning DLQ partitions")?;
 
-    let mut pc = ClientConfig::new();
-    pc.set("bootstrap.servers", &k.brokers)
-        .set("enable.idempotence", "true");
-    for (key, v) in k.properties.iter().chain(&k.producer_properties) {
-        pc.set(key, v);
-    }
-    for (key, v) in &secrets {
-        pc.set(key, v);
-    }
-    let producer: FutureProducer = pc.create().context("creating the producer")?;
+    let producer: FutureProducer = kafka_client_config(config, Role::RedriveProducer)?
+        .create()
+        .context("creating the producer")?;
     let mut pending = Vec::new();
     let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
     let mut idle_since = Instant::now();
@@ -177,7 +161,7 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
             if !opts.dry_run {
                 let mut h = OwnedHeaders::new();
                 if let Some(orig) = msg.headers() {
-                    for x in orig.iter().filter(|x| !x.key.starts_with("newsflow-")) {
+                    for x in orig.iter().filter(|x| !x.key.starts_with(headers::PREFIX)) {
                         h = h.insert(Header {
                             key: x.key,
                             value: x.value,

@@ -8,8 +8,7 @@ use super::watchlist::Hit;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Version of the output record layout; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub use crate::wire::SCHEMA_VERSION;
 
 /// Where the input message came from (absent for file processing).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -1,45 +1,19 @@
-//! The consumer side: client context with rebalance handling (drain, commit, release),
-//! statistics (lag, broker state) and error reporting.
+//! The consumer side: client context with rebalance handling (the delivery mode decides
+//! what a revoke does), statistics (lag, broker state) and error reporting; and the guard
+//! that closes the consumer without hanging.
 
-use super::offsets::OffsetTracker;
-use crate::telemetry::{Event, Telemetry};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use super::delivery::Delivery;
+use crate::telemetry::Event;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use rdkafka::{ClientContext, TopicPartitionList};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// State shared by the consumer context, the dispatcher and the delivery tasks.
-pub struct Shared {
-    /// In-flight offsets per partition.
-    pub tracker: Mutex<OffsetTracker>,
-    /// Metrics and health.
-    pub telemetry: Arc<Telemetry>,
-    /// Input topic name.
-    pub input_topic: String,
-    /// Bound on waiting for in-flight work of revoked partitions.
-    pub drain_timeout: Duration,
-}
-
-impl Shared {
-    /// Locks the tracker; a poisoned lock (a panic elsewhere while holding it) is recovered,
-    /// since the tracker's invariants hold between method calls.
-    pub fn tracker(&self) -> MutexGuard<'_, OffsetTracker> {
-        self.tracker.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Builds a commit list for the input topic.
-    pub fn commit_list(&self, commits: &[(i32, i64)]) -> TopicPartitionList {
-        let mut tpl = TopicPartitionList::with_capacity(commits.len());
-        for (p, o) in commits {
-            // add_partition_offset only fails for invalid offsets; ours are >= 0.
-            let _ = tpl.add_partition_offset(&self.input_topic, *p, Offset::Offset(*o));
-        }
-        tpl
-    }
-}
+/// The consumer type of the service.
+pub type NewsflowConsumer = StreamConsumer<NewsflowConsumerContext>;
 
 /// Partitions of `topic` in a rebalance's partition list.
 fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
@@ -52,53 +26,10 @@ fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
 
 /// librdkafka client context of the consumer.
 pub struct NewsflowConsumerContext {
-    /// Shared pipeline state.
-    pub shared: Arc<Shared>,
-    /// Exactly-once mode: the open transaction is ended before partitions are released.
-    pub txn: Option<Arc<super::txn::Txn>>,
+    /// The delivery mode and its progress.
+    pub delivery: Arc<Delivery>,
     /// Cancelled on a fatal error (exactly-once: a transaction that cannot end).
     pub fatal: tokio_util::sync::CancellationToken,
-}
-
-/// Runs a blocking closure on the current thread, telling tokio to move its other tasks
-/// elsewhere meanwhile when on a multi-thread runtime.
-pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
-    }
-}
-
-/// Runs a blocking librdkafka call on a thread of its own and waits for it at most `timeout`;
-/// `None` if it is still running then (the thread is left to finish, or to end with the
-/// process).
-///
-/// librdkafka can block without end when the group coordinator stops answering: a
-/// synchronous commit, and the close that dropping a consumer performs, retry the coordinator
-/// look-up forever (confluentinc/librdkafka#3740). Such a call must hold up neither the
-/// service's shutdown nor the tokio runtime's, which waits for every task of its blocking
-/// pool; hence a plain thread rather than `spawn_blocking`.
-pub async fn off_thread<R: Send + 'static>(
-    name: &str,
-    timeout: Duration,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> Option<R> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name(name.to_string())
-        .spawn(move || {
-            let _ = tx.send(f());
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, thread = name, "cannot start a thread for a Kafka call");
-        return None;
-    }
-    match tokio::time::timeout(timeout, rx).await {
-        Ok(Ok(r)) => Some(r),
-        _ => None,
-    }
 }
 
 /// Owns the service's consumer and closes it when dropped (leave the group, release the
@@ -159,12 +90,13 @@ impl<C: Send + Sync + 'static> Drop for ClosingConsumer<C> {
 
 impl ClientContext for NewsflowConsumerContext {
     fn stats(&self, stats: Statistics) {
+        let progress = self.delivery.progress();
         let up = stats
             .brokers
             .values()
             .any(|b| b.nodeid >= 0 && b.state == "UP");
-        self.shared.telemetry.broker_up(up);
-        if let Some(topic) = stats.topics.get(&self.shared.input_topic) {
+        progress.telemetry.broker_up(up);
+        if let Some(topic) = stats.topics.get(&progress.input_topic) {
             for p in topic.partitions.values() {
                 if p.partition < 0 || !p.desired {
                     continue;
@@ -176,7 +108,7 @@ impl ClientContext for NewsflowConsumerContext {
                 } else {
                     continue;
                 };
-                self.shared.telemetry.emit(Event::Lag {
+                progress.telemetry.emit(Event::Lag {
                     partition: p.partition,
                     lag,
                 });
@@ -189,7 +121,7 @@ impl ClientContext for NewsflowConsumerContext {
             error.rdkafka_error_code(),
             Some(RDKafkaErrorCode::AllBrokersDown)
         ) {
-            self.shared.telemetry.broker_up(false);
+            self.delivery.progress().telemetry.broker_up(false);
         }
         tracing::warn!(error = %error, reason, "kafka consumer client error");
     }
@@ -200,88 +132,23 @@ impl ConsumerContext for NewsflowConsumerContext {
         let Rebalance::Revoke(tpl) = rebalance else {
             return;
         };
-        let partitions = partitions_of(tpl, &self.shared.input_topic);
+        let partitions = partitions_of(tpl, &self.delivery.progress().input_topic);
         if partitions.is_empty() {
             return;
         }
-        if let Some(txn) = &self.txn {
-            // Exactly-once: end (commit or abort) the open transaction while this member
-            // still owns the partitions, so the next owner starts exactly where it ended.
-            match blocking(|| txn.end(consumer, &partitions)) {
-                Ok(ended) => tracing::info!(?partitions, ?ended, "transaction ended before revoke"),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot end the transaction before revoke; stopping");
-                    self.fatal.cancel();
-                }
-            }
-            txn.forget(&partitions);
-            let mut t = self.shared.tracker();
-            for p in &partitions {
-                t.revoke(*p);
-                self.shared
-                    .telemetry
-                    .emit(Event::PartitionRevoked { partition: *p });
-            }
-            tracing::info!(?partitions, "partitions revoked");
-            return;
+        if let Err(e) = self.delivery.revoke(consumer, &partitions) {
+            tracing::error!(error = %e, ?partitions, "cannot end the transaction before revoke; stopping");
+            self.fatal.cancel();
         }
-        let wait = || {
-            let deadline = Instant::now() + self.shared.drain_timeout;
-            loop {
-                let pending: usize = {
-                    let t = self.shared.tracker();
-                    partitions.iter().map(|p| t.pending(*p)).sum()
-                };
-                if pending == 0 {
-                    return 0;
-                }
-                if Instant::now() >= deadline {
-                    return pending;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        };
-        // Waiting blocks this thread; let tokio move its other tasks elsewhere meanwhile.
-        let abandoned = blocking(wait);
-        let commits: Vec<(i32, i64)> = {
-            let mut t = self.shared.tracker();
-            partitions
-                .iter()
-                .filter_map(|p| t.revoke(*p).map(|w| (*p, w)))
-                .collect()
-        };
-        for p in &partitions {
-            self.shared
-                .telemetry
-                .emit(Event::PartitionRevoked { partition: *p });
-        }
-        if !commits.is_empty() {
-            // A synchronous commit waits on the coordinator: off the runtime's threads too.
-            let list = self.shared.commit_list(&commits);
-            let result = blocking(|| consumer.commit(&list, CommitMode::Sync));
-            self.shared
-                .telemetry
-                .emit(Event::Commit { ok: result.is_ok() });
-            if let Err(e) = result {
-                tracing::warn!(error = %e, ?commits, "commit on revoke failed; the next owner re-reads from the last committed offset");
-            }
-        }
-        if abandoned > 0 {
-            tracing::warn!(
-                ?partitions,
-                abandoned,
-                "partitions revoked with work still in flight; it will be re-processed by the next owner"
-            );
-        }
-        tracing::info!(?partitions, ?commits, "partitions revoked");
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                let partitions = partitions_of(tpl, &self.shared.input_topic);
+                let progress = self.delivery.progress();
+                let partitions = partitions_of(tpl, &progress.input_topic);
                 {
-                    let mut t = self.shared.tracker();
+                    let mut t = progress.tracker();
                     for p in &partitions {
                         t.assign(*p);
                     }

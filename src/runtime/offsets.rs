@@ -5,6 +5,9 @@
 //! flight. Committing it never skips an undelivered message, so a crash at any instant loses
 //! nothing. Each assignment of a partition gets a new epoch so that completions of work from
 //! an earlier assignment (before a revoke) cannot move the new assignment's watermark.
+//!
+//! The tracker is also the one count of in-flight work: `running` counts messages begun and
+//! not yet finished, whatever their outcome and assignment.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -40,6 +43,8 @@ impl PartitionState {
 pub struct OffsetTracker {
     partitions: HashMap<i32, PartitionState>,
     next_epoch: u64,
+    /// Messages begun and not finished (delivered or not).
+    running: usize,
 }
 
 impl OffsetTracker {
@@ -77,6 +82,7 @@ impl OffsetTracker {
             .get_mut(&partition)
             .unwrap_or_else(|| unreachable!("inserted above"));
         state.pending.insert(offset);
+        self.running += 1;
         state.next = Some(state.next.map_or(offset + 1, |n| n.max(offset + 1)));
         Ticket {
             partition,
@@ -85,13 +91,24 @@ impl OffsetTracker {
         }
     }
 
-    /// Marks an offset as done (delivered to output or DLQ). Returns `false` when the ticket
-    /// belongs to an earlier assignment and was ignored.
-    pub fn complete(&mut self, ticket: Ticket) -> bool {
+    /// A begun message is finished. When it was `delivered` (to the output or the DLQ) its
+    /// offset is done; else it stays pending, holding the watermark, and is re-read after
+    /// a restart or rebalance. Returns whether the offset was marked done (`false` also when
+    /// the ticket belongs to an earlier assignment and was ignored).
+    pub fn finish(&mut self, ticket: Ticket, delivered: bool) -> bool {
+        self.running = self.running.saturating_sub(1);
+        if !delivered {
+            return false;
+        }
         match self.partitions.get_mut(&ticket.partition) {
             Some(s) if s.epoch == ticket.epoch => s.pending.remove(&ticket.offset),
             _ => false,
         }
+    }
+
+    /// Messages begun and not yet finished, over all partitions and assignments.
+    pub fn running(&self) -> usize {
+        self.running
     }
 
     /// The offset that may be committed for a partition now.
@@ -168,13 +185,26 @@ mod tests {
         let b = t.begin(0, 11);
         let c = t.begin(0, 12);
         assert_eq!(t.watermark(0), Some(10));
-        assert!(t.complete(c));
+        assert!(t.finish(c, true));
         assert_eq!(t.watermark(0), Some(10), "12 done but 10 pending: no skip");
-        assert!(t.complete(a));
+        assert!(t.finish(a, true));
         assert_eq!(t.watermark(0), Some(11));
-        assert!(t.complete(b));
+        assert!(t.finish(b, true));
         assert_eq!(t.watermark(0), Some(13));
         assert_eq!(t.total_pending(), 0);
+        assert_eq!(t.running(), 0);
+    }
+
+    #[test]
+    fn an_undelivered_message_finishes_but_holds_the_watermark() {
+        let mut t = OffsetTracker::new();
+        let a = t.begin(0, 4);
+        let b = t.begin(0, 5);
+        assert_eq!(t.running(), 2);
+        assert!(!t.finish(a, false));
+        assert!(t.finish(b, true));
+        assert_eq!(t.running(), 0);
+        assert_eq!(t.watermark(0), Some(4), "4 was never delivered");
     }
 
     #[test]
@@ -183,7 +213,7 @@ mod tests {
         let a = t.begin(1, 0);
         assert_eq!(t.take_commits(), vec![(1, 0)]);
         assert_eq!(t.take_commits(), vec![]);
-        t.complete(a);
+        t.finish(a, true);
         let moved = t.take_commits();
         assert_eq!(moved, vec![(1, 1)]);
         t.commit_failed(&moved);
@@ -198,9 +228,9 @@ mod tests {
         assert_eq!(t.revoke(3), Some(5));
         t.assign(3);
         let new = t.begin(3, 5);
-        assert!(!t.complete(old));
+        assert!(!t.finish(old, true));
         assert_eq!(t.watermark(3), Some(5));
-        assert!(t.complete(new));
+        assert!(t.finish(new, true));
         assert_eq!(t.watermark(3), Some(6));
     }
 
@@ -217,7 +247,7 @@ mod tests {
                 seed ^= seed << 17;
                 let i = (seed % tickets.len() as u64) as usize;
                 let done = tickets.swap_remove(i);
-                t.complete(done);
+                t.finish(done, true);
                 let w = t.watermark(0).unwrap();
                 assert!(tickets.iter().all(|p| p.offset >= w));
             }

@@ -1,52 +1,18 @@
 //! The producer side: enriched records to the output topic, rejects to the DLQ, retries of
 //! transient failures, and marking offsets done only after the broker acknowledged.
 
-use super::consumer::Shared;
+use super::clients::Producer;
+use super::delivery::{AfterSendError, Delivery};
 use crate::core::{Enriched, Reject, RejectKind};
 use crate::telemetry::Event;
+use crate::wire::headers;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureRecord, Producer as _};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientContext;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
-
-/// Header names added to output and DLQ records.
-pub mod headers {
-    /// `application/json` on enriched records.
-    pub const CONTENT_TYPE: &str = "content-type";
-    /// Output schema version on enriched records.
-    pub const SCHEMA_VERSION: &str = "newsflow-schema-version";
-    /// DLQ: machine-readable reason (`malformed_json`, …).
-    pub const ERROR_KIND: &str = "newsflow-error-kind";
-    /// DLQ: human-readable reason.
-    pub const ERROR_MESSAGE: &str = "newsflow-error-message";
-    /// DLQ: source topic.
-    pub const SOURCE_TOPIC: &str = "newsflow-source-topic";
-    /// DLQ: source partition.
-    pub const SOURCE_PARTITION: &str = "newsflow-source-partition";
-    /// DLQ: source offset.
-    pub const SOURCE_OFFSET: &str = "newsflow-source-offset";
-    /// DLQ: time the record was dead-lettered (RFC 3339).
-    pub const DLQ_TIME: &str = "newsflow-dlq-time";
-    /// DLQ: newsflow version that dead-lettered it.
-    pub const VERSION: &str = "newsflow-version";
-    /// DLQ: set when the original payload was too large for the DLQ topic and was omitted.
-    pub const PAYLOAD_OMITTED: &str = "newsflow-payload-omitted";
-    /// Exactly-once mode: the transaction that wrote the record (for audits).
-    pub const TRANSACTION: &str = "newsflow-transaction";
-}
-
-/// Logging client context for the producer.
-pub struct ProducerLogContext;
-
-impl ClientContext for ProducerLogContext {
-    fn error(&self, error: KafkaError, reason: &str) {
-        tracing::warn!(error = %error, reason, "kafka producer client error");
-    }
-}
 
 /// One consumed message on its way through the pipeline.
 pub struct Job {
@@ -60,7 +26,8 @@ pub struct Job {
     pub ticket: super::offsets::Ticket,
     /// Input timestamp (ms since epoch), for end-to-end latency.
     pub timestamp_ms: Option<i64>,
-    /// In-flight slot, released when the job is done.
+    /// In-flight slot (the bound on consumed, unfinished messages), released when the job
+    /// is done.
     pub permit: tokio::sync::OwnedSemaphorePermit,
     /// The message's tracing span.
     pub span: tracing::Span,
@@ -69,10 +36,9 @@ pub struct Job {
 /// Produces results and completes offsets.
 pub struct Sink {
     /// The producer (idempotent; transactional in exactly-once mode).
-    pub producer: Arc<FutureProducer<ProducerLogContext>>,
-    /// Exactly-once mode: the transaction state (failed produces abort the transaction
-    /// instead of being retried).
-    pub txn: Option<Arc<super::txn::Txn>>,
+    pub producer: Arc<Producer>,
+    /// The delivery mode (what a failed send does, when an offset is done).
+    pub delivery: Arc<Delivery>,
     /// Output topic.
     pub output_topic: String,
     /// DLQ topic.
@@ -81,8 +47,6 @@ pub struct Sink {
     pub alerts_topic: Option<String>,
     /// Wait between retries.
     pub retry_backoff: Duration,
-    /// Shared pipeline state.
-    pub shared: Arc<Shared>,
     /// Cancelled when the shutdown deadline passed: retry loops give up (offsets stay
     /// uncommitted, so the messages are re-read later).
     pub abort: CancellationToken,
@@ -118,13 +82,14 @@ enum Outcome {
 }
 
 impl Sink {
+    fn telemetry(&self) -> &crate::telemetry::Telemetry {
+        &self.delivery.progress().telemetry
+    }
+
     /// Delivers the result of one job and completes its offset on acknowledgement.
     pub async fn finish(self: Arc<Self>, job: Job, result: Result<Enriched, Reject>) {
         let t = &job.ticket;
-        let refused_before = self
-            .txn
-            .as_ref()
-            .and_then(|x| x.rejected_before(t.partition, t.offset));
+        let refused_before = self.delivery.refused_before(t.partition, t.offset);
         let delivered = match result {
             Ok(_) if refused_before.is_some() => {
                 // An earlier attempt (in an aborted transaction) was refused by the output
@@ -153,9 +118,7 @@ impl Sink {
                         let e2e = job.timestamp_ms.and_then(|ts| {
                             u64::try_from(now_ms() - ts).ok().map(Duration::from_millis)
                         });
-                        self.shared
-                            .telemetry
-                            .emit(Event::Produced { end_to_end: e2e });
+                        self.telemetry().emit(Event::Produced { end_to_end: e2e });
                         true
                     }
                     Outcome::Rejected(e) => {
@@ -167,9 +130,8 @@ impl Sink {
                             ),
                         );
                         tracing::warn!(parent: &job.span, error = %reject, "enriched record refused; dead-lettering the input");
-                        if let Some(x) = &self.txn {
-                            x.note_rejected(t.partition, t.offset, reject.message.clone());
-                        }
+                        self.delivery
+                            .note_refused(t.partition, t.offset, reject.message.clone());
                         self.dead_letter(&job, &reject).await
                     }
                     Outcome::Aborted => false,
@@ -180,12 +142,7 @@ impl Sink {
                 self.dead_letter(&job, &reject).await
             }
         };
-        if delivered {
-            self.shared.tracker().complete(*t);
-        }
-        if let Some(x) = &self.txn {
-            x.job_done();
-        }
+        self.delivery.finished(*t, delivered);
         drop(job.permit);
     }
 
@@ -203,11 +160,11 @@ impl Sink {
             .await
         {
             Outcome::Delivered => {
-                self.shared.telemetry.emit(Event::AlertSent);
+                self.telemetry().emit(Event::AlertSent);
                 true
             }
             Outcome::Rejected(e) => {
-                self.shared.telemetry.emit(Event::AlertRefused);
+                self.telemetry().emit(Event::AlertRefused);
                 tracing::error!(parent: &job.span, to = %topic, error = %e, bytes = alert.len(), "alerts topic refused the alert; the enriched record still carries the hits");
                 true
             }
@@ -217,7 +174,7 @@ impl Sink {
 
     /// Adds the open transaction's id (exactly-once mode).
     fn with_txn(&self, h: OwnedHeaders) -> OwnedHeaders {
-        match self.txn.as_ref().and_then(|x| x.current_id()) {
+        match self.delivery.transaction_id() {
             Some(id) => h.insert(Header {
                 key: headers::TRANSACTION,
                 value: Some(&id),
@@ -233,7 +190,7 @@ impl Sink {
             self.with_txn(dlq_headers(
                 job.headers.as_ref(),
                 reject,
-                &self.shared.input_topic,
+                &self.delivery.progress().input_topic,
                 t.partition,
                 t.offset,
                 omitted,
@@ -257,7 +214,7 @@ impl Sink {
                 let note = format!(
                     "original payload of {} bytes refused by the DLQ topic ({e}); fetch it from {}/{}/{}",
                     job.payload.len(),
-                    self.shared.input_topic,
+                    self.delivery.progress().input_topic,
                     t.partition,
                     t.offset
                 );
@@ -270,8 +227,7 @@ impl Sink {
         };
         match outcome {
             Outcome::Delivered => {
-                self.shared
-                    .telemetry
+                self.telemetry()
                     .emit(Event::DeadLettered { kind: reject.kind });
                 true
             }
@@ -312,15 +268,13 @@ impl Sink {
                         self.fatal.cancel();
                         return Outcome::Aborted;
                     }
-                    if let Some(x) = &self.txn {
-                        // The transaction cannot commit with this record missing: abort it
-                        // (the batch is re-processed after the rewind).
+                    if self.delivery.after_send_error() == AfterSendError::Abort {
+                        // The batch is re-processed after the transaction's rewind.
                         tracing::warn!(parent: span, to = topic, error = %e, "produce failed in a transaction; it will be aborted");
-                        x.mark_failed();
                         return Outcome::Aborted;
                     }
                     attempt += 1;
-                    self.shared.telemetry.emit(Event::ProduceRetry { target });
+                    self.telemetry().emit(Event::ProduceRetry { target });
                     tracing::warn!(parent: span, to = topic, attempt, error = %e, "produce failed; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(self.retry_backoff) => {}
@@ -350,7 +304,7 @@ fn copy_headers(from: Option<&OwnedHeaders>, skip: &[&str]) -> OwnedHeaders {
 
 /// Input headers plus `content-type` and the schema version.
 pub fn output_headers(input: Option<&OwnedHeaders>) -> OwnedHeaders {
-    let version = crate::core::encode::SCHEMA_VERSION.to_string();
+    let version = crate::wire::SCHEMA_VERSION.to_string();
     copy_headers(
         input,
         &[

@@ -20,15 +20,16 @@
 //! retried, abortable ones abort and rewind, fatal ones (fenced, …) stop the service with an
 //! error.
 
-use super::consumer::Shared;
-use super::sink::ProducerLogContext;
+use super::clients::Producer;
+use super::progress::Progress;
+use super::settings::TxnSettings;
 use crate::telemetry::Event;
 use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer as _;
 use rdkafka::Offset;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -57,15 +58,11 @@ struct Batch {
 
 /// Transaction state of one instance.
 pub struct Txn {
-    producer: Arc<FutureProducer<ProducerLogContext>>,
+    producer: Arc<Producer>,
     /// `transactional.id` plus a per-process session nonce.
     session: String,
-    mirror_offsets: bool,
-    shared: Arc<Shared>,
-    max_messages: usize,
-    max_time: Duration,
-    op_timeout: Duration,
-    drain_timeout: Duration,
+    settings: TxnSettings,
+    progress: Arc<Progress>,
     /// Set when a produce in the open transaction failed: it must be aborted.
     failed: AtomicBool,
     batch: Mutex<Batch>,
@@ -76,10 +73,6 @@ pub struct Txn {
     /// Inputs whose enriched record the output topic refused (a broker-side refusal makes
     /// the transaction abortable): after the rewind they go straight to the DLQ.
     rejected: Mutex<HashMap<(i32, i64), String>>,
-    /// Messages dispatched and not yet finished (delivered, dead-lettered or failed).
-    outstanding: AtomicU64,
-    committed: AtomicU64,
-    aborted: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,17 +105,13 @@ pub enum Ended {
 
 impl Txn {
     /// Initializes transactions (fencing earlier producers with the same `transactional.id`).
-    #[allow(clippy::too_many_arguments)]
+    /// Blocking.
     pub fn init(
-        transactional_id: &str,
-        mirror_offsets: bool,
-        producer: Arc<FutureProducer<ProducerLogContext>>,
-        shared: Arc<Shared>,
-        max_messages: usize,
-        max_time: Duration,
-        op_timeout: Duration,
-        drain_timeout: Duration,
+        settings: TxnSettings,
+        producer: Arc<Producer>,
+        progress: Arc<Progress>,
     ) -> Result<Txn, Fatal> {
+        let op_timeout = settings.op_timeout;
         let deadline = Instant::now() + op_timeout.max(Duration::from_secs(1)) * 2;
         loop {
             match producer.init_transactions(op_timeout) {
@@ -138,37 +127,20 @@ impl Txn {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         Ok(Txn {
-            session: format!("{transactional_id}#{nonce:x}"),
-            mirror_offsets,
+            session: format!("{}#{nonce:x}", settings.transactional_id),
+            settings,
             producer,
-            shared,
-            max_messages,
-            max_time,
-            op_timeout,
-            drain_timeout,
+            progress,
             failed: AtomicBool::new(false),
             batch: Mutex::new(Batch::default()),
             current: Mutex::new(None),
             unmirrored: Mutex::new(std::collections::BTreeMap::new()),
             rejected: Mutex::new(HashMap::new()),
-            outstanding: AtomicU64::new(0),
-            committed: AtomicU64::new(0),
-            aborted: AtomicU64::new(0),
         })
     }
 
     fn batch(&self) -> MutexGuard<'_, Batch> {
         self.batch.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Transactions committed so far.
-    pub fn committed(&self) -> u64 {
-        self.committed.load(Ordering::Relaxed)
-    }
-
-    /// Transactions aborted so far.
-    pub fn aborted(&self) -> u64 {
-        self.aborted.load(Ordering::Relaxed)
     }
 
     /// Called before a consumed message is dispatched: opens a transaction if none is open.
@@ -187,10 +159,14 @@ impl Txn {
             self.failed.store(false, Ordering::SeqCst);
         }
         b.messages += 1;
-        self.outstanding.fetch_add(1, Ordering::SeqCst);
         b.started.get_or_insert_with(Instant::now);
         b.rewind_to.entry(partition).or_insert(offset);
         Ok(())
+    }
+
+    /// How long ending a transaction may take: its drain and its calls' retries.
+    pub fn end_bound(&self) -> Duration {
+        self.settings.drain_timeout + self.settings.op_timeout * 3
     }
 
     /// Id of the open transaction, if any. (Not behind the batch lock, which
@@ -205,21 +181,17 @@ impl Txn {
     /// When the open batch must end (`None`: no message in it yet).
     pub fn deadline(&self) -> Option<Instant> {
         let b = self.batch();
-        b.started.map(|s| s + self.max_time)
+        b.started.map(|s| s + self.settings.max_time)
     }
 
     /// Whether the open batch should end now (full, timed out, or failed).
     pub fn due(&self) -> bool {
         let b = self.batch();
         b.open
-            && (b.messages >= self.max_messages
+            && (b.messages >= self.settings.max_messages
                 || self.failed.load(Ordering::SeqCst)
-                || b.started.is_some_and(|s| s.elapsed() >= self.max_time))
-    }
-
-    /// A dispatched message is finished (whatever the outcome).
-    pub fn job_done(&self) {
-        self.outstanding.fetch_sub(1, Ordering::SeqCst);
+                || b.started
+                    .is_some_and(|s| s.elapsed() >= self.settings.max_time))
     }
 
     /// A produce in the open transaction failed: it will be aborted.
@@ -261,17 +233,10 @@ impl Txn {
             .retain(|(p, _), _| !partitions.contains(p));
     }
 
+    /// Waits (at most the drain timeout) until every dispatched message is finished.
     fn wait_drained(&self) -> bool {
-        let deadline = Instant::now() + self.drain_timeout;
-        loop {
-            if self.outstanding.load(Ordering::SeqCst) == 0 {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let deadline = Instant::now() + self.settings.drain_timeout;
+        self.progress.wait_until(deadline, |t| t.running() == 0)
     }
 
     /// Ends the open transaction: waits for its messages, then commits it with the input
@@ -288,7 +253,7 @@ impl Txn {
             return Ok(Ended::Idle);
         }
         let drained = self.wait_drained();
-        let pending = self.shared.tracker().total_pending();
+        let pending = self.progress.tracker().total_pending();
         if !drained || pending > 0 || self.failed.load(Ordering::SeqCst) {
             tracing::warn!(
                 drained,
@@ -297,16 +262,16 @@ impl Txn {
             );
             return self.abort_and_rewind(consumer, &mut b, revoking);
         }
-        let commits = self.shared.tracker().take_commits();
+        let commits = self.progress.tracker().take_commits();
         let Some(cgm) = consumer.group_metadata() else {
             tracing::warn!("no consumer group metadata; aborting the transaction");
             return self.abort_and_rewind(consumer, &mut b, revoking);
         };
         if !commits.is_empty() {
-            let tpl = self.shared.commit_list(&commits);
+            let tpl = self.progress.commit_list(&commits);
             if let Err(class) = self.retry("send_offsets_to_transaction", || {
                 self.producer
-                    .send_offsets_to_transaction(&tpl, &cgm, self.op_timeout)
+                    .send_offsets_to_transaction(&tpl, &cgm, self.settings.op_timeout)
             }) {
                 if class == Class::Fatal {
                     return Err(Fatal("send_offsets_to_transaction failed".into()));
@@ -315,7 +280,7 @@ impl Txn {
             }
         }
         if let Err(class) = self.retry("commit_transaction", || {
-            self.producer.commit_transaction(self.op_timeout)
+            self.producer.commit_transaction(self.settings.op_timeout)
         }) {
             if class == Class::Fatal {
                 return Err(Fatal("commit_transaction failed".into()));
@@ -335,15 +300,14 @@ impl Txn {
         b.open = false;
         b.messages = 0;
         b.started = None;
-        self.committed.fetch_add(1, Ordering::Relaxed);
-        self.shared.telemetry.emit(Event::Commit { ok: true });
+        self.progress.telemetry.emit(Event::Commit { ok: true });
         Ok(Ended::Committed)
     }
 
     /// Offset mirror (`pipeline.transaction_mirror_offsets`): commits the committed
     /// transaction's offsets through the consumer too, with earlier failed ones.
     fn mirror<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, commits: &[(i32, i64)]) {
-        if !self.mirror_offsets {
+        if !self.settings.mirror_offsets {
             return;
         }
         let mut pending = self.unmirrored.lock().unwrap_or_else(|p| p.into_inner());
@@ -355,7 +319,7 @@ impl Txn {
         }
         let all: Vec<(i32, i64)> = pending.iter().map(|(p, o)| (*p, *o)).collect();
         match consumer.commit(
-            &self.shared.commit_list(&all),
+            &self.progress.commit_list(&all),
             rdkafka::consumer::CommitMode::Sync,
         ) {
             Ok(()) => pending.clear(),
@@ -372,7 +336,7 @@ impl Txn {
         what: &str,
         mut f: impl FnMut() -> rdkafka::error::KafkaResult<()>,
     ) -> Result<(), Class> {
-        let deadline = Instant::now() + self.op_timeout;
+        let deadline = Instant::now() + self.settings.op_timeout;
         loop {
             match f() {
                 Ok(()) => return Ok(()),
@@ -400,11 +364,10 @@ impl Txn {
         b: &mut Batch,
         revoking: &[i32],
     ) -> Result<Ended, Fatal> {
-        self.shared.telemetry.emit(Event::Commit { ok: false });
-        self.aborted.fetch_add(1, Ordering::Relaxed);
+        self.progress.telemetry.emit(Event::Commit { ok: false });
         tracing::warn!(transaction = %b.id, messages = b.messages, "transaction aborted");
         if let Err(class) = self.retry("abort_transaction", || {
-            self.producer.abort_transaction(self.op_timeout)
+            self.producer.abort_transaction(self.settings.op_timeout)
         }) {
             return Err(Fatal(format!(
                 "abort_transaction failed ({class:?}); state unknown"
@@ -420,7 +383,7 @@ impl Txn {
         // Reset the offset tracker (new epoch per partition) and seek back.
         let partitions: Vec<i32> = b.rewind_to.keys().copied().collect();
         {
-            let mut t = self.shared.tracker();
+            let mut t = self.progress.tracker();
             for p in t.partitions() {
                 t.assign(p);
             }
@@ -428,10 +391,10 @@ impl Txn {
         for p in partitions {
             let offset = b.rewind_to[&p];
             let r = consumer.seek(
-                &self.shared.input_topic,
+                &self.progress.input_topic,
                 p,
                 Offset::Offset(offset),
-                self.op_timeout,
+                self.settings.op_timeout,
             );
             match r {
                 Ok(()) => tracing::info!(partition = p, offset, "rewound after abort"),

@@ -91,7 +91,7 @@ fn forward(job: &Job) -> crate::core::Enriched {
 fn process(job: &Job, ctx: &Context, sink: &Sink) -> Result<crate::core::Enriched, Reject> {
     let _enter = job.span.enter();
     let provenance = Provenance {
-        topic: sink.shared.input_topic.clone(),
+        topic: sink.delivery.progress().input_topic.clone(),
         partition: job.ticket.partition,
         offset: job.ticket.offset,
         timestamp_ms: job.timestamp_ms,
@@ -103,7 +103,7 @@ fn process(job: &Job, ctx: &Context, sink: &Sink) -> Result<crate::core::Enriche
     };
     let result = enrich_guarded(input, ctx);
     if let Ok(e) = &result {
-        sink.shared.telemetry.emit(Event::Enriched {
+        sink.delivery.progress().telemetry.emit(Event::Enriched {
             timings: e.timings,
             encode: e.encode_time,
             entity_types: &e.entity_types,

@@ -253,10 +253,7 @@ impl Metrics {
             .expect("valid metric opts"),
         );
         build
-            .with_label_values(&[
-                crate::VERSION,
-                &crate::core::encode::SCHEMA_VERSION.to_string(),
-            ])
+            .with_label_values(&[crate::VERSION, &crate::wire::SCHEMA_VERSION.to_string()])
             .set(1);
         for kind in RejectKind::ALL {
             m.dead_lettered.with_label_values(&[kind.as_str()]);
