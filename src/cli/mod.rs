@@ -1,0 +1,77 @@
+//! The subcommands, one module each, and what several of them share: the async runtime,
+//! the shutdown-signal handler, the tagger log line and BIOSE file reading.
+
+pub(crate) mod check_config;
+pub(crate) mod demo;
+pub(crate) mod ner_eval;
+pub(crate) mod process;
+pub(crate) mod redrive;
+pub(crate) mod run;
+pub(crate) mod silver;
+pub(crate) mod train_ner;
+
+use anyhow::Context as _;
+use newsflow::training::bmes;
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// Bound on waiting for the async runtime's remaining tasks when the process exits.
+pub(crate) const RUNTIME_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("newsflow-io")
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Cancels the token on SIGTERM or SIGINT.
+pub(crate) fn spawn_signal_handler(token: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::error!("cannot install signal handlers");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received"),
+                _ = int.recv() => tracing::info!("SIGINT received"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        token.cancel();
+    });
+}
+
+/// Logs the loaded tagger tier and how it computes; warns when the accurate tier has no
+/// int8 kernel on this CPU (it then runs at about a fifth of its speed).
+pub(crate) fn log_tagger(tagger: &dyn newsflow::core::tag::Tagger) {
+    let (tier, kernel) = (tagger.tier(), tagger.kernel());
+    if kernel == "f32" {
+        tracing::warn!(
+            %tier,
+            kernel,
+            "this CPU lacks AVX-512 VNNI: the accurate tier runs f32 products, about a fifth \
+             of its speed; size the workers for it or set [tagger] mode = \"fast\""
+        );
+    } else {
+        tracing::info!(%tier, kernel, "entity tagger loaded");
+    }
+}
+
+/// Reads a BIOSE file (one `token TAG` a line, blank line between sentences).
+pub(crate) fn read_bmes(path: &Path) -> anyhow::Result<Vec<bmes::Sentence>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(bmes::parse(&text))
+}

@@ -1,0 +1,179 @@
+//! `newsflow ner-eval`: score a tagger tier (or a given model file) on a gold BIOSE file
+//! under the NEMO rule, with confidence reliability, unseen-word recall and a baseline check.
+
+use super::read_bmes;
+use anyhow::{bail, Context as _};
+use newsflow::core::tag::accurate::DEFAULT_MODEL_PATH;
+use newsflow::core::tag::gazetteer::Gazetteer;
+use newsflow::core::tag::{AccurateTagger, FastTagger, Tagger, Tier, BUILTIN_GAZETTEER};
+use newsflow::training::bmes::{self, Scheme};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Gold file: one `token TAG` a line, blank line between sentences.
+    #[arg(long)]
+    gold: PathBuf,
+    /// Annotation scheme of the gold file: nemo or bmc.
+    #[arg(long, value_parser = ["nemo", "bmc"])]
+    scheme: String,
+    /// Write predictions in the same format.
+    #[arg(long)]
+    predictions_out: Option<PathBuf>,
+    /// Fail when micro F1 is more than --tolerance below the figure recorded in this
+    /// JSON file (e.g. models/ner-eval.json) under --baseline-key.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Key of the recorded figure in the baseline file (default: the gold file's name).
+    #[arg(long)]
+    baseline_key: Option<String>,
+    /// Allowed drop below the recorded F1.
+    #[arg(long, default_value_t = 0.05)]
+    tolerance: f64,
+    /// Entity-tagging tier to evaluate: fast or accurate.
+    #[arg(long, default_value = "fast", value_parser = ["fast", "accurate"])]
+    tagger: String,
+    /// Use this model file instead of the tier's own (fast: the one built into the
+    /// binary; accurate: models/ner-accurate.bin).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Training files (repeatable): also report recall on the gold mentions that
+    /// contain a word none of them has.
+    #[arg(long = "unseen-from")]
+    unseen_from: Vec<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let tier: Tier = args.tagger.parse().map_err(anyhow::Error::msg)?;
+    let gold = args.gold.as_path();
+    let predictions_out = args.predictions_out.as_deref();
+    let baseline = args.baseline.as_deref();
+    let baseline_key = args.baseline_key.as_deref();
+    let tolerance = args.tolerance;
+    let model = args.model.as_deref();
+    let unseen_from = &args.unseen_from;
+    let scheme = Scheme::parse(&args.scheme).context("--scheme must be nemo or bmc")?;
+    let t0 = Instant::now();
+    let (tagger, about): (Box<dyn Tagger>, String) = match (tier, model) {
+        (Tier::Fast, Some(m)) => {
+            let bytes = std::fs::read(m).with_context(|| format!("reading {}", m.display()))?;
+            let model = newsflow::core::tag::linear::Model::from_bytes(&bytes)
+                .with_context(|| format!("loading {}", m.display()))?;
+            let t = FastTagger::from_parts(Gazetteer::parse(BUILTIN_GAZETTEER)?, model);
+            let about = fast_about(&t, bytes.len());
+            (Box::new(t), about)
+        }
+        (Tier::Fast, None) => {
+            let t = FastTagger::builtin()?;
+            let about = fast_about(&t, newsflow::core::tag::BUILTIN_MODEL.len());
+            (Box::new(t), about)
+        }
+        (Tier::Accurate, m) => {
+            let path = m.unwrap_or(Path::new(DEFAULT_MODEL_PATH));
+            let t = AccurateTagger::load(path)?;
+            let about = format!(
+                "accurate model {}: {:.1} MB file, {:.1} MB in memory",
+                path.display(),
+                t.labeler().file_bytes as f64 / 1e6,
+                t.labeler().memory_bytes() as f64 / 1e6
+            );
+            (Box::new(t), about)
+        }
+    };
+    let load = t0.elapsed();
+    let mut sentences = read_bmes(gold)?;
+    if sentences.is_empty() {
+        bail!("{} has no sentences", gold.display());
+    }
+    bmes::keep_scheme_categories(&mut sentences, scheme);
+    let r = newsflow::training::eval::evaluate(tagger.as_ref(), &sentences, scheme);
+    if let Some(p) = predictions_out {
+        std::fs::write(p, bmes::write(&r.predictions))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    println!(
+        "{} ({} scheme): {} sentences, {} tokens; tagger loaded in {:.0} ms, tagged in {:.0} ms",
+        gold.display(),
+        scheme.as_str(),
+        sentences.len(),
+        r.tokens,
+        load.as_secs_f64() * 1e3,
+        r.elapsed.as_secs_f64() * 1e3
+    );
+    println!("tagger {tier}: {about}");
+    print!("{}", bmes::format_scores(&r.scores));
+    println!("confidence reliability (predicted entities by component and confidence; correct = same tokens and type as a gold mention):");
+    println!(
+        "{:<10} {:>11} {:>9} {:>8} {:>9}",
+        "component", "confidence", "entities", "correct", "precision"
+    );
+    for ((source, bin), b) in &r.reliability {
+        let (lo, hi) = newsflow::training::eval::CONFIDENCE_BINS[*bin];
+        println!(
+            "{:<10} {:>11} {:>9} {:>8} {:>8.1}%",
+            format!("{source:?}").to_lowercase(),
+            format!("{lo:.2}-{:.2}", hi.min(1.0)),
+            b.predicted,
+            b.correct,
+            100.0 * b.correct as f64 / b.predicted.max(1) as f64
+        );
+    }
+    if !unseen_from.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        for p in unseen_from {
+            for s in read_bmes(p)? {
+                seen.extend(s.tokens);
+            }
+        }
+        let (found, total) = bmes::unseen_recall(&sentences, &r.predictions, &seen);
+        println!(
+            "recall on mentions with a word unseen in training: {:.4} ({found} of {total})",
+            found as f64 / total.max(1) as f64
+        );
+    }
+    let f1 = r.scores.micro.f1();
+    println!(
+        "micro P {:.4} R {:.4} F1 {:.4}",
+        r.scores.micro.precision(),
+        r.scores.micro.recall(),
+        f1
+    );
+    if let Some(b) = baseline {
+        let text =
+            std::fs::read_to_string(b).with_context(|| format!("reading {}", b.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        let key = baseline_key.map(str::to_string).unwrap_or_else(|| {
+            gold.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let Some(recorded) = v
+            .get(&key)
+            .and_then(|e| e.get("f1"))
+            .and_then(|f| f.as_f64())
+        else {
+            bail!("{} has no {key}.f1", b.display());
+        };
+        if f1 + tolerance < recorded {
+            eprintln!(
+                "REGRESSION: F1 {f1:.4} is more than {tolerance} below the recorded {recorded:.4} ({key} in {})",
+                b.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        println!("ok: F1 {f1:.4} vs recorded {recorded:.4} (tolerance {tolerance})");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fast_about(t: &FastTagger, file_bytes: usize) -> String {
+    format!(
+        "{} features, {:.1} MB file, {:.1} MB in memory ({})",
+        t.model().n_features(),
+        file_bytes as f64 / 1e6,
+        t.model().memory_bytes() as f64 / 1e6,
+        t.model().info
+    )
+}
