@@ -9,7 +9,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use newsflow::core::decode::decode;
 use newsflow::core::normalize::normalize;
 use newsflow::core::{enrich, Context, Input};
-use newsflow::corpus::{default_shared_dir, generate, CorpusItem, CorpusKind, CorpusSpec};
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::{default_shared_dir, generate, CorpusItem, CorpusKind, CorpusSpec};
 use std::time::{Duration, Instant};
 
 fn corpus() -> Vec<CorpusItem> {

@@ -5,7 +5,9 @@
 
 use newsflow::core::watchlist::{Entry, List, SharedWatchlists, Watchlists};
 use newsflow::core::{enrich, Context, Input};
-use newsflow::corpus::{default_shared_dir, generate, CorpusSpec};
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::{default_shared_dir, generate, CorpusSpec};
 use std::time::Instant;
 
 #[path = "support/mod.rs"]

@@ -14,7 +14,9 @@
 #[path = "../tests/common/tansu.rs"]
 mod tansu;
 
-use newsflow::corpus::{default_shared_dir, generate, CorpusSpec};
+#[path = "../benches/support/corpus.rs"]
+mod corpus;
+use corpus::{default_shared_dir, generate, CorpusSpec};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;

@@ -3,7 +3,9 @@
 //! Run: `cargo run --release --example profile_norm`
 use newsflow::core::decode::decode;
 use newsflow::core::normalize::{fingerprint, language, normalize, text};
-use newsflow::corpus::*;
+#[path = "../benches/support/corpus.rs"]
+mod corpus;
+use corpus::*;
 
 fn cpu_secs() -> f64 {
     let mut ts = libc::timespec {

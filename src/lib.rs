@@ -9,7 +9,6 @@
 
 pub mod config;
 pub mod core;
-pub mod corpus;
 pub mod demo;
 pub mod process;
 pub mod redrive;

@@ -12,10 +12,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const RAW: &str = "articles.raw";
-const OUT: &str = "articles.enriched";
-const DLQ: &str = "articles.dlq";
-
 fn write_config(dir: &Path, brokers: &str, http_port: u16) -> PathBuf {
     let path = dir.join("newsflow.toml");
     let text = format!(
@@ -183,25 +179,8 @@ async fn kill_9_repeatedly_at_random_points_loses_nothing() {
     produce_all(&brokers, RAW, &items).await;
     let exp: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
     let r = reader(&brokers, &[OUT, DLQ]);
-    let mut rng = common::service::Rng::from_env();
-    let mut seen = Vec::new();
-    for round in 0..3 {
-        let mut svc = Service::start(&config, &[], dir.path().join(format!("run{round}.log")));
-        let target = seen.len() + 150;
-        let more = read_until(&r, Duration::from_secs(90), |s| {
-            seen.len() + s.len() >= target
-        })
-        .await;
-        seen.extend(more);
-        tokio::time::sleep(Duration::from_millis(rng.below(800))).await;
-        svc.signal("-KILL");
-        svc.wait_exit(Duration::from_secs(10)).expect("killed");
-        assert!(
-            seen.len() >= target.min(exp.len()),
-            "round {round}: no progress; log:\n{}",
-            svc.log_tail()
-        );
-    }
+    let (mut seen, _) =
+        common::service::kill_rounds(&config, dir.path(), &r, 3, 150, 800, exp.len()).await;
     let mut last = Service::start(&config, &[], dir.path().join("last.log"));
     let before = keys(&seen);
     let rest: BTreeSet<String> = exp.difference(&before).cloned().collect();

@@ -9,17 +9,13 @@
 
 mod common;
 
-use common::service::{Rng, Service};
+use common::service::{kill_rounds, Service};
 use common::*;
 use newsflow::config::{Config, DeliveryMode};
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use std::collections::BTreeSet;
 use std::time::Duration;
-
-const RAW: &str = "articles.raw";
-const OUT: &str = "articles.enriched";
-const DLQ: &str = "articles.dlq";
 
 type Cluster = MockCluster<'static, rdkafka::producer::DefaultProducerContext>;
 
@@ -113,32 +109,9 @@ level = "info"
     produce_all(&brokers, RAW, &items).await;
     let exp = expected(&items);
     let r = reader(&brokers, &[OUT, DLQ]);
-    let mut rng = Rng::from_env();
-    let mut seen = Vec::new();
-    for round in 0..3 {
-        let mut svc = Service::start(&config, &[], dir.path().join(format!("run{round}.log")));
-        // Wait for some committed progress, then kill at a random moment.
-        let target = seen.len() + 100;
-        seen.extend(
-            read_until(&r, Duration::from_secs(60), |s| {
-                s.len() + seen.len() >= target
-            })
-            .await,
-        );
-        tokio::time::sleep(Duration::from_millis(rng.below(600))).await;
-        svc.signal("-KILL");
-        svc.wait_exit(Duration::from_secs(10)).expect("killed");
-        assert!(
-            seen.len() >= target.min(exp.len()),
-            "round {round}: no progress; log:\n{}",
-            svc.log_tail()
-        );
-    }
+    let (seen, mut logs) = kill_rounds(&config, dir.path(), &r, 3, 100, 600, exp.len()).await;
     let mut last = Service::start(&config, &[], dir.path().join("last.log"));
-    let logs: Vec<_> = (0..3)
-        .map(|i| dir.path().join(format!("run{i}.log")))
-        .chain([dir.path().join("last.log")])
-        .collect();
+    logs.push(dir.path().join("last.log"));
     let committed = || {
         logs.iter()
             .flat_map(|l| audit::committed_in_log(l))
@@ -222,8 +195,8 @@ async fn exactly_once_with_injected_transaction_and_produce_errors() {
     assert_complete(&seen, &exp, true, "injected errors");
     eprintln!(
         "transactions: committed {}, aborted {}",
-        inst.metric("newsflow_commits_total{result=\"ok\"}"),
-        inst.metric("newsflow_commits_total{result=\"error\"}")
+        inst.metric("newsflow_transactions_total{result=\"committed\"}"),
+        inst.metric("newsflow_transactions_total{result=\"aborted\"}")
     );
     inst.shutdown().await;
 }

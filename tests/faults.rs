@@ -13,18 +13,19 @@
 
 mod common;
 
+use common::mock::Mock;
 use common::*;
 use newsflow::config::{Config, DeliveryMode};
-use rdkafka::mocking::{MockCluster, MockCoordinator};
+use rdkafka::mocking::MockCoordinator;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr, RDKafkaRespErr::*};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-const RAW: &str = "articles.raw";
-const OUT: &str = "articles.enriched";
-const DLQ: &str = "articles.dlq";
-
-type Cluster = MockCluster<'static, rdkafka::producer::DefaultProducerContext>;
+/// Broker leading the raw topic (the service fetches from it, the test producer writes to
+/// it), and the broker leading the output and DLQ topics (the service writes to it, the
+/// test reader fetches from it); group and transaction coordinators start on `RAW_BROKER`.
+const RAW_BROKER: i32 = 1;
+const OUT_BROKER: i32 = 2;
 
 fn config(brokers: &str, group: &str, mode: DeliveryMode) -> Config {
     let mut c = test_config(brokers, group);
@@ -39,22 +40,125 @@ fn config(brokers: &str, group: &str, mode: DeliveryMode) -> Config {
     c
 }
 
+/// The series that show a fault reached the service (summed over its restarts).
+const EVIDENCE: &[&str] = &[
+    "newsflow_kafka_request_retries_total{client=\"consumer\"}",
+    "newsflow_kafka_request_retries_total{client=\"producer\"}",
+    "newsflow_kafka_request_errors_total{client=\"consumer\"}",
+    "newsflow_kafka_request_errors_total{client=\"producer\"}",
+    "newsflow_kafka_request_timeouts_total{client=\"consumer\"}",
+    "newsflow_kafka_request_timeouts_total{client=\"producer\"}",
+    "newsflow_produce_retries_total{target=\"output\"}",
+    "newsflow_produce_retries_total{target=\"dlq\"}",
+    "newsflow_commits_total{result=\"error\"}",
+    "newsflow_transactions_total{result=\"aborted\"}",
+    "newsflow_transaction_retries_total",
+];
+
+/// What a scenario observed of its fault.
+#[derive(Default)]
+struct Observed {
+    /// Times the service stopped on a fatal error and was restarted.
+    restarts: usize,
+    /// [`EVIDENCE`] series summed over the instances.
+    counters: BTreeMap<&'static str, f64>,
+    /// Slowest broker round trip (s) the clients reported when the fault was healed.
+    rtt_at_heal: f64,
+    /// Messages the service consumed, over its restarts.
+    consumed: f64,
+    /// Requests (broker, API) the brokers received while the fault lasted, and after it.
+    during_fault: Vec<(i32, i16)>,
+    after_heal: Vec<(i32, i16)>,
+}
+
+impl Observed {
+    fn add(&mut self, inst: &Instance) {
+        for s in EVIDENCE {
+            *self.counters.entry(s).or_default() += inst.metric(s);
+        }
+        self.consumed += inst.metric("newsflow_consumed_total");
+    }
+
+    /// Sum of the [`EVIDENCE`] series whose name contains `part`.
+    fn sum(&self, part: &str) -> f64 {
+        self.counters
+            .iter()
+            .filter(|(k, _)| k.contains(part))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+/// Ok when errors were pushed on `broker` for `api` and every one was returned to a
+/// request.
+fn drained(m: &Mock, broker: i32, api: RDKafkaApiKey) -> Result<(), String> {
+    if m.errors_pushed(broker, api) == 0 {
+        return Err(format!("no {api:?} error was injected on broker {broker}"));
+    }
+    match m.errors_left(broker, api) {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} {api:?} error(s) never returned by broker {broker}"
+        )),
+    }
+}
+
+/// Ok when `cond` holds, else the evidence that was missing.
+fn check(cond: bool, missing: &str) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(missing.to_string())
+    }
+}
+
+/// Whether broker `broker` received an `api` request in `requests`.
+fn received(requests: &[(i32, i16)], broker: i32, api: RDKafkaApiKey) -> bool {
+    requests
+        .iter()
+        .any(|&(b, a)| b == broker && a == api as i16)
+}
+
 /// Runs one scenario: `fault` is applied after the first part was processed, `heal` after
-/// the second part was produced and `fault_time` passed.
+/// the second part was produced and `fault_time` passed. Returns what it observed of the
+/// fault, for the caller to assert that the fault fired.
+///
+/// With two brokers or more, the raw topic lives on [`RAW_BROKER`] and the output and DLQ on
+/// [`OUT_BROKER`] (see `common::mock`), and the coordinators of the service's group and
+/// transactional id start on [`RAW_BROKER`]. `fired` checks the evidence at the end.
 async fn scenario(
     name: &str,
     mode: DeliveryMode,
     brokers_n: i32,
     fault_time: Duration,
-    fault: impl FnOnce(&Cluster, &str),
-    heal: impl FnOnce(&Cluster, &str),
-) -> usize {
-    let c = MockCluster::new(brokers_n).expect("mock cluster");
+    fault: impl FnOnce(&Mock, &str),
+    heal: impl FnOnce(&Mock, &str),
+    fired: impl FnOnce(&Mock, &Observed) -> Result<(), String>,
+) {
+    let mut observed = Observed::default();
+    let m = Mock::new(brokers_n);
+    let c = m.cluster();
     for t in [RAW, OUT, DLQ] {
         c.create_topic(t, 3, 1).expect("create topic");
     }
-    let brokers = c.bootstrap_servers();
     let group = format!("faults-{name}");
+    if brokers_n >= 2 {
+        for p in 0..3 {
+            c.partition_leader(RAW, p, Some(RAW_BROKER)).unwrap();
+            for t in [OUT, DLQ] {
+                c.partition_leader(t, p, Some(OUT_BROKER)).unwrap();
+            }
+        }
+        c.coordinator(MockCoordinator::Group(group.clone()), RAW_BROKER)
+            .unwrap();
+        c.coordinator(
+            MockCoordinator::Transaction(format!("{group}-pod-0")),
+            RAW_BROKER,
+        )
+        .unwrap();
+    }
+    let brokers = m.bootstrap_servers();
+    m.track_requests();
     let items = mixed_inputs(&format!("{name}-"), 450, 15);
     let exp: BTreeSet<String> = items.iter().map(|(k, _)| k.clone()).collect();
     let cfg = config(&brokers, &group, mode);
@@ -67,7 +171,8 @@ async fn scenario(
         "{name}: {} records before the fault; applying it",
         seen.len()
     );
-    fault(&c, &group);
+    m.take_requests();
+    fault(&m, &group);
     // The second part is produced while the fault lasts; with the broker down the test
     // producer can only finish after the heal, so it runs beside the fault timer.
     let during = tokio::spawn({
@@ -76,8 +181,19 @@ async fn scenario(
         async move { produce_all(&brokers, RAW, &part).await }
     });
     tokio::time::sleep(fault_time).await;
+    if !inst.task.is_finished() {
+        observed.rtt_at_heal = ["consumer", "producer"]
+            .iter()
+            .map(|c| {
+                inst.metric(&format!(
+                    "newsflow_kafka_broker_rtt_seconds{{client=\"{c}\"}}"
+                ))
+            })
+            .fold(0.0, f64::max);
+    }
+    observed.during_fault = m.take_requests();
     eprintln!("{name}: healing");
-    heal(&c, &group);
+    heal(&m, &group);
     during.await.expect("test producer task");
     produce_all(&brokers, RAW, &items[300..]).await;
     eprintln!("{name}: all inputs produced");
@@ -91,6 +207,7 @@ async fn scenario(
             break;
         }
         if inst.task.is_finished() {
+            observed.add(&inst);
             let result = inst.task.await.expect("no panic");
             eprintln!("{name}: service stopped ({result:?}); restarting it");
             assert!(result.is_err(), "{name}: stopped without being asked to");
@@ -127,19 +244,26 @@ async fn scenario(
     for s in seen.iter().filter(|s| s.topic == DLQ) {
         assert_eq!(s.headers["newsflow-error-kind"], "malformed_json");
     }
+    observed.add(&inst);
+    observed.restarts = restarts;
+    observed.after_heal = m.take_requests();
     eprintln!(
-        "{name} ({mode:?}): {} records for {} inputs, {restarts} restarts",
+        "{name} ({mode:?}): {} records for {} inputs",
         seen.len(),
         exp.len()
     );
     if !inst.task.is_finished() {
         inst.shutdown().await;
     }
-    restarts
-}
-
-fn errors(c: &Cluster, key: RDKafkaApiKey, errs: &[RDKafkaRespErr]) {
-    c.request_errors(key, errs);
+    let mut brief = observed.counters.clone();
+    brief.retain(|_, v| *v > 0.0);
+    eprintln!(
+        "{name}: evidence {brief:?}, restarts {}, consumed {}, rtt at heal {:.3}s",
+        observed.restarts, observed.consumed, observed.rtt_at_heal
+    );
+    if let Err(e) = fired(&m, &observed) {
+        panic!("{name}: the injected fault did not fire: {e}");
+    }
 }
 
 const RETRIABLE_PRODUCE: &[RDKafkaRespErr] = &[
@@ -157,19 +281,33 @@ const RETRIABLE_FETCH: &[RDKafkaRespErr] = &[
     RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
 ];
 
-fn no_heal(_: &Cluster, _: &str) {}
+fn no_heal(_: &Mock, _: &str) {}
 
 // ---- at-least-once -------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alo_produce_retriable_errors() {
+    // Errors on the output broker's Produce requests: only the service's producer sees them.
     scenario(
         "alo-produce-retriable",
         DeliveryMode::AtLeastOnce,
-        1,
+        2,
         Duration::from_secs(2),
-        |c, _| errors(c, RDKafkaApiKey::Produce, &RETRIABLE_PRODUCE.repeat(3)),
+        |m, _| {
+            m.push_errors(
+                OUT_BROKER,
+                RDKafkaApiKey::Produce,
+                &RETRIABLE_PRODUCE.repeat(3),
+            )
+        },
         no_heal,
+        |m, o| {
+            drained(m, OUT_BROKER, RDKafkaApiKey::Produce)?;
+            check(
+                o.sum("request_errors_total{client=\"producer\"}") > 0.0,
+                "the producer's statistics show no request error",
+            )
+        },
     )
     .await;
 }
@@ -181,11 +319,11 @@ async fn alo_produce_fatal_errors() {
     scenario(
         "alo-produce-fatal",
         DeliveryMode::AtLeastOnce,
-        1,
+        2,
         Duration::from_secs(2),
-        |c, _| {
-            errors(
-                c,
+        |m, _| {
+            m.push_errors(
+                OUT_BROKER,
                 RDKafkaApiKey::Produce,
                 &[
                     RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
@@ -196,39 +334,55 @@ async fn alo_produce_fatal_errors() {
             )
         },
         no_heal,
+        |m, o| {
+            drained(m, OUT_BROKER, RDKafkaApiKey::Produce)?;
+            check(
+                o.sum("produce_retries_total") > 0.0 || o.restarts > 0,
+                "no produce was retried and the service never stopped",
+            )
+        },
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alo_fetch_errors_retriable_and_offset_out_of_range() {
+    // Errors on the raw broker's Fetch requests: only the service's consumer sees them.
     scenario(
         "alo-fetch",
         DeliveryMode::AtLeastOnce,
-        1,
+        2,
         Duration::from_secs(2),
-        |c, _| {
+        |m, _| {
             let mut e = RETRIABLE_FETCH.repeat(3);
             // Non-retriable for the fetch: triggers auto.offset.reset (re-reading from the
             // earliest offset; duplicates are allowed in at-least-once, losses are not).
             e.push(RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
-            errors(c, RDKafkaApiKey::Fetch, &e)
+            m.push_errors(RAW_BROKER, RDKafkaApiKey::Fetch, &e)
         },
         no_heal,
+        |m, o| {
+            drained(m, RAW_BROKER, RDKafkaApiKey::Fetch)?;
+            check(
+                o.consumed > 450.0,
+                "the service never re-read after the offset reset",
+            )
+        },
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alo_offset_commit_errors() {
+    // Only the service commits offsets (the test reader does not).
     scenario(
         "alo-commit",
         DeliveryMode::AtLeastOnce,
-        1,
+        2,
         Duration::from_secs(3),
-        |c, _| {
-            errors(
-                c,
+        |m, _| {
+            m.push_errors(
+                RAW_BROKER,
                 RDKafkaApiKey::OffsetCommit,
                 &[
                     RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
@@ -242,24 +396,44 @@ async fn alo_offset_commit_errors() {
             )
         },
         no_heal,
+        |m, o| {
+            drained(m, RAW_BROKER, RDKafkaApiKey::OffsetCommit)?;
+            check(
+                o.sum("commits_total{result=\"error\"}") > 0.0,
+                "no offset commit failed",
+            )
+        },
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alo_coordinator_moves() {
+    // The group coordinator moves twice; the service's commits follow it.
     scenario(
         "alo-coordinator",
         DeliveryMode::AtLeastOnce,
         3,
         Duration::from_secs(3),
-        |c, g| {
-            c.coordinator(MockCoordinator::Group(g.to_string()), 2)
+        |m, g| {
+            m.cluster()
+                .coordinator(MockCoordinator::Group(g.to_string()), 2)
                 .unwrap()
         },
-        |c, g| {
-            c.coordinator(MockCoordinator::Group(g.to_string()), 3)
+        |m, g| {
+            m.cluster()
+                .coordinator(MockCoordinator::Group(g.to_string()), 3)
                 .unwrap()
+        },
+        |_, o| {
+            check(
+                received(&o.during_fault, 2, RDKafkaApiKey::OffsetCommit),
+                "no offset commit reached the coordinator the group moved to",
+            )?;
+            check(
+                received(&o.after_heal, 3, RDKafkaApiKey::OffsetCommit),
+                "no offset commit reached the coordinator the group moved back to",
+            )
         },
     )
     .await;
@@ -272,13 +446,30 @@ async fn alo_high_broker_rtt() {
         DeliveryMode::AtLeastOnce,
         1,
         Duration::from_secs(4),
-        |c, _| {
-            c.broker_round_trip_time(1, Duration::from_millis(400))
+        |m, _| {
+            m.cluster()
+                .broker_round_trip_time(1, Duration::from_millis(400))
                 .unwrap()
         },
-        |c, _| c.broker_round_trip_time(1, Duration::ZERO).unwrap(),
+        |m, _| {
+            m.cluster()
+                .broker_round_trip_time(1, Duration::ZERO)
+                .unwrap()
+        },
+        rtt_seen,
     )
     .await;
+}
+
+/// The clients' statistics showed the injected 400 ms round trip.
+fn rtt_seen(_: &Mock, o: &Observed) -> Result<(), String> {
+    check(
+        o.rtt_at_heal >= 0.3,
+        &format!(
+            "round trip at heal {:.3}s, not the injected 0.4s",
+            o.rtt_at_heal
+        ),
+    )
 }
 
 // ---- exactly-once --------------------------------------------------------------------
@@ -290,8 +481,14 @@ async fn eos_broker_down_and_up() {
         DeliveryMode::ExactlyOnce,
         1,
         Duration::from_secs(3),
-        |c, _| c.broker_down(1).unwrap(),
-        |c, _| c.broker_up(1).unwrap(),
+        |m, _| m.cluster().broker_down(1).unwrap(),
+        |m, _| m.cluster().broker_up(1).unwrap(),
+        |_, o| {
+            check(
+                o.sum("request_errors_total") > 0.0,
+                "no client saw a request fail while the broker was down",
+            )
+        },
     )
     .await;
 }
@@ -301,13 +498,21 @@ async fn eos_produce_and_fetch_retriable_errors() {
     scenario(
         "eos-produce-fetch",
         DeliveryMode::ExactlyOnce,
-        1,
+        2,
         Duration::from_secs(3),
-        |c, _| {
-            errors(c, RDKafkaApiKey::Produce, &RETRIABLE_PRODUCE.repeat(2));
-            errors(c, RDKafkaApiKey::Fetch, &RETRIABLE_FETCH.repeat(2));
+        |m, _| {
+            m.push_errors(
+                OUT_BROKER,
+                RDKafkaApiKey::Produce,
+                &RETRIABLE_PRODUCE.repeat(2),
+            );
+            m.push_errors(RAW_BROKER, RDKafkaApiKey::Fetch, &RETRIABLE_FETCH.repeat(2));
         },
         no_heal,
+        |m, _| {
+            drained(m, OUT_BROKER, RDKafkaApiKey::Produce)?;
+            drained(m, RAW_BROKER, RDKafkaApiKey::Fetch)
+        },
     )
     .await;
 }
@@ -319,11 +524,11 @@ async fn eos_fatal_produce_errors() {
     scenario(
         "eos-produce-fatal",
         DeliveryMode::ExactlyOnce,
-        1,
+        2,
         Duration::from_secs(3),
-        |c, _| {
-            errors(
-                c,
+        |m, _| {
+            m.push_errors(
+                OUT_BROKER,
                 RDKafkaApiKey::Produce,
                 &[
                     RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
@@ -332,77 +537,111 @@ async fn eos_fatal_produce_errors() {
             )
         },
         no_heal,
+        |m, o| {
+            drained(m, OUT_BROKER, RDKafkaApiKey::Produce)?;
+            check(
+                o.sum("transactions_total{result=\"aborted\"}") > 0.0 || o.restarts > 0,
+                "no transaction was aborted and the service never stopped",
+            )
+        },
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eos_transaction_request_errors() {
+    // Only the service sends transactional requests (to its coordinators on RAW_BROKER).
     scenario(
         "eos-txn",
         DeliveryMode::ExactlyOnce,
-        1,
+        2,
         Duration::from_secs(3),
-        |c, _| {
-            errors(
-                c,
-                RDKafkaApiKey::AddPartitionsToTxn,
-                &[
-                    RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
-                    RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
-                    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
-                ],
-            );
-            errors(
-                c,
-                RDKafkaApiKey::AddOffsetsToTxn,
-                &[
-                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
-                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
-                ],
-            );
-            errors(
-                c,
-                RDKafkaApiKey::TxnOffsetCommit,
-                &[
-                    RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
-                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
-                ],
-            );
-            errors(
-                c,
-                RDKafkaApiKey::EndTxn,
-                &[
-                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
-                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
-                    RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
-                ],
-            );
+        |m, _| {
+            for (api, errs) in TXN_ERRORS {
+                m.push_errors(RAW_BROKER, *api, errs);
+            }
         },
         no_heal,
+        |m, _| {
+            for (api, _) in TXN_ERRORS {
+                drained(m, RAW_BROKER, *api)?;
+            }
+            Ok(())
+        },
     )
     .await;
 }
 
+const TXN_ERRORS: &[(RDKafkaApiKey, &[RDKafkaRespErr])] = &[
+    (
+        RDKafkaApiKey::AddPartitionsToTxn,
+        &[
+            RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
+            RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+            RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+        ],
+    ),
+    (
+        RDKafkaApiKey::AddOffsetsToTxn,
+        &[
+            RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+            RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+        ],
+    ),
+    (
+        RDKafkaApiKey::TxnOffsetCommit,
+        &[
+            RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+            RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+        ],
+    ),
+    (
+        RDKafkaApiKey::EndTxn,
+        &[
+            RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+            RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+            RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
+        ],
+    ),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eos_coordinators_move() {
+    // Group coordinator 1 → 2 → 3, transaction coordinator 1 → 3 → 1.
     scenario(
         "eos-coordinator",
         DeliveryMode::ExactlyOnce,
         3,
         Duration::from_secs(3),
-        |c, g| {
+        |m, g| {
+            let c = m.cluster();
             c.coordinator(MockCoordinator::Group(g.to_string()), 2)
                 .unwrap();
             c.coordinator(MockCoordinator::Transaction(format!("{g}-pod-0")), 3)
                 .unwrap();
         },
-        |c, g| {
+        |m, g| {
+            let c = m.cluster();
             c.coordinator(MockCoordinator::Group(g.to_string()), 3)
                 .unwrap();
             c.coordinator(MockCoordinator::Transaction(format!("{g}-pod-0")), 1)
                 .unwrap();
+        },
+        |_, o| {
+            check(
+                received(&o.during_fault, 2, RDKafkaApiKey::TxnOffsetCommit),
+                "no transactional offset commit reached the group's new coordinator",
+            )?;
+            check(
+                received(&o.during_fault, 3, RDKafkaApiKey::EndTxn),
+                "no transaction ended at the new transaction coordinator",
+            )?;
+            check(
+                received(&o.after_heal, 3, RDKafkaApiKey::TxnOffsetCommit)
+                    && received(&o.after_heal, 1, RDKafkaApiKey::EndTxn),
+                "the requests did not follow the coordinators back",
+            )
         },
     )
     .await;
@@ -415,11 +654,17 @@ async fn eos_high_broker_rtt() {
         DeliveryMode::ExactlyOnce,
         1,
         Duration::from_secs(4),
-        |c, _| {
-            c.broker_round_trip_time(1, Duration::from_millis(400))
+        |m, _| {
+            m.cluster()
+                .broker_round_trip_time(1, Duration::from_millis(400))
                 .unwrap()
         },
-        |c, _| c.broker_round_trip_time(1, Duration::ZERO).unwrap(),
+        |m, _| {
+            m.cluster()
+                .broker_round_trip_time(1, Duration::ZERO)
+                .unwrap()
+        },
+        rtt_seen,
     )
     .await;
 }

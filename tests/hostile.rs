@@ -18,9 +18,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const RAW: &str = "articles.raw";
-const OUT: &str = "articles.enriched";
-const DLQ: &str = "articles.dlq";
 /// Peak RSS ceiling of the service for this corpus (MiB).
 const RSS_CEILING_MIB: u64 = 1024;
 

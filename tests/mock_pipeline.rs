@@ -8,10 +8,6 @@ use rdkafka::mocking::MockCluster;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const RAW: &str = "articles.raw";
-const OUT: &str = "articles.enriched";
-const DLQ: &str = "articles.dlq";
-
 fn cluster(
     partitions: i32,
 ) -> (

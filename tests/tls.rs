@@ -21,10 +21,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-const RAW: &str = "articles.raw";
-const OUT: &str = "articles.enriched";
-const DLQ: &str = "articles.dlq";
-
 fn ssl_props(dir: &Path) -> Vec<(String, String)> {
     vec![
         ("security.protocol".into(), "SSL".into()),

@@ -11,11 +11,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const RAW: &str = "articles.raw";
-const OUT: &str = "articles.enriched";
-const DLQ: &str = "articles.dlq";
-const ALERTS: &str = "articles.alerts";
-
 type Cluster = MockCluster<'static, rdkafka::producer::DefaultProducerContext>;
 
 fn cluster() -> (Cluster, String) {

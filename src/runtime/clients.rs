@@ -15,10 +15,14 @@
 //! A secret file that cannot be read is an error: the client is not created.
 
 use crate::config::{Config, ConfigError, DeliveryMode};
+use crate::telemetry::{Event, Telemetry};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureProducer;
+use rdkafka::statistics::Statistics;
 use rdkafka::ClientContext;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Which client a configuration is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +107,10 @@ pub fn kafka_client_config(config: &Config, role: Role<'_>) -> Result<ClientConf
             }
         }
         Role::Producer => {
+            c.set(
+                "statistics.interval.ms",
+                k.statistics_interval_ms.to_string(),
+            );
             if k.delivery == DeliveryMode::ExactlyOnce {
                 if let Some(id) = config.transactional_id() {
                     c.set("transactional.id", id);
@@ -119,17 +127,44 @@ pub fn kafka_client_config(config: &Config, role: Role<'_>) -> Result<ClientConf
     Ok(c)
 }
 
-/// Logging client context for the service's producer.
-pub struct ProducerLogContext;
+/// Client context of the service's producer: logs client errors, reports statistics.
+pub struct ProducerClientContext {
+    /// Where statistics go.
+    pub telemetry: Arc<Telemetry>,
+}
 
-impl ClientContext for ProducerLogContext {
+impl ClientContext for ProducerClientContext {
+    fn stats(&self, stats: Statistics) {
+        self.telemetry.emit(client_stats("producer", &stats));
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(error = %error, reason, "kafka producer client error");
     }
 }
 
 /// The service's producer.
-pub type Producer = FutureProducer<ProducerLogContext>;
+pub type Producer = FutureProducer<ProducerClientContext>;
+
+/// The request counters and round trip of one client's statistics, as an event (the
+/// evidence that injected faults and broker trouble reached the client).
+pub fn client_stats(client: &'static str, stats: &Statistics) -> Event<'static> {
+    let brokers = stats.brokers.values().filter(|b| b.nodeid >= 0);
+    let (mut retries, mut errors, mut timeouts, mut rtt) = (0, 0, 0, 0i64);
+    for b in brokers {
+        retries += b.txretries;
+        errors += b.txerrs + b.rxerrs;
+        timeouts += b.req_timeouts;
+        rtt = rtt.max(b.rtt.as_ref().map_or(0, |w| w.p99));
+    }
+    Event::ClientStats {
+        client,
+        retries,
+        errors,
+        timeouts,
+        rtt_p99: Duration::from_micros(u64::try_from(rtt).unwrap_or(0)),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -91,6 +91,9 @@ impl<C: Send + Sync + 'static> Drop for ClosingConsumer<C> {
 impl ClientContext for NewsflowConsumerContext {
     fn stats(&self, stats: Statistics) {
         let progress = self.delivery.progress();
+        progress
+            .telemetry
+            .emit(super::clients::client_stats("consumer", &stats));
         let up = stats
             .brokers
             .values()

@@ -5,7 +5,7 @@
 //! in-flight work, flush, commit (or end the last transaction), leave the group.
 
 use super::blocking::blocking;
-use super::clients::{kafka_client_config, ProducerLogContext, Role};
+use super::clients::{kafka_client_config, ProducerClientContext, Role};
 use super::consumer::{ClosingConsumer, NewsflowConsumer, NewsflowConsumerContext};
 use super::delivery::{Delivery, COMMIT_TIMEOUT_MIN};
 use super::progress::Progress;
@@ -61,7 +61,9 @@ impl Service {
         ));
         let producer: Arc<super::clients::Producer> = Arc::new(
             kafka_client_config(config, Role::Producer)?
-                .create_with_context(ProducerLogContext)
+                .create_with_context(ProducerClientContext {
+                    telemetry: telemetry.clone(),
+                })
                 .context("creating the Kafka producer")?,
         );
         let delivery = match settings.exactly_once.clone() {

@@ -295,12 +295,17 @@ impl Txn {
             .map(|(p, o)| format!("{p}:{o}"))
             .collect::<Vec<_>>()
             .join(",");
-        tracing::info!(transaction = %b.id, offsets = %offsets, messages = b.messages, "transaction committed");
         self.mirror(consumer, &commits);
         b.open = false;
         b.messages = 0;
         b.started = None;
         self.progress.telemetry.emit(Event::Commit { ok: true });
+        self.progress.telemetry.emit(Event::TransactionEnded {
+            committed: true,
+            transaction: &b.id,
+            messages: b.messages,
+            offsets: &offsets,
+        });
         Ok(Ended::Committed)
     }
 
@@ -347,7 +352,10 @@ impl Txn {
                         return Err(Class::Fatal);
                     }
                     if class == Class::Retriable && Instant::now() < deadline {
-                        tracing::warn!(error = %e, "{what} failed; retrying");
+                        self.progress.telemetry.emit(Event::TransactionRetry {
+                            call: what,
+                            error: &e.to_string(),
+                        });
                         std::thread::sleep(Duration::from_millis(100));
                         continue;
                     }
@@ -365,7 +373,12 @@ impl Txn {
         revoking: &[i32],
     ) -> Result<Ended, Fatal> {
         self.progress.telemetry.emit(Event::Commit { ok: false });
-        tracing::warn!(transaction = %b.id, messages = b.messages, "transaction aborted");
+        self.progress.telemetry.emit(Event::TransactionEnded {
+            committed: false,
+            transaction: &b.id,
+            messages: b.messages,
+            offsets: "",
+        });
         if let Err(class) = self.retry("abort_transaction", || {
             self.producer.abort_transaction(self.settings.op_timeout)
         }) {

@@ -1,84 +1,15 @@
 //! Prometheus metrics, updated from typed [`Event`]s in one place so that names and labels
 //! stay consistent. Each service instance owns its registry (tests run several in a process).
 
+use super::events::Event;
 use crate::core::tag::EntityType;
-use crate::core::{RejectKind, StageTimings};
+use crate::core::RejectKind;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
-use std::time::Duration;
-
-/// Something that happened in the service, reported to metrics.
-#[derive(Debug)]
-pub enum Event<'a> {
-    /// A message was read from the input topic.
-    Consumed {
-        /// Payload size.
-        bytes: usize,
-    },
-    /// The core enriched a message.
-    Enriched {
-        /// Stage timings.
-        timings: StageTimings,
-        /// Encode time.
-        encode: Duration,
-        /// Entity types found.
-        entity_types: &'a [crate::core::tag::EntityType],
-        /// Flagged as a duplicate of a recent article.
-        duplicate: bool,
-        /// The list of every watchlist hit.
-        watchlist_hits: &'a [std::sync::Arc<str>],
-    },
-    /// A watchlist alert was acknowledged on the alerts topic.
-    AlertSent,
-    /// The alerts topic refused an alert (the enriched record still carries the hits).
-    AlertRefused,
-    /// Watchlists were reloaded (`ok`), or a reload failed validation and the old lists
-    /// stay in force.
-    WatchlistReload {
-        /// Whether the new lists are in force.
-        ok: bool,
-        /// Entries now in force.
-        entries: usize,
-    },
-    /// An enriched record was acknowledged by the broker.
-    Produced {
-        /// Input timestamp → ack, when the input had a timestamp.
-        end_to_end: Option<Duration>,
-    },
-    /// A message was acknowledged on the DLQ.
-    DeadLettered {
-        /// Why.
-        kind: RejectKind,
-    },
-    /// A produce failed and will be retried.
-    ProduceRetry {
-        /// `output` or `dlq`.
-        target: &'static str,
-    },
-    /// An offset commit finished.
-    Commit {
-        /// Whether it succeeded.
-        ok: bool,
-    },
-    /// Consumer lag of a partition from librdkafka statistics.
-    Lag {
-        /// Partition.
-        partition: i32,
-        /// Messages behind the high watermark.
-        lag: i64,
-    },
-    /// A partition was revoked (its lag gauge is removed).
-    PartitionRevoked {
-        /// Partition.
-        partition: i32,
-    },
-    /// Messages in flight changed.
-    InFlight(i64),
-    /// Readiness changed.
-    Ready(bool),
-}
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// All newsflow metrics.
 pub struct Metrics {
@@ -100,6 +31,14 @@ pub struct Metrics {
     watchlist_reload_errors: IntCounter,
     watchlist_entries: IntGauge,
     alerts: IntCounterVec,
+    kafka_retries: IntCounterVec,
+    kafka_errors: IntCounterVec,
+    kafka_timeouts: IntCounterVec,
+    kafka_rtt: GaugeVec,
+    transactions: IntCounterVec,
+    transaction_retries: IntCounter,
+    /// Last cumulative (retries, errors, timeouts) per client, to count the increase.
+    client_totals: Mutex<HashMap<&'static str, [u64; 3]>>,
 }
 
 /// Buckets for per-stage durations (10 µs … 1 s).
@@ -242,6 +181,42 @@ impl Metrics {
                 "Watchlist alerts: acknowledged on the alerts topic (sent) or refused by it.",
                 &["result"],
             ),
+            kafka_retries: counter_vec(
+                "newsflow_kafka_request_retries_total",
+                "Kafka requests re-sent by librdkafka, by client (statistics).",
+                &["client"],
+            ),
+            kafka_errors: counter_vec(
+                "newsflow_kafka_request_errors_total",
+                "Kafka request send and receive errors, error responses included, by client.",
+                &["client"],
+            ),
+            kafka_timeouts: counter_vec(
+                "newsflow_kafka_request_timeouts_total",
+                "Kafka requests that timed out, by client.",
+                &["client"],
+            ),
+            kafka_rtt: reg(
+                &r,
+                GaugeVec::new(
+                    Opts::new(
+                        "newsflow_kafka_broker_rtt_seconds",
+                        "99th percentile broker round trip of the slowest broker in the last statistics window, by client.",
+                    ),
+                    &["client"],
+                )
+                .expect("valid metric opts"),
+            ),
+            transactions: counter_vec(
+                "newsflow_transactions_total",
+                "Exactly-once transactions ended, by result (committed, aborted).",
+                &["result"],
+            ),
+            transaction_retries: counter(
+                "newsflow_transaction_retries_total",
+                "Transactional calls retried after a retriable error.",
+            ),
+            client_totals: Mutex::new(HashMap::new()),
             registry: r,
         };
         let build = reg(
@@ -272,6 +247,14 @@ impl Metrics {
         }
         for result in ["ok", "error"] {
             m.commits.with_label_values(&[result]);
+        }
+        for result in ["committed", "aborted"] {
+            m.transactions.with_label_values(&[result]);
+        }
+        for client in ["consumer", "producer"] {
+            m.kafka_retries.with_label_values(&[client]);
+            m.kafka_errors.with_label_values(&[client]);
+            m.kafka_timeouts.with_label_values(&[client]);
         }
         #[cfg(target_os = "linux")]
         {
@@ -341,6 +324,39 @@ impl Metrics {
             Event::PartitionRevoked { partition } => {
                 let _ = self.lag.remove_label_values(&[&partition.to_string()]);
             }
+            Event::ClientStats {
+                client,
+                retries,
+                errors,
+                timeouts,
+                rtt_p99,
+            } => {
+                let now = [retries, errors, timeouts];
+                let before = {
+                    let mut totals = self.client_totals.lock().unwrap_or_else(|p| p.into_inner());
+                    totals.insert(client, now).unwrap_or_default()
+                };
+                for (counter, (n, b)) in [
+                    &self.kafka_retries,
+                    &self.kafka_errors,
+                    &self.kafka_timeouts,
+                ]
+                .into_iter()
+                .zip(now.into_iter().zip(before))
+                {
+                    // A restarted client starts from zero again.
+                    let increase = if n >= b { n - b } else { n };
+                    counter.with_label_values(&[client]).inc_by(increase);
+                }
+                self.kafka_rtt
+                    .with_label_values(&[client])
+                    .set(rtt_p99.as_secs_f64());
+            }
+            Event::TransactionEnded { committed, .. } => self
+                .transactions
+                .with_label_values(&[if committed { "committed" } else { "aborted" }])
+                .inc(),
+            Event::TransactionRetry { .. } => self.transaction_retries.inc(),
             Event::InFlight(n) => self.in_flight.set(n),
             Event::Ready(r) => self.ready.set(i64::from(r)),
             Event::AlertSent => self.alerts.with_label_values(&["sent"]).inc(),

@@ -1,10 +1,12 @@
 //! Observability: metrics, health state, the HTTP endpoints and logging set-up.
 
+pub mod events;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 
-pub use metrics::{Event, Metrics};
+pub use events::Event;
+pub use metrics::Metrics;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -47,8 +49,9 @@ impl Telemetry {
         Telemetry::default()
     }
 
-    /// Reports an event to metrics.
+    /// Reports an event: its log line (if it has one) and its metrics, together.
     pub fn emit(&self, event: Event<'_>) {
+        event.log();
         self.metrics.emit(event);
     }
 

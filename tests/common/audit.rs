@@ -7,8 +7,8 @@
 //! `pipeline.transaction_mirror_offsets` (the committed transaction's offsets are also
 //! committed through the consumer), and (2) build the read_committed view themselves: every
 //! record carries the `newsflow-transaction` header, and a record counts only if the service
-//! reported that transaction as committed ("transaction committed" event, captured here from
-//! the in-process tracing events or from the binary's JSON log).
+//! reported that transaction as committed (its `transaction_committed` event, captured here
+//! from the in-process tracing events or from the binary's JSON log by the `event` field).
 
 use super::Seen;
 use std::collections::HashSet;
@@ -24,23 +24,26 @@ fn committed() -> &'static Mutex<HashSet<String>> {
     C.get_or_init(Default::default)
 }
 
+/// The service's event name for a committed transaction.
+const COMMITTED: &str = "transaction_committed";
+
 #[derive(Default)]
 struct Fields {
-    message: String,
+    event: String,
     transaction: String,
 }
 
 impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
         match field.name() {
-            "message" => self.message = format!("{value:?}"),
+            "event" => self.event = format!("{value:?}"),
             "transaction" => self.transaction = format!("{value:?}"),
             _ => {}
         }
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
-            "message" => self.message = value.to_string(),
+            "event" => self.event = value.to_string(),
             "transaction" => self.transaction = value.to_string(),
             _ => {}
         }
@@ -53,13 +56,13 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
         let mut f = Fields::default();
         event.record(&mut f);
-        if f.message == "transaction committed" && !f.transaction.is_empty() {
+        if f.event == COMMITTED && !f.transaction.is_empty() {
             committed().lock().unwrap().insert(f.transaction);
         }
     }
 }
 
-/// Captures "transaction committed" events of in-process service instances.
+/// Captures the `transaction_committed` events of in-process service instances.
 pub fn install() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
@@ -84,15 +87,16 @@ pub fn committed_in_process() -> HashSet<String> {
 /// Transactions reported committed in a service's JSON log file.
 pub fn committed_in_log(path: &Path) -> HashSet<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
+    let field = |v: &serde_json::Value, name: &str| {
+        v.pointer(&format!("/fields/{name}"))
+            .or_else(|| v.get(name))
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+    };
     text.lines()
-        .filter(|l| l.contains("transaction committed"))
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| {
-            v.pointer("/fields/transaction")
-                .or_else(|| v.get("transaction"))
-                .and_then(|t| t.as_str())
-                .map(str::to_string)
-        })
+        .filter(|v| field(v, "event").as_deref() == Some(COMMITTED))
+        .filter_map(|v| field(&v, "transaction"))
         .collect()
 }
 

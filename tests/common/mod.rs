@@ -16,6 +16,12 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The topics of the tests' service configurations (the service's defaults).
+pub const RAW: &str = "articles.raw";
+pub const OUT: &str = "articles.enriched";
+pub const DLQ: &str = "articles.dlq";
+pub const ALERTS: &str = "articles.alerts";
+
 /// A record read back from the output or DLQ topic.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -320,6 +326,7 @@ pub fn article(i: usize) -> Vec<u8> {
 }
 
 pub mod audit;
+pub mod mock;
 pub mod service;
 pub mod tansu;
 pub mod tls;

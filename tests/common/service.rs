@@ -138,3 +138,41 @@ impl Rng {
         self.0 % n.max(1)
     }
 }
+
+/// Starts `newsflow run --config CONFIG` `rounds` times, SIGKILLs it each time at a random
+/// moment (after `progress` more records arrived on `reader`, plus up to `jitter_ms`), and
+/// returns what was read plus the log file of each round (`run{round}.log` in `dir`).
+/// Panics when a round makes no progress.
+pub async fn kill_rounds(
+    config: &Path,
+    dir: &Path,
+    reader: &rdkafka::consumer::StreamConsumer,
+    rounds: usize,
+    progress: usize,
+    jitter_ms: u64,
+    limit: usize,
+) -> (Vec<super::Seen>, Vec<PathBuf>) {
+    let mut rng = Rng::from_env();
+    let mut seen = Vec::new();
+    let mut logs = Vec::new();
+    for round in 0..rounds {
+        let log = dir.join(format!("run{round}.log"));
+        logs.push(log.clone());
+        let mut svc = Service::start(config, &[], log);
+        let target = seen.len() + progress;
+        let more = super::read_until(reader, Duration::from_secs(90), |s| {
+            seen.len() + s.len() >= target
+        })
+        .await;
+        seen.extend(more);
+        tokio::time::sleep(Duration::from_millis(rng.below(jitter_ms))).await;
+        svc.signal("-KILL");
+        svc.wait_exit(Duration::from_secs(10)).expect("killed");
+        assert!(
+            seen.len() >= target.min(limit),
+            "round {round}: no progress; log:\n{}",
+            svc.log_tail()
+        );
+    }
+    (seen, logs)
+}

@@ -1,6 +1,10 @@
 //! Deterministic benchmark corpus: N articles of about 5 KB, mostly Hebrew, some English, a
 //! share as HTML pages, a few bad records. Built from NEMO training sentences when the
 //! shared data directory is present, else from the project's own sentences below.
+//!
+//! Shared by the benches and examples through `#[path]` (each uses a part of it); not part
+//! of the library.
+#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -242,8 +246,10 @@ pub fn default_shared_dir() -> Option<std::path::PathBuf> {
     candidate.join("data").is_dir().then_some(candidate)
 }
 
+/// Run by `tests/bench_corpus.rs` (the benches have no test harness).
 #[cfg(test)]
 mod tests {
+    #[allow(unused_imports)]
     use super::*;
 
     #[test]
