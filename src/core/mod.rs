@@ -3,10 +3,10 @@
 //! all call [`enrich`].
 
 pub mod decode;
-pub mod dedup;
-pub mod encode;
+pub(crate) mod dedup;
+pub(crate) mod encode;
 pub mod normalize;
-pub mod reject;
+pub(crate) mod reject;
 pub mod segment;
 pub mod tag;
 pub mod watchlist;

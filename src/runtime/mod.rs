@@ -9,10 +9,10 @@
 //!   pool. [`clients`]: the librdkafka configuration of every client.
 
 pub(crate) mod blocking;
-pub mod clients;
+pub(crate) mod clients;
 pub(crate) mod consumer;
 pub(crate) mod delivery;
-pub mod offsets;
+pub(crate) mod offsets;
 pub(crate) mod progress;
 mod reload;
 pub(crate) mod service;

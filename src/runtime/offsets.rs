@@ -112,7 +112,8 @@ impl OffsetTracker {
     }
 
     /// The offset that may be committed for a partition now.
-    pub fn watermark(&self, partition: i32) -> Option<i64> {
+    #[cfg(test)]
+    fn watermark(&self, partition: i32) -> Option<i64> {
         self.partitions.get(&partition).and_then(|s| s.watermark())
     }
 

@@ -1,9 +1,9 @@
 //! Observability: metrics, health state, the HTTP endpoints and logging set-up.
 
-pub mod events;
+pub(crate) mod events;
 pub mod http;
 pub mod logging;
-pub mod metrics;
+pub(crate) mod metrics;
 
 pub use events::Event;
 pub use metrics::Metrics;

@@ -256,7 +256,8 @@ pub fn simhash(text: &str) -> u64 {
 }
 
 /// Number of differing bits between two SimHashes.
-pub fn hamming(a: u64, b: u64) -> u32 {
+#[cfg(test)]
+fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
 }
 

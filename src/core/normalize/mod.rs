@@ -1,7 +1,7 @@
 //! Normalization stage: HTML to text, Unicode and Hebrew clean-up, publication time,
 //! language and fingerprints. Pure and synchronous.
 
-pub mod dates;
+pub(crate) mod dates;
 pub mod fingerprint;
 pub mod html;
 pub mod language;

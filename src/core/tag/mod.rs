@@ -14,23 +14,23 @@
 //! `crate::training`, which nothing here imports.
 
 pub mod accurate;
-pub mod canonical;
+pub(crate) mod canonical;
 pub mod clusters;
-pub mod decoder;
-pub mod english;
-pub mod entity;
-pub mod fast;
-pub mod features;
+pub(crate) mod decoder;
+pub(crate) mod english;
+pub(crate) mod entity;
+pub(crate) mod fast;
+pub(crate) mod features;
 pub mod gazetteer;
-pub mod hash;
+pub(crate) mod hash;
 pub mod labels;
 pub mod linear;
 pub(crate) mod merge;
 pub mod model_file;
-pub mod names;
-pub mod pipeline;
-pub mod rules;
-pub mod window;
+pub(crate) mod names;
+pub(crate) mod pipeline;
+pub(crate) mod rules;
+pub(crate) mod window;
 
 pub use accurate::AccurateTagger;
 pub use entity::{Component, Entity, EntityType, Field, TagError};

@@ -244,16 +244,6 @@ impl Encoder {
         })
     }
 
-    /// Longest sequence (pieces, with `<s>` and `</s>`).
-    pub fn max_len(&self) -> usize {
-        self.max_pos
-    }
-
-    /// Number of output labels.
-    pub fn labels(&self) -> usize {
-        self.labels
-    }
-
     /// Whether the linear layers run the int8 kernel.
     pub fn uses_int8(&self) -> bool {
         self.layers

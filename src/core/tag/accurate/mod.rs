@@ -6,10 +6,10 @@
 //! labeller (gazetteer, rules, merges, canonical forms) is the shared pipeline.
 
 mod elementwise;
-pub mod encoder;
+pub(crate) mod encoder;
 pub mod file;
-pub mod int8;
-pub mod tokenizer;
+pub(crate) mod int8;
+pub(crate) mod tokenizer;
 
 use super::decoder::{viterbi_with, Scratch, Transitions};
 use super::features::GazTag;
