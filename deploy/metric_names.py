@@ -31,6 +31,9 @@ COUNTERS_GAUGES = [
     "newsflow_entities_total", "newsflow_ready", "newsflow_build_info",
     "newsflow_watchlist_hits_total", "newsflow_watchlist_entries",
     "newsflow_watchlist_reload_errors_total", "newsflow_alerts_total",
+    "newsflow_transactions_total", "newsflow_transaction_retries_total",
+    "newsflow_kafka_request_retries_total", "newsflow_kafka_request_errors_total",
+    "newsflow_kafka_request_timeouts_total", "newsflow_kafka_broker_rtt_seconds",
     "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds",
     "process_start_time_seconds", "process_virtual_memory_bytes", "process_max_fds",
 ]
