@@ -53,21 +53,15 @@ def sentences(data, laws_every, titles_every, seed):
     return out
 
 
-def kmeans(x, k, seed, iters=25, chunk=32768):
-    """Spherical k-means (cosine), deterministic for a seed."""
-    rng = np.random.default_rng(seed)
-    c = x[rng.choice(len(x), size=k, replace=False)].copy()
-    assign = np.zeros(len(x), dtype=np.int64)
-    for _ in range(iters):
-        for a in range(0, len(x), chunk):
-            assign[a : a + chunk] = np.argmax(x[a : a + chunk] @ c.T, axis=1)
-        sums = np.zeros_like(c)
-        np.add.at(sums, assign, x)
-        counts = np.bincount(assign, minlength=k)
-        empty = counts == 0
-        sums[empty] = x[rng.choice(len(x), size=int(empty.sum()), replace=False)]
-        c = sums / (np.linalg.norm(sums, axis=1, keepdims=True) + 1e-9)
-    return assign
+def kmeans(x, k, seed):
+    """Spherical k-means, the same as scripts/word-clusters.py's (loaded from it)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "word-clusters.py")
+    spec = importlib.util.spec_from_file_location("word_clusters", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.kmeans(x, k, seed, iters=25)
 
 
 def read_table(path):

@@ -52,15 +52,7 @@ async fn exactly_once_happy_path_counts_and_transactions() {
     let inst = Instance::start(eos_config(&brokers, "eos-happy", "pod-0"));
     let r = reader(&brokers, &[OUT, DLQ]);
     let exp = expected(&items);
-    let seen = read_committed_view(
-        &r,
-        &exp,
-        audit::committed_in_process,
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-        Vec::new(),
-    )
-    .await;
+    let seen = read_all_committed(&r, &exp).await;
     assert_complete(&seen, &exp, true, "happy path");
     assert_eq!(seen.iter().filter(|s| s.topic == DLQ).count(), 30);
     assert!(
@@ -291,28 +283,35 @@ async fn exactly_once_output_refused_goes_to_the_dlq() {
     config
         .kafka
         .producer_properties
-        .insert("message.max.bytes".into(), "6000".into());
+        .insert("message.max.bytes".into(), SMALL_MESSAGE_MAX.into());
     let inst = Instance::start(config);
-    let body = "Putin met Macron in Paris and Trump in Washington. ".repeat(60);
-    let big = serde_json::to_vec(&serde_json::json!({"id": "big", "body": body})).unwrap();
+    let big = too_large_when_enriched();
     let mut items = mixed_inputs("t", 50, 0);
     items.push(("big".into(), big.clone()));
     produce_all(&brokers, RAW, &items).await;
     let r = reader(&brokers, &[OUT, DLQ]);
     let exp = expected(&items);
-    let seen = read_committed_view(
-        &r,
-        &exp,
-        audit::committed_in_process,
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-        Vec::new(),
-    )
-    .await;
+    let seen = read_all_committed(&r, &exp).await;
     assert_complete(&seen, &exp, true, "too large");
     let b = seen.iter().find(|s| s.key == "big").unwrap();
     assert_eq!(b.topic, DLQ);
     assert_eq!(b.headers["newsflow-error-kind"], "output_rejected");
     assert_eq!(b.payload, big);
     inst.shutdown().await;
+}
+
+/// Everything the service committed for `exp` (in-process instances), read from scratch.
+async fn read_all_committed(
+    r: &rdkafka::consumer::StreamConsumer,
+    exp: &BTreeSet<String>,
+) -> Vec<Seen> {
+    read_committed_view(
+        r,
+        exp,
+        audit::committed_in_process,
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+        Vec::new(),
+    )
+    .await
 }

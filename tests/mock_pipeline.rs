@@ -300,10 +300,9 @@ async fn output_refused_as_too_large_goes_to_the_dlq_with_the_reason() {
     config
         .kafka
         .producer_properties
-        .insert("message.max.bytes".into(), "6000".into());
+        .insert("message.max.bytes".into(), SMALL_MESSAGE_MAX.into());
     let inst = Instance::start(config);
-    let body = "Putin met Macron in Paris and Trump in Washington. ".repeat(60);
-    let big = serde_json::to_vec(&serde_json::json!({"id": "big", "body": body})).unwrap();
+    let big = too_large_when_enriched();
     assert!(big.len() < 6000);
     let small = br#"{"id": "small", "body": "A short note from Kyiv."}"#.to_vec();
     produce_all(

@@ -22,6 +22,17 @@ pub const OUT: &str = "articles.enriched";
 pub const DLQ: &str = "articles.dlq";
 pub const ALERTS: &str = "articles.alerts";
 
+/// Producer limit under which [`too_large_when_enriched`] fits but its enriched record
+/// does not (set it as the service producer's `message.max.bytes`).
+pub const SMALL_MESSAGE_MAX: &str = "6000";
+
+/// A ~3 KB article (key `big`) whose enriched record (body + entities + metadata) outgrows
+/// [`SMALL_MESSAGE_MAX`] bytes.
+pub fn too_large_when_enriched() -> Vec<u8> {
+    let body = "Putin met Macron in Paris and Trump in Washington. ".repeat(60);
+    serde_json::to_vec(&serde_json::json!({"id": "big", "body": body})).unwrap()
+}
+
 /// A record read back from the output or DLQ topic.
 #[derive(Debug, Clone)]
 pub struct Seen {
