@@ -8,6 +8,13 @@ fn newsflow() -> Command {
     Command::new(env!("CARGO_BIN_EXE_newsflow"))
 }
 
+/// `newsflow check-config --config PATH`, to run.
+fn check_config(path: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = newsflow();
+    c.args(["check-config", "--config"]).arg(path);
+    c
+}
+
 #[test]
 fn process_enriches_a_directory_and_writes_rejects_beside_the_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,20 +140,14 @@ fn check_config_accepts_the_shipped_file_and_rejects_unknown_keys() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[pipeline]\nmax_inflight = 10\n").unwrap();
-    let out = newsflow()
-        .args(["check-config", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = check_config(&bad).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("max_inflight"), "{err}");
 
     let secret = dir.path().join("secret.toml");
     std::fs::write(&secret, "[kafka.properties]\n\"sasl.username\" = \"svc\"\n").unwrap();
-    let out = newsflow()
-        .args(["check-config", "--config"])
-        .arg(&secret)
+    let out = check_config(&secret)
         .env("NEWSFLOW_KAFKA__PROPERTIES__SASL_PASSWORD", "s3cr3t-value")
         .output()
         .unwrap();
@@ -163,11 +164,7 @@ fn check_config_validates_the_tagger_tier_and_its_model_file() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "[tagger]\nmode = \"accurate\"\n").unwrap();
-    let ok = newsflow()
-        .args(["check-config", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let ok = check_config(&cfg).output().unwrap();
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(
         ok.status.success(),
@@ -178,17 +175,11 @@ fn check_config_validates_the_tagger_tier_and_its_model_file() {
 
     // An unknown tier, by file and by environment, names the key.
     std::fs::write(&cfg, "[tagger]\nmode = \"turbo\"\n").unwrap();
-    let out = newsflow()
-        .args(["check-config", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = check_config(&cfg).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("mode"));
     std::fs::write(&cfg, "").unwrap();
-    let out = newsflow()
-        .args(["check-config", "--config"])
-        .arg(&cfg)
+    let out = check_config(&cfg)
         .env("NEWSFLOW_TAGGER__MODE", "slow")
         .output()
         .unwrap();
@@ -201,11 +192,7 @@ fn check_config_validates_the_tagger_tier_and_its_model_file() {
         "[tagger]\nmode = \"accurate\"\naccurate_model = \"/nonexistent/acc.bin\"\n",
     )
     .unwrap();
-    let out = newsflow()
-        .args(["check-config", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = check_config(&cfg).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -263,13 +250,7 @@ fn process_reports_watchlist_hits_and_check_config_names_a_bad_line() {
     )
     .unwrap();
     let out_file = dir.path().join("out.jsonl");
-    let check_config = || {
-        newsflow()
-            .args(["check-config", "--config"])
-            .arg(&cfg)
-            .output()
-            .unwrap()
-    };
+    let check_config = || check_config(&cfg).output().unwrap();
     let process = || {
         newsflow()
             .args([
