@@ -14,12 +14,17 @@
 //! [`SharedWatchlists`] holds the current lists; a reload swaps them atomically and an
 //! article keeps the lists it started with.
 
+mod automaton;
 mod load;
+mod parallel;
 
+use automaton::Automaton;
 use load::Keys;
 pub use load::{load, WatchlistError};
+pub(crate) use parallel::in_parallel;
+use parallel::release_freed_memory;
 
-use crate::core::segment::{is_hebrew_letter, is_word_char};
+use crate::core::segment::is_word_char;
 use crate::core::tag::{Entity, Field};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
@@ -102,194 +107,6 @@ struct Target {
     names: (u32, u32),
     tags: (u32, u32),
     has_exclude: bool,
-}
-
-/// An automaton over distinct normalized strings (Latin letters lowercased), each with the
-/// (target, name index) pairs it stands for.
-struct Automaton {
-    /// The strings in sorted order, split into shards built in parallel (one shard below
-    /// [`SHARD_KEYS`] strings); a walk visits every shard.
-    fsts: Vec<fst::raw::Fst<Vec<u8>>>,
-    /// Owners of string `p`: `owners[start[p]..start[p + 1]]`.
-    owners: Vec<(u32, u32)>,
-    start: Vec<u32>,
-}
-
-impl std::fmt::Debug for Automaton {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Automaton")
-            .field("strings", &(self.start.len() - 1))
-            .field("fst_bytes", &self.fst_bytes())
-            .finish()
-    }
-}
-
-impl Automaton {
-    fn build(mut strings: Vec<(String, (u32, u32))>) -> Result<Option<Automaton>, WatchlistError> {
-        if strings.is_empty() {
-            return Ok(None);
-        }
-        par_sort(&mut strings);
-        let mut owners = Vec::with_capacity(strings.len());
-        let mut start = Vec::new();
-        // The first index in `strings` of each distinct string, in order.
-        let mut distinct: Vec<usize> = Vec::new();
-        for (i, (s, owner)) in strings.iter().enumerate() {
-            if distinct.last().is_none_or(|&j| strings[j].0 != *s) {
-                start.push(owners.len() as u32);
-                distinct.push(i);
-            }
-            owners.push(*owner);
-        }
-        start.push(owners.len() as u32);
-        let shards = if distinct.len() < SHARD_KEYS {
-            1
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-        };
-        let strings = &strings;
-        // The shard starting at distinct string `base` holds `base..base + ids.len()`; the
-        // value of each string is its index among all distinct strings.
-        let build = |base: usize, ids: &[usize]| {
-            fst::raw::Fst::from_iter_map(
-                ids.iter()
-                    .enumerate()
-                    .map(|(k, &i)| (strings[i].0.as_bytes(), (base + k) as u64)),
-            )
-            .map_err(|e| WatchlistError::Build(e.to_string()))
-        };
-        let fsts = in_parallel(&distinct, shards, "an fst building", build)?
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Automaton {
-            fsts,
-            owners,
-            start,
-        }))
-    }
-
-    fn fst_bytes(&self) -> usize {
-        self.fsts.iter().map(|f| f.as_bytes().len()).sum()
-    }
-
-    /// Calls `f(string, end)` for every string of the automaton that `text` has at byte
-    /// `at` (Latin letters compared case-insensitively).
-    #[inline]
-    fn walk(&self, text: &[u8], at: usize, mut f: impl FnMut(usize, usize)) {
-        for fst in &self.fsts {
-            let mut node = fst.root();
-            let mut out = fst::raw::Output::zero();
-            for (i, &b) in text[at..].iter().enumerate() {
-                let Some(t) = node.find_input(b.to_ascii_lowercase()) else {
-                    break;
-                };
-                let t = node.transition(t);
-                out = out.cat(t.out);
-                node = fst.node(t.addr);
-                if node.is_final() {
-                    f(out.cat(node.final_output()).value() as usize, at + i + 1);
-                }
-            }
-        }
-    }
-
-    /// Every match in `text` that sits on word boundaries (after up to three Hebrew prefix
-    /// letters when it starts with a Hebrew letter): `(string, start, end)` in bytes, the
-    /// start after the prefix letters.
-    fn matches(&self, text: &str) -> Vec<(usize, usize, usize)> {
-        let bytes = text.as_bytes();
-        let mut out = Vec::new();
-        let mut prev_word = false;
-        // Prefix letters read since the current word began (None: not a prefix run).
-        let mut prefix_run: Option<usize> = None;
-        for (at, c) in text.char_indices() {
-            let word = is_word_char(c);
-            let candidate = !prev_word || (prefix_run.is_some() && is_hebrew_letter(c));
-            if candidate {
-                self.walk(bytes, at, |p, end| {
-                    if ends_on_boundary(text, end) {
-                        out.push((p, at, end));
-                    }
-                });
-            }
-            prefix_run = match (prev_word, word) {
-                (_, false) => None,
-                (false, true) => PREFIX_LETTERS.contains(&c).then_some(1),
-                (true, true) => prefix_run
-                    .filter(|&n| n < MAX_PREFIX && PREFIX_LETTERS.contains(&c))
-                    .map(|n| n + 1),
-            };
-            prev_word = word;
-        }
-        out
-    }
-}
-
-/// Hands the memory freed after a large load (file text, parsed entries, sort buffers:
-/// several times the compiled lists) back to the operating system, so that a reload does
-/// not leave the service's resident size at its peak (glibc keeps freed memory otherwise).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free heap pages to the kernel; it takes no pointers.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// `f(start, chunk)` for the `parts` chunks of `items` (`start`: the chunk's index in
-/// `items`), each on its own thread (on the calling thread when `parts` is 1); the results
-/// in chunk order. `what` names the threads in the error a panic becomes.
-pub(crate) fn in_parallel<T: Sync, R: Send>(
-    items: &[T],
-    parts: usize,
-    what: &str,
-    f: impl Fn(usize, &[T]) -> R + Sync,
-) -> Result<Vec<R>, WatchlistError> {
-    let size = items.len().div_ceil(parts.max(1)).max(1);
-    if parts <= 1 {
-        return Ok(vec![f(0, items)]);
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(size)
-            .enumerate()
-            .map(|(k, c)| s.spawn(move || f(k * size, c)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| WatchlistError::Build(format!("{what} thread panicked")))
-            })
-            .collect()
-    })
-}
-
-/// Sorts on two threads when the vector is large (the keys of a million entries take
-/// ~2 s to sort on one).
-fn par_sort<T: Ord + Send>(v: &mut Vec<T>) {
-    if v.len() < 100_000 || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-        v.sort_unstable();
-        return;
-    }
-    let mut right = v.split_off(v.len() / 2);
-    std::thread::scope(|s| {
-        s.spawn(|| right.sort_unstable());
-        v.sort_unstable();
-    });
-    let left = std::mem::take(v);
-    v.reserve(left.len() + right.len());
-    let (mut a, mut b) = (left.into_iter().peekable(), right.into_iter().peekable());
-    loop {
-        let take_a = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => x <= y,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        v.extend(if take_a { a.next() } else { b.next() });
-    }
 }
 
 /// The key a name is matched by: normalized, Latin letters lowercased.
@@ -457,11 +274,7 @@ impl Watchlists {
 
     /// Approximate heap size of the compiled lists in bytes.
     pub fn memory_bytes(&self) -> usize {
-        let automaton = |a: &Option<Automaton>| {
-            a.as_ref().map_or(0, |a| {
-                a.fst_bytes() + a.owners.len() * 8 + a.start.len() * 4
-            })
-        };
+        let automaton = |a: &Option<Automaton>| a.as_ref().map_or(0, Automaton::memory_bytes);
         self.arena.len()
             + self.spans.len() * 8
             + self.targets.len() * std::mem::size_of::<Target>()
@@ -480,7 +293,7 @@ impl Watchlists {
         // Candidates: (start, end, target, name index), bytes.
         let mut cands: Vec<(usize, usize, u32, u32)> = Vec::new();
         for (p, s, e) in names.matches(text) {
-            for &(t, k) in &names.owners[names.start[p] as usize..names.start[p + 1] as usize] {
+            for &(t, k) in names.owners(p) {
                 cands.push((s, e, t, k));
             }
         }
@@ -492,11 +305,7 @@ impl Watchlists {
             Some(x) => x
                 .matches(text)
                 .into_iter()
-                .flat_map(|(p, s, e)| {
-                    x.owners[x.start[p] as usize..x.start[p + 1] as usize]
-                        .iter()
-                        .map(move |&(t, _)| (s, e, t))
-                })
+                .flat_map(|(p, s, e)| x.owners(p).iter().map(move |&(t, _)| (s, e, t)))
                 .collect(),
             None => Vec::new(),
         };
@@ -766,36 +575,6 @@ mod tests {
             &mut out,
         );
         assert_eq!(out[0].entity, Some(1));
-    }
-
-    #[test]
-    fn a_sharded_automaton_finds_what_one_finds() {
-        let strings: Vec<(String, (u32, u32))> = (0..SHARD_KEYS as u32 + 10)
-            .map(|i| (format!("name{i}"), (i, 0)))
-            .collect();
-        let a = Automaton::build(strings).unwrap().unwrap();
-        if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
-            assert!(a.fsts.len() > 1);
-        }
-        let text = "x name7 and name499999, NAME500009.";
-        let found: Vec<u32> = a
-            .matches(text)
-            .into_iter()
-            .flat_map(|(p, _, _)| a.owners[a.start[p] as usize..a.start[p + 1] as usize].to_vec())
-            .map(|(t, _)| t)
-            .collect();
-        assert_eq!(found, vec![7, 499_999, 500_009]);
-    }
-
-    #[test]
-    fn the_parallel_sort_sorts() {
-        let mut v: Vec<u64> = (0..250_000u64)
-            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1000)
-            .collect();
-        let mut want = v.clone();
-        want.sort_unstable();
-        par_sort(&mut v);
-        assert_eq!(v, want);
     }
 
     #[test]
