@@ -15,11 +15,13 @@ use crate::core::tag::decoder::{viterbi, Scratch};
 use crate::core::tag::features::{features, tok_info, TokInfo};
 use crate::core::tag::gazetteer::tags_for_words as gaz_tags_for_words;
 use crate::core::tag::gazetteer::Gazetteer;
-use crate::core::tag::hash::hash_bytes;
 use crate::core::tag::labels::{label, parse_tag, Pos, N_LABELS, O};
 use crate::core::tag::model_file::{ModelData, SparseRow};
 use crate::core::tag::EntityType;
 use std::collections::HashMap;
+
+pub use super::score::{labels_to_scheme, model_scores};
+use super::tables::{prefix_lengths, word_frequencies};
 
 /// A training corpus: sentences and their scheme.
 #[derive(Debug, Clone)]
@@ -312,53 +314,6 @@ impl CrfState {
     }
 }
 
-/// Statistics from the token-multi file: for entity-initial tokens, how many prefix
-/// morphemes lie outside the entity.
-pub fn prefix_lengths(multi: &[Sentence]) -> Vec<(u64, u8)> {
-    let mut counts: HashMap<&str, [u32; 4]> = HashMap::new();
-    for s in multi {
-        for (tok, tag) in s.tokens.iter().zip(&s.tags) {
-            let parts: Vec<&str> = tag.split('^').collect();
-            let Some(k) = parts
-                .iter()
-                .position(|m| m.starts_with("B-") || m.starts_with("S-"))
-            else {
-                continue;
-            };
-            if k > 3 || parts[..k].iter().any(|m| *m != "O") {
-                continue;
-            }
-            counts.entry(tok.as_str()).or_default()[k] += 1;
-        }
-    }
-    let mut out: Vec<(u64, u8)> = counts
-        .into_iter()
-        .map(|(tok, c)| {
-            let k = (0..4)
-                .max_by_key(|&k| (c[k], std::cmp::Reverse(k)))
-                .unwrap_or(0);
-            (hash_bytes(1, tok.as_bytes()), k as u8)
-        })
-        .collect();
-    out.sort_unstable();
-    out
-}
-
-/// Word frequencies of the training text.
-pub fn word_frequencies(corpora: &[Corpus]) -> Vec<(u64, u32)> {
-    let mut m: HashMap<u64, u32> = HashMap::new();
-    for c in corpora {
-        for s in &c.sentences {
-            for t in &s.tokens {
-                *m.entry(hash_bytes(1, t.as_bytes())).or_default() += 1;
-            }
-        }
-    }
-    let mut v: Vec<(u64, u32)> = m.into_iter().collect();
-    v.sort_unstable();
-    v
-}
-
 /// Dev F1 (model only, gold tokens) of weights `w`, `tw` on each dev corpus.
 fn dev_scores(
     tr: &Trainer,
@@ -590,58 +545,6 @@ pub fn train(
         names: clusters.names_to_pairs(),
         info: String::new(),
     }
-}
-
-/// Model-only micro F1 of a built model (pruned and quantized, as it ships) on each
-/// corpus: the run-time scorer and decoder, without the pipeline's rules and merges.
-pub fn model_scores(
-    model: &crate::core::tag::linear::Model,
-    gaz: &Gazetteer,
-    clusters: &WordClusters,
-    dev: &[Corpus],
-) -> Vec<f64> {
-    let mut emis = Vec::new();
-    let mut pred = Vec::new();
-    let mut scratch = Scratch::<i32>::default();
-    dev.iter()
-        .map(|c| {
-            let pred_tags: Vec<Vec<String>> = c
-                .sentences
-                .iter()
-                .map(|s| {
-                    let words: Vec<&str> = s.tokens.iter().map(String::as_str).collect();
-                    let infos = sentence_infos(gaz, clusters, &words);
-                    model.emissions(&infos, &mut emis);
-                    model.decode(&emis, &mut scratch, &mut pred);
-                    labels_to_scheme(&pred, c.scheme)
-                })
-                .collect();
-            bmes::score(&c.sentences, &pred_tags).micro.f1()
-        })
-        .collect()
-}
-
-/// Production labels → tags of a scheme (types outside the scheme become `O`, and a span
-/// is dropped whole).
-pub fn labels_to_scheme(labels: &[u8], scheme: Scheme) -> Vec<String> {
-    labels
-        .iter()
-        .map(|&l| {
-            let (pos, t) = crate::core::tag::labels::split_label(l);
-            match t.and_then(|t| scheme.map(t)) {
-                Some(cat) => {
-                    let p = match pos {
-                        Pos::B => "B",
-                        Pos::I => "I",
-                        Pos::E => "E",
-                        _ => "S",
-                    };
-                    format!("{p}-{cat}")
-                }
-                None => "O".to_string(),
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
