@@ -16,8 +16,11 @@
 //! 4. Verdict: RSS after warm-up (the first 20% of the run) must not grow by more than 10%
 //!    (exit status 1 otherwise), and every published article must have come out.
 
+#[path = "../tests/common/articles.rs"]
+mod articles;
 #[path = "../tests/common/tansu.rs"]
 mod tansu;
+use articles::article;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -98,23 +101,6 @@ fn rss_mib(pid: u32) -> f64 {
         })
         .unwrap_or(0.0)
         / 1024.0
-}
-
-fn article(i: usize) -> Vec<u8> {
-    let body = if i.is_multiple_of(3) {
-        format!("The mayor of Jerusalem met NATO officials in Brussels on Monday, report {i}. ")
-            .repeat(8)
-    } else {
-        format!(
-            "ראש הממשלה נפגש היום בירושלים עם שר החוץ של צרפת ודן במצב באוקראינה, דיווח מספר {i}. "
-        )
-        .repeat(6)
-    };
-    serde_json::to_vec(&serde_json::json!({
-        "id": format!("soak-{i}"), "url": format!("https://soak.invalid/{i}"),
-        "source": "soak", "published_at": "2025-08-21", "body": body,
-    }))
-    .unwrap()
 }
 
 /// Enqueues one record (waiting while the local queue is full); the returned future

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Rebuilds the fast tier's model (models/ner.bin) the way the shipped one was made:
+#   0. word classes: word2vec on ../shared/data/hebrew_text joined to the e5 classes of
+#      models/word_clusters.tsv (scripts/text-clusters.py --min-count 3 --combine; needs
+#      `pip install gensim==4.4.0 scikit-learn`; ~3 minutes on 2 cores; word2vec with two
+#      threads is not bit-reproducible, so a rebuild gives near, not identical, classes);
 #   1. silver data: the accurate tier tags a sample of ../shared/data/hebrew_text
 #      (capped per source so the laws do not drown the rest): ~2.5 minutes on 2 cores
 #      with AVX-512 VNNI, 625,000 tokens;
-#   2. train-ner on NEMO + BMC (x3) + IAHLT Knesset train + the silver: ~2 minutes.
+#   2. train-ner on NEMO + BMC (x3) + IAHLT Knesset train + the silver, with those word
+#      classes and the name lists of ../shared/data/gazetteers as soft features: ~3 minutes.
 # Then rebuild (cargo build --release) to compile the new model into the binary.
 # Cross-validation of the same recipe: add --folds 5 to the train-ner line (no model is
 # written); BENCHMARKS.md has the fold means.
@@ -12,6 +17,11 @@ cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
 H=$DATA/hebrew_text
 mkdir -p target/silver
+CLUSTERS=${CLUSTERS:-target/combined_clusters.tsv}
+if [ ! -f "$CLUSTERS" ]; then
+  python3 scripts/text-clusters.py --data "$DATA" --min-count 3 \
+    --combine models/word_clusters.tsv --out "$CLUSTERS"
+fi
 cargo build --release --quiet
 target/release/newsflow silver \
   --input "$H/svlm_wiki.txt:20000" --input "$H/heq_contexts.txt" \
@@ -20,4 +30,5 @@ target/release/newsflow silver \
   --input "$H/knesset0405.txt" \
   --output target/silver/silver.bmes
 target/release/newsflow train-ner --data "$DATA" --iahlt \
-  --silver target/silver/silver.bmes --out "${OUT:-models/ner.bin}" "$@"
+  --silver target/silver/silver.bmes --clusters "$CLUSTERS" \
+  --name-lists "$DATA/gazetteers" --out "${OUT:-models/ner.bin}" "$@"

@@ -15,6 +15,17 @@ fn check_config(path: impl AsRef<std::ffi::OsStr>) -> Command {
     c
 }
 
+/// Runs a `process` command that must succeed and returns the first record it wrote.
+fn first_record(out: std::process::Output, out_file: &std::path::Path) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(out_file).unwrap();
+    serde_json::from_str(text.lines().next().expect("a record")).unwrap()
+}
+
 #[test]
 fn process_enriches_a_directory_and_writes_rejects_beside_the_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -212,13 +223,7 @@ fn process_runs_either_tier_and_records_name_it() {
             .args(["--tagger", tier])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = std::fs::read_to_string(&out_file).unwrap();
-        let rec: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        let rec = first_record(out, &out_file);
         assert_eq!(rec["pipeline"]["tagger"], tier);
         assert!(
             !rec["entities"].as_array().unwrap().is_empty(),
@@ -279,14 +284,7 @@ fn process_reports_watchlist_hits_and_check_config_names_a_bad_line() {
         "{stdout}"
     );
 
-    let out = process();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(&out_file).unwrap();
-    let rec: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let rec = first_record(process(), &out_file);
     common::assert_valid_record(&common::schema(), &rec);
     let hits = rec["watchlist_hits"].as_array().expect("hits");
     let ids: Vec<&str> = hits.iter().map(|h| h["id"].as_str().unwrap()).collect();

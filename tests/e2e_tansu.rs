@@ -14,26 +14,14 @@ use std::time::{Duration, Instant};
 
 fn write_config(dir: &Path, brokers: &str, http_port: u16) -> PathBuf {
     let path = dir.join("newsflow.toml");
-    let text = format!(
-        r#"
-[kafka]
-brokers = "{brokers}"
-group_id = "e2e"
-fetch_wait_max_ms = 10
-statistics_interval_ms = 500
-[kafka.consumer_properties]
-"session.timeout.ms" = "6000"
-"heartbeat.interval.ms" = "500"
-[pipeline]
-commit_interval_ms = 200
-shutdown_timeout_ms = 10000
-max_in_flight = 128
-[http]
-listen = "127.0.0.1:{http_port}"
-[log]
-format = "json"
-level = "info"
-"#
+    let text = service::service_toml(
+        brokers,
+        "e2e",
+        "",
+        &format!(
+            "[pipeline]\ncommit_interval_ms = 200\nshutdown_timeout_ms = 10000\n\
+             max_in_flight = 128\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n"
+        ),
     );
     std::fs::write(&path, text).unwrap();
     path

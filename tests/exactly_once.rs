@@ -69,34 +69,12 @@ async fn exactly_once_survives_repeated_sigkill() {
     let (_c, brokers) = cluster(1, 3);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("newsflow.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[kafka]
-brokers = "{brokers}"
-group_id = "eos-kill"
-delivery = "exactly-once"
-instance_id = "pod-0"
-fetch_wait_max_ms = 10
-statistics_interval_ms = 500
-[kafka.consumer_properties]
-"session.timeout.ms" = "6000"
-"heartbeat.interval.ms" = "500"
-[pipeline]
-max_in_flight = 64
-transaction_max_messages = 50
-transaction_max_ms = 200
-transaction_mirror_offsets = true
-[http]
-listen = ""
-[log]
-format = "json"
-level = "info"
-"#
-        ),
-    )
-    .unwrap();
+    let sections = "[pipeline]\nmax_in_flight = 64\ntransaction_max_messages = 50\n\
+                    transaction_max_ms = 200\ntransaction_mirror_offsets = true\n\
+                    [http]\nlisten = \"\"\n";
+    let kafka_extra = "delivery = \"exactly-once\"\ninstance_id = \"pod-0\"";
+    let toml = service::service_toml(&brokers, "eos-kill", kafka_extra, sections);
+    std::fs::write(&config, toml).unwrap();
     let items = mixed_inputs("k", 1500, 25);
     produce_all(&brokers, RAW, &items).await;
     let exp = expected(&items);

@@ -203,28 +203,13 @@ async fn hostile_run(env: &[(&str, &str)], passes: usize) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("newsflow.toml");
     let http_port = free_port();
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[kafka]
-brokers = "{brokers}"
-group_id = "hostile"
-fetch_wait_max_ms = 10
-[pipeline]
-# Let 10 MB inputs reach the core (the default limit would dead-letter them unread).
-max_message_bytes = 12000000
-max_in_flight = 8
-workers = 2
-[http]
-listen = "127.0.0.1:{http_port}"
-[log]
-format = "json"
-level = "info"
-"#
-        ),
-    )
-    .unwrap();
+    // Let 10 MB inputs reach the core (the default limit would dead-letter them unread).
+    let sections = format!(
+        "[pipeline]\nmax_message_bytes = 12000000\nmax_in_flight = 8\nworkers = 2\n\
+         [http]\nlisten = \"127.0.0.1:{http_port}\"\n"
+    );
+    let toml = service::service_toml(&brokers, "hostile", "", &sections);
+    std::fs::write(&config, toml).unwrap();
     let mut svc = Service::start(&config, env, dir.path().join("svc.log"));
     let mut inputs = corpus_files();
     inputs.extend(generated());

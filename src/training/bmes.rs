@@ -8,6 +8,15 @@
 use crate::core::tag::EntityType;
 use std::collections::{BTreeMap, HashMap};
 
+/// A training corpus: sentences and their scheme.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    /// Sentences.
+    pub sentences: Vec<Sentence>,
+    /// Label scheme of the tags.
+    pub scheme: Scheme,
+}
+
 /// One sentence of a BIOSE file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sentence {

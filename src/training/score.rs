@@ -1,10 +1,11 @@
 //! Model-only scoring: a built model (pruned and quantized, as it ships) decodes gold
 //! tokens and is scored with the NEMO rule, without the pipeline's rules and merges.
 
-use super::bmes::{self, Scheme};
-use super::train::{sentence_infos, Corpus};
+use super::bmes::{self, Corpus, Scheme};
 use crate::core::tag::clusters::WordClusters;
 use crate::core::tag::decoder::Scratch;
+use crate::core::tag::features::{tok_info, TokInfo};
+use crate::core::tag::gazetteer::tags_for_words as gaz_tags_for_words;
 use crate::core::tag::gazetteer::Gazetteer;
 use crate::core::tag::labels::Pos;
 
@@ -57,5 +58,15 @@ pub fn labels_to_scheme(labels: &[u8], scheme: Scheme) -> Vec<String> {
                 None => "O".to_string(),
             }
         })
+        .collect()
+}
+
+/// Per-token infos of a tokenized sentence (gazetteer tags and word clusters included).
+pub fn sentence_infos(gaz: &Gazetteer, clusters: &WordClusters, words: &[&str]) -> Vec<TokInfo> {
+    let tags = gaz_tags_for_words(gaz, words);
+    words
+        .iter()
+        .zip(tags)
+        .map(|(w, g)| tok_info(w, g, clusters))
         .collect()
 }

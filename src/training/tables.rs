@@ -1,8 +1,8 @@
 //! The lookup tables a model carries besides its weights, counted from the training data:
 //! how many prefix letters precede entities, and how frequent each word is.
 
+use super::bmes::Corpus;
 use super::bmes::Sentence;
-use super::train::Corpus;
 use crate::core::tag::hash::hash_bytes;
 use std::collections::HashMap;
 

@@ -12,25 +12,16 @@ use super::bmes::{self, Scheme, Sentence};
 use super::crf::{Marginals, Transitions};
 use crate::core::tag::clusters::WordClusters;
 use crate::core::tag::decoder::{viterbi, Scratch};
-use crate::core::tag::features::{features, tok_info, TokInfo};
-use crate::core::tag::gazetteer::tags_for_words as gaz_tags_for_words;
+use crate::core::tag::features::{features, TokInfo};
 use crate::core::tag::gazetteer::Gazetteer;
 use crate::core::tag::labels::{label, parse_tag, Pos, N_LABELS, O};
 use crate::core::tag::model_file::{ModelData, SparseRow};
 use crate::core::tag::EntityType;
 use std::collections::HashMap;
 
-pub use super::score::{labels_to_scheme, model_scores};
+pub use super::bmes::Corpus;
+pub use super::score::{labels_to_scheme, model_scores, sentence_infos};
 use super::tables::{prefix_lengths, word_frequencies};
-
-/// A training corpus: sentences and their scheme.
-#[derive(Debug, Clone)]
-pub struct Corpus {
-    /// Sentences.
-    pub sentences: Vec<Sentence>,
-    /// Label scheme of the tags.
-    pub scheme: Scheme,
-}
 
 /// Training options.
 #[derive(Debug, Clone, Copy)]
@@ -98,16 +89,6 @@ pub fn allowed_labels(tag: &str, scheme: Scheme) -> u64 {
         }
     }
     bits
-}
-
-/// Per-token infos of a tokenized sentence (gazetteer tags and word clusters included).
-pub fn sentence_infos(gaz: &Gazetteer, clusters: &WordClusters, words: &[&str]) -> Vec<TokInfo> {
-    let tags = gaz_tags_for_words(gaz, words);
-    words
-        .iter()
-        .zip(tags)
-        .map(|(w, g)| tok_info(w, g, clusters))
-        .collect()
 }
 
 /// Small deterministic RNG (xorshift64*).

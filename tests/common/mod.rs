@@ -315,32 +315,14 @@ pub fn assert_valid_record(validator: &jsonschema::Validator, record: &serde_jso
     }
 }
 
-/// A synthetic article payload number `i` (JSON, Hebrew or English), about 1 KB.
-pub fn article(i: usize) -> Vec<u8> {
-    let body = if i.is_multiple_of(3) {
-        format!("The mayor of Jerusalem met NATO officials in Brussels on Monday, report {i}. ")
-            .repeat(8)
-    } else {
-        format!(
-            "ראש הממשלה נפגש היום בירושלים עם שר החוץ של צרפת ודן במצב באוקראינה, דיווח מספר {i}. "
-        )
-        .repeat(6)
-    };
-    serde_json::to_vec(&serde_json::json!({
-        "id": format!("art-{i}"),
-        "url": format!("https://test.invalid/a/{i}"),
-        "source": "tests",
-        "published_at": "2025-08-21",
-        "body": body,
-    }))
-    .unwrap()
-}
-
+pub mod articles;
 pub mod audit;
 pub mod mock;
 pub mod service;
 pub mod tansu;
 pub mod tls;
+
+pub use articles::article;
 
 /// How many times each key was seen (output and DLQ together).
 pub fn count_by_key(seen: &[Seen]) -> BTreeMap<String, usize> {

@@ -6,6 +6,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The TOML config of a `newsflow run` process in these tests: `brokers` and `group`,
+/// the [kafka] settings every such test wants (short fetch waits for tansu, client
+/// statistics, short consumer sessions so restarts rebalance quickly), `kafka_extra`
+/// lines inside [kafka], then `sections` ([pipeline], [http], ...) and JSON logs.
+pub fn service_toml(brokers: &str, group: &str, kafka_extra: &str, sections: &str) -> String {
+    format!(
+        r#"[kafka]
+brokers = "{brokers}"
+group_id = "{group}"
+fetch_wait_max_ms = 10
+statistics_interval_ms = 500
+{kafka_extra}
+[kafka.consumer_properties]
+"session.timeout.ms" = "6000"
+"heartbeat.interval.ms" = "500"
+{sections}
+[log]
+format = "json"
+level = "info"
+"#
+    )
+}
+
 /// A `newsflow run` process.
 pub struct Service {
     pub child: Child,
