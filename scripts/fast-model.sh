@@ -2,8 +2,8 @@
 # Rebuilds the fast tier's model (models/ner.bin) the way the shipped one was made:
 #   0. word classes: word2vec on ../shared/data/hebrew_text joined to the e5 classes of
 #      models/word_clusters.tsv (scripts/text-clusters.py --min-count 3 --combine; needs
-#      `pip install gensim==4.4.0 scikit-learn`; ~3 minutes on 2 cores; word2vec with two
-#      threads is not bit-reproducible, so a rebuild gives near, not identical, classes);
+#      `pip install gensim==4.4.0 numpy`; ~3-4 minutes; one word2vec thread and a
+#      fixed hash, so a rebuild gives the same table byte for byte);
 #   1. silver data: the accurate tier tags a sample of ../shared/data/hebrew_text
 #      (capped per source so the laws do not drown the rest): ~2.5 minutes on 2 cores
 #      with AVX-512 VNNI, 625,000 tokens;

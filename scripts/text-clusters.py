@@ -16,7 +16,7 @@ With --combine FILE the vectors are joined to another table's words: the output 
 words of FILE, each word with a context vector gets the text classes, the others keep the
 classes of FILE shifted past the text ids (so the two never share an id).
 
-Reproduce (about 6 minutes on 2 cores):
+Reproduce (about 5 minutes; one word2vec thread, so the output is the same every run):
     pip install gensim==4.4.0 numpy
     python3 scripts/text-clusters.py --data ../shared/data --out target/text_clusters.tsv
 """
@@ -64,6 +64,13 @@ def kmeans(x, k, seed):
     return module.kmeans(x, k, seed, iters=25)
 
 
+def stable_hash(text):
+    """A string hash that is the same in every process (crc32), for gensim's seeding."""
+    import zlib
+
+    return zlib.crc32(text.encode("utf-8"))
+
+
 def read_table(path):
     words, ids = [], []
     with open(path, encoding="utf-8") as f:
@@ -105,7 +112,11 @@ def main():
         negative=10,
         sample=1e-4,
         epochs=args.epochs,
-        workers=2,
+        # One thread and a hash that does not change between processes (gensim seeds each
+        # word's initial vector with `hashfxn`, Python's salted `hash` by default): the
+        # same data and seed give the same vectors, so a rebuild gives the same classes.
+        workers=1,
+        hashfxn=stable_hash,
         seed=args.seed,
     )
     vocab = list(model.wv.index_to_key)
