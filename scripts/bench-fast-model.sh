@@ -19,7 +19,11 @@ if [ ! -x "$OLD/bin/tag_loop" ]; then
   rm -rf "$OLD/src"
   mkdir -p "$OLD"
   git worktree add -f "$OLD/src" "$REV" >/dev/null
+  # This checkout's loop (and its bench support module, which older revisions lack), so
+  # both sides run the same workload.
   cp examples/tag_loop.rs "$OLD/src/examples/"
+  mkdir -p "$OLD/src/benches/support"
+  cp benches/support/mod.rs "$OLD/src/benches/support/"
   (cd "$OLD/src" && CARGO_TARGET_DIR="$PWD/../target" cargo build --release --quiet --example tag_loop)
   mkdir -p "$OLD/bin"
   cp "$OLD/target/release/examples/tag_loop" "$OLD/bin/"

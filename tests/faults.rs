@@ -494,6 +494,36 @@ async fn eos_broker_down_and_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eos_commit_answer_lost_in_time() {
+    // The coordinator commits a transaction but answers after the service's operation
+    // timeout (10 s): commit_transaction returns a retriable timeout while the commit has
+    // already happened. Aborting and re-sending that batch would put it in the output
+    // twice; the service must stop instead and let the restart's fencing settle it.
+    scenario(
+        "eos-commit-late",
+        DeliveryMode::ExactlyOnce,
+        2,
+        Duration::from_secs(2),
+        |m, _| {
+            m.push_answers(
+                RAW_BROKER,
+                RDKafkaApiKey::EndTxn,
+                &[(RD_KAFKA_RESP_ERR_NO_ERROR, 12_000)],
+            )
+        },
+        no_heal,
+        |m, o| {
+            drained(m, RAW_BROKER, RDKafkaApiKey::EndTxn)?;
+            check(
+                o.restarts > 0,
+                "the service never stopped on the commit whose outcome it could not know",
+            )
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eos_produce_and_fetch_retriable_errors() {
     scenario(
         "eos-produce-fetch",

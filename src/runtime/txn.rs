@@ -54,6 +54,11 @@ struct Batch {
     /// Per partition: where to rewind to on abort (the offset stored by the last committed
     /// transaction, or the first offset consumed since).
     rewind_to: HashMap<i32, i64>,
+    /// The input offsets of a transaction whose commit was sent but not confirmed in time.
+    /// Its outcome is unknown, so it is never aborted: the next `end` (at revoke or
+    /// shutdown) resumes the commit, or the instance stops and the restart's fencing
+    /// settles it.
+    commit_in_doubt: Option<Vec<(i32, i64)>>,
 }
 
 /// Transaction state of one instance.
@@ -252,6 +257,9 @@ impl Txn {
             self.mirror(consumer, &[]);
             return Ok(Ended::Idle);
         }
+        if let Some(commits) = b.commit_in_doubt.take() {
+            return self.commit(consumer, &mut b, revoking, commits);
+        }
         let drained = self.wait_drained();
         let pending = self.progress.tracker().total_pending();
         if !drained || pending > 0 || self.failed.load(Ordering::SeqCst) {
@@ -279,13 +287,38 @@ impl Txn {
                 return self.abort_and_rewind(consumer, &mut b, revoking);
             }
         }
+        self.commit(consumer, &mut b, revoking, commits)
+    }
+
+    /// Commits the open transaction whose offsets were sent (`commits`), or resumes a
+    /// commit in doubt.
+    fn commit<C: ConsumerContext, K: Consumer<C>>(
+        &self,
+        consumer: &K,
+        b: &mut Batch,
+        revoking: &[i32],
+        commits: Vec<(i32, i64)>,
+    ) -> Result<Ended, Fatal> {
         if let Err(class) = self.retry("commit_transaction", || {
             self.producer.commit_transaction(self.settings.op_timeout)
         }) {
-            if class == Class::Fatal {
-                return Err(Fatal("commit_transaction failed".into()));
+            match class {
+                Class::Fatal => return Err(Fatal("commit_transaction failed".into())),
+                // The broker said the transaction must be aborted: it did not commit.
+                Class::Abort => return self.abort_and_rewind(consumer, b, revoking),
+                // Still retriable at the deadline: the commit may have reached the
+                // coordinator, so aborting and re-sending could write the batch twice.
+                // Stop instead; the restart's init_transactions fences this producer
+                // and the coordinator completes or aborts the transaction, never both.
+                Class::Retriable => {
+                    b.commit_in_doubt = Some(commits);
+                    return Err(Fatal(format!(
+                        "commit_transaction of {} did not complete within {:?}; its outcome \
+                         is unknown, so the instance stops instead of aborting",
+                        b.id, self.settings.op_timeout
+                    )));
+                }
             }
-            return self.abort_and_rewind(consumer, &mut b, revoking);
         }
         for (p, o) in &commits {
             b.rewind_to.insert(*p, *o);
@@ -296,14 +329,14 @@ impl Txn {
             .collect::<Vec<_>>()
             .join(",");
         self.mirror(consumer, &commits);
+        let messages = std::mem::take(&mut b.messages);
         b.open = false;
-        b.messages = 0;
         b.started = None;
         self.progress.telemetry.emit(Event::Commit { ok: true });
         self.progress.telemetry.emit(Event::TransactionEnded {
             committed: true,
             transaction: &b.id,
-            messages: b.messages,
+            messages,
             offsets: &offsets,
         });
         Ok(Ended::Committed)
@@ -336,6 +369,7 @@ impl Txn {
     }
 
     /// Runs a transactional call, retrying retriable errors within the operation timeout.
+    /// The error is the class of the last failure: `Retriable` means the deadline passed.
     fn retry(
         &self,
         what: &str,
@@ -359,8 +393,8 @@ impl Txn {
                         std::thread::sleep(Duration::from_millis(100));
                         continue;
                     }
-                    tracing::warn!(error = %e, "{what} failed; aborting the transaction");
-                    return Err(Class::Abort);
+                    tracing::warn!(error = %e, "{what} failed");
+                    return Err(class);
                 }
             }
         }

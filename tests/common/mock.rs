@@ -52,7 +52,15 @@ impl Mock {
 
     /// Pushes errors that broker `broker` returns, in order, to its next `api` requests.
     pub fn push_errors(&self, broker: i32, api: RDKafkaApiKey, errors: &[RDKafkaRespErr]) {
-        for &e in errors {
+        let answers: Vec<(RDKafkaRespErr, i32)> = errors.iter().map(|&e| (e, 0)).collect();
+        self.push_answers(broker, api, &answers);
+    }
+
+    /// Pushes (error, round-trip ms) pairs for broker `broker`'s next `api` requests. With
+    /// `NO_ERROR` the broker handles the request as usual and holds the response for the
+    /// round trip: the request takes effect, its answer comes late.
+    pub fn push_answers(&self, broker: i32, api: RDKafkaApiKey, answers: &[(RDKafkaRespErr, i32)]) {
+        for &(e, rtt) in answers {
             // SAFETY: `raw` is valid (see `new`); the variadic part is one (error, rtt) pair,
             // both promoted to C int.
             let r = unsafe {
@@ -62,7 +70,7 @@ impl Mock {
                     api as i16,
                     1,
                     e as std::os::raw::c_int,
-                    0 as std::os::raw::c_int,
+                    rtt as std::os::raw::c_int,
                 )
             };
             assert_eq!(r, RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR, "push error");
@@ -72,7 +80,7 @@ impl Mock {
             .lock()
             .unwrap()
             .entry((broker, api as i16))
-            .or_default() += errors.len();
+            .or_default() += answers.len();
     }
 
     /// Errors pushed so far on broker `broker`'s stack for `api`.
