@@ -541,13 +541,19 @@ mod tests {
     use super::*;
 
     fn keys(words: &[&str], i: usize) -> Vec<u64> {
-        let toks: Vec<TokInfo> = words
-            .iter()
-            .map(|w| tok_info(w, 0, &WordClusters::empty()))
-            .collect();
-        let mut out = Vec::new();
-        features(&toks, i, |k| out.push(k));
-        out
+        keys_by_position(words, &WordClusters::empty()).swap_remove(i)
+    }
+
+    /// The feature keys of every position of `words`, with `clusters` (and its name flags).
+    fn keys_by_position(words: &[&str], clusters: &WordClusters) -> Vec<Vec<u64>> {
+        let toks: Vec<TokInfo> = words.iter().map(|w| tok_info(w, 0, clusters)).collect();
+        (0..toks.len())
+            .map(|i| {
+                let mut out = Vec::new();
+                features(&toks, i, |k| out.push(k));
+                out
+            })
+            .collect()
     }
 
     #[test]
@@ -593,15 +599,8 @@ mod tests {
     #[test]
     fn cluster_features_follow_the_word_its_stem_and_neighbours() {
         let cl = WordClusters::parse_tsv("קייב\t1\t2\t3\nנסע\t4\t5\t6\n").unwrap();
-        let toks: Vec<TokInfo> = ["נסע", "לקייב", "זלצבורג"]
-            .iter()
-            .map(|w| tok_info(w, 0, &cl))
-            .collect();
-        let keys_at = |i: usize| {
-            let mut out = Vec::new();
-            features(&toks, i, |k| out.push(k));
-            out
-        };
+        let by_pos = keys_by_position(&["נסע", "לקייב", "זלצבורג"], &cl);
+        let keys_at = |i: usize| by_pos[i].clone();
         // The prefixed form is not in the vocabulary: no word cluster, but the stem's.
         let k1 = keys_at(1);
         assert!(k1.contains(&mix(tpl::CLS0 + 2, 4)));
@@ -624,15 +623,8 @@ mod tests {
         let h = |w: &str| hash_bytes(1, w.as_bytes());
         let cl = WordClusters::empty()
             .with_names([(h("דני"), name_flags::FIRST), (h("כהן"), name_flags::LAST)]);
-        let toks: Vec<TokInfo> = ["אמר", "לדני", "כהן", "אתמול"]
-            .iter()
-            .map(|w| tok_info(w, 0, &cl))
-            .collect();
-        let keys_at = |i: usize| {
-            let mut out = Vec::new();
-            features(&toks, i, |k| out.push(k));
-            out
-        };
+        let by_pos = keys_by_position(&["אמר", "לדני", "כהן", "אתמול"], &cl);
+        let keys_at = |i: usize| by_pos[i].clone();
         let first = u64::from(name_flags::FIRST);
         let last = u64::from(name_flags::LAST);
         // לדני: not listed itself, its stem דני is.
