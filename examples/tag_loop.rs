@@ -4,7 +4,7 @@
 //! (see `scripts/bench-fast-model.sh`). Usage: `tag_loop [MODEL.bin] [PASSES]`.
 
 use newsflow::core::segment::tokenize;
-use newsflow::core::tag::linear::Model;
+use newsflow::core::tag::fast::linear::Model;
 use newsflow::core::tag::{builtin_resources, FastTagger, Tagger};
 use std::hint::black_box;
 

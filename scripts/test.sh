@@ -13,8 +13,8 @@ export NEWSFLOW_REQUIRE_TANSU=1
 if cargo nextest --version >/dev/null 2>&1; then
   # Per-test processes, a time limit per test and retries for the broker tests
   # (.config/nextest.toml).
-  cargo nextest run --all-targets "$@"
+  cargo nextest run --workspace --all-targets "$@"
 else
   echo "cargo-nextest not found: running cargo test (no per-test time limit or retries)"
-  cargo test --all-targets "$@"
+  cargo test --workspace --all-targets "$@"
 fi

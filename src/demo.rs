@@ -1,10 +1,8 @@
 //! `newsflow demo`: the full service path against an in-process Kafka-protocol broker
 //! (librdkafka's mock cluster), fed with the project's own sample articles.
 
+use crate::app::{self, App};
 use crate::config::Config;
-use crate::core::Context;
-use crate::runtime;
-use crate::telemetry::Telemetry;
 use anyhow::Context as _;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -99,25 +97,8 @@ pub async fn run_demo(
 ) -> anyhow::Result<DemoReport> {
     let cluster = MockCluster::new(1).context("starting the in-process Kafka mock cluster")?;
     let brokers = cluster.bootstrap_servers();
-    let mut config = Config::default();
-    config.kafka.brokers = brokers.clone();
-    config.kafka.group_id = "newsflow-demo".into();
-    config.kafka.statistics_interval_ms = 1000;
-    config.kafka.fetch_wait_max_ms = 10;
-    config.pipeline.commit_interval_ms = 200;
-    config.tagger.mode = opts.tagger;
-    // The sample watchlist, through the same file loading as a configured one.
     let lists_dir = std::env::temp_dir().join(format!("newsflow-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&lists_dir).context("creating the demo's watchlist directory")?;
-    let list = lists_dir.join("watchlist.jsonl");
-    std::fs::write(&list, SAMPLE_WATCHLIST).context("writing the demo's watchlist")?;
-    config.watchlists.files = vec![list.display().to_string()];
-    config.kafka.alerts_topic = "articles.alerts".into();
-    config.http.listen = if opts.serve {
-        opts.listen.clone()
-    } else {
-        String::new()
-    };
+    let config = demo_config(&brokers, opts, &lists_dir)?;
     for (topic, partitions) in [
         (config.kafka.input_topic.as_str(), 3),
         (config.kafka.output_topic.as_str(), 3),
@@ -129,31 +110,65 @@ pub async fn run_demo(
             .with_context(|| format!("creating topic {topic}"))?;
     }
 
-    let ctx = Arc::new(Context::for_config(&config)?);
-    let telemetry = Arc::new(Telemetry::new());
-    let stop_service = CancellationToken::new();
-    let http_stop = CancellationToken::new();
-    if opts.serve {
-        let addr = opts.listen.parse().context("parsing --listen")?;
-        let (bound, _) = crate::telemetry::http::serve(addr, telemetry.clone(), http_stop.clone())
-            .await
-            .with_context(|| format!("binding {addr}"))?;
+    let ctx = Arc::new(app::build_context(&config)?);
+    let service = App::start(config.clone(), ctx).await?;
+    if let Some(bound) = service.endpoints {
         eprintln!("endpoints: http://{bound}/metrics /healthz /readyz");
     }
-    let service = {
-        let config = config.clone();
-        let telemetry = telemetry.clone();
-        let stop = stop_service.clone();
-        tokio::spawn(async move { runtime::run(&config, ctx, telemetry, stop).await })
-    };
+    let reader = output_reader(&brokers, &config)?;
+    let started = Instant::now();
+    let total = SAMPLES.len() * opts.repeat.max(1);
+    let publisher = spawn_publisher(&brokers, &config.kafka.input_topic, opts.repeat.max(1))?;
+    let mut report = collect(&reader, &config, opts, total, &shutdown).await?;
+    report.elapsed = started.elapsed();
+    let producer = publisher.await.context("publisher task")??;
+    drop(producer);
 
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .set("linger.ms", "5")
-        .create()
-        .context("creating the demo producer")?;
+    if opts.serve {
+        eprintln!("demo records processed; serving endpoints until Ctrl-C");
+        shutdown.cancelled().await;
+    }
+    service.stop.cancel();
+    service.wait().await?;
+    // Clients leave the group before the broker goes away (else their close waits for it).
+    drop(reader);
+    drop(cluster);
+    std::fs::remove_dir_all(&lists_dir).ok();
+    Ok(report)
+}
+
+/// The service's configuration for the demo: the mock cluster, short waits, the sample
+/// watchlist (written to `lists_dir`, read through the same loading as a configured one),
+/// alerts on.
+fn demo_config(
+    brokers: &str,
+    opts: &DemoOptions,
+    lists_dir: &std::path::Path,
+) -> anyhow::Result<Config> {
+    let mut config = Config::default();
+    config.kafka.brokers = brokers.to_owned();
+    config.kafka.group_id = "newsflow-demo".into();
+    config.kafka.statistics_interval_ms = 1000;
+    config.kafka.fetch_wait_max_ms = 10;
+    config.pipeline.commit_interval_ms = 200;
+    config.tagger.mode = opts.tagger;
+    std::fs::create_dir_all(lists_dir).context("creating the demo's watchlist directory")?;
+    let list = lists_dir.join("watchlist.jsonl");
+    std::fs::write(&list, SAMPLE_WATCHLIST).context("writing the demo's watchlist")?;
+    config.watchlists.files = vec![list.display().to_string()];
+    config.kafka.alerts_topic = "articles.alerts".into();
+    config.http.listen = if opts.serve {
+        opts.listen.clone()
+    } else {
+        String::new()
+    };
+    Ok(config)
+}
+
+/// A consumer of the output, DLQ and alerts topics.
+fn output_reader(brokers: &str, config: &Config) -> anyhow::Result<StreamConsumer> {
     let reader: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
+        .set("bootstrap.servers", brokers)
         .set("group.id", "newsflow-demo-reader")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
@@ -165,49 +180,68 @@ pub async fn run_demo(
         &config.kafka.dlq_topic,
         &config.kafka.alerts_topic,
     ])?;
+    Ok(reader)
+}
 
-    let started = Instant::now();
-    let total = SAMPLES.len() * opts.repeat.max(1);
-    let publisher = {
-        let topic = config.kafka.input_topic.clone();
-        let repeat = opts.repeat.max(1);
-        tokio::spawn(async move {
-            // Enqueue without waiting for each acknowledgement (librdkafka batches them),
-            // then wait for all of them.
-            let mut deliveries = Vec::with_capacity(SAMPLES.len() * repeat);
-            for round in 0..repeat {
-                for (name, payload) in SAMPLES {
-                    let key = format!("{name}#{round}");
-                    let mut record = FutureRecord::to(&topic).key(&key).payload(*payload);
-                    loop {
-                        match producer.send_result(record) {
-                            Ok(d) => {
-                                deliveries.push((name, d));
-                                break;
-                            }
-                            Err((e, r))
-                                if e.rdkafka_error_code()
-                                    == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
-                            {
-                                record = r;
-                                tokio::time::sleep(Duration::from_millis(10)).await;
-                            }
-                            Err((e, _)) => return Err(anyhow::anyhow!("publishing {name}: {e}")),
+/// Publishes the samples `repeat` times to `topic` in a task of its own; the task returns
+/// the producer once every record is acknowledged.
+fn spawn_publisher(
+    brokers: &str,
+    topic: &str,
+    repeat: usize,
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<FutureProducer>>> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .create()
+        .context("creating the demo producer")?;
+    let topic = topic.to_owned();
+    Ok(tokio::spawn(async move {
+        // Enqueue without waiting for each acknowledgement (librdkafka batches them),
+        // then wait for all of them.
+        let mut deliveries = Vec::with_capacity(SAMPLES.len() * repeat);
+        for round in 0..repeat {
+            for (name, payload) in SAMPLES {
+                let key = format!("{name}#{round}");
+                let mut record = FutureRecord::to(&topic).key(&key).payload(*payload);
+                loop {
+                    match producer.send_result(record) {
+                        Ok(d) => {
+                            deliveries.push((name, d));
+                            break;
                         }
+                        Err((e, r))
+                            if e.rdkafka_error_code()
+                                == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                        {
+                            record = r;
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                        Err((e, _)) => return Err(anyhow::anyhow!("publishing {name}: {e}")),
                     }
                 }
             }
-            for (name, d) in deliveries {
-                match d.await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err((e, _))) => return Err(anyhow::anyhow!("publishing {name}: {e}")),
-                    Err(_) => return Err(anyhow::anyhow!("publishing {name}: cancelled")),
-                }
+        }
+        for (name, d) in deliveries {
+            match d.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => return Err(anyhow::anyhow!("publishing {name}: {e}")),
+                Err(_) => return Err(anyhow::anyhow!("publishing {name}: cancelled")),
             }
-            Ok(producer)
-        })
-    };
+        }
+        Ok(producer)
+    }))
+}
 
+/// Reads the output, DLQ and alerts topics until every one of `total` inputs has come
+/// out (and, when records are kept, every alert they announce).
+async fn collect(
+    reader: &StreamConsumer,
+    config: &Config,
+    opts: &DemoOptions,
+    total: usize,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<DemoReport> {
     let mut report = DemoReport::default();
     let mut first_seen: Option<Instant> = None;
     let deadline = Instant::now() + Duration::from_secs(60 + total as u64 / 50);
@@ -223,9 +257,7 @@ pub async fn run_demo(
         first_seen.get_or_insert_with(Instant::now);
         if msg.topic() == config.kafka.alerts_topic {
             if opts.repeat <= 1 {
-                report
-                    .alerts
-                    .push(String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned());
+                report.alerts.push(payload_text(&msg));
             }
             continue;
         }
@@ -236,9 +268,7 @@ pub async fn run_demo(
                 msg.payload_len(),
             ));
         } else if opts.repeat <= 1 {
-            report
-                .enriched
-                .push(String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned());
+            report.enriched.push(payload_text(&msg));
         } else {
             report.enriched.push(String::new());
         }
@@ -259,27 +289,14 @@ pub async fn run_demo(
                 () = shutdown.cancelled() => anyhow::bail!("interrupted"),
             };
             if msg.topic() == config.kafka.alerts_topic {
-                report
-                    .alerts
-                    .push(String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned());
+                report.alerts.push(payload_text(&msg));
             }
         }
     }
-    report.elapsed = started.elapsed();
     report.steady = first_seen.map_or(Duration::ZERO, |t| t.elapsed());
-    let producer = publisher.await.context("publisher task")??;
-    drop(producer);
-
-    if opts.serve {
-        eprintln!("demo records processed; serving endpoints until Ctrl-C");
-        shutdown.cancelled().await;
-    }
-    stop_service.cancel();
-    service.await.context("service task")??;
-    http_stop.cancel();
-    // Clients leave the group before the broker goes away (else their close waits for it).
-    drop(reader);
-    drop(cluster);
-    std::fs::remove_dir_all(&lists_dir).ok();
     Ok(report)
+}
+
+fn payload_text(msg: &impl Message) -> String {
+    String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned()
 }

@@ -7,15 +7,20 @@
 //!   [`redrive`]: DLQ records back to the raw topic.
 //! - [`wire`]: the names and versions downstream readers rely on (headers, schema).
 
+pub mod app;
 pub mod config;
-pub mod core;
 pub mod demo;
 pub mod process;
 pub mod redrive;
 pub mod runtime;
 pub mod telemetry;
-pub mod training;
 pub mod wire;
 
+/// The enrichment core (crate `newsflow-core`), under the name the service uses for it.
+pub use newsflow_core as core;
+/// Training and evaluation (crate `newsflow-train`): the `train-ner`, `ner-eval` and
+/// `silver` commands' library.
+pub use newsflow_train as training;
+
 /// The crate version, reported in records (`pipeline.version`) and `newsflow_build_info`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const VERSION: &str = newsflow_core::VERSION;

@@ -3,8 +3,8 @@
 //! nowhere else.
 
 /// Version of the enriched record layout (`schema/enriched-article.v1.schema.json`);
-/// bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// bumped on incompatible changes. The core writes it into every record.
+pub use newsflow_core::SCHEMA_VERSION;
 
 /// Header names newsflow writes on output, alert and DLQ records.
 pub mod headers {

@@ -381,8 +381,10 @@ fn train_ner_writes_a_model_with_its_word_clusters() {
     assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("word clusters: 3 words"), "{stderr}");
-    let m = newsflow::core::tag::model_file::ModelData::from_bytes(&std::fs::read(&model).unwrap())
-        .unwrap();
+    let m = newsflow::core::tag::fast::model_file::ModelData::from_bytes(
+        &std::fs::read(&model).unwrap(),
+    )
+    .unwrap();
     assert_eq!(m.clusters.len(), 3);
     assert!(m.info.contains("3 word clusters"), "{}", m.info);
     let eval = ner_eval_tiny().arg("--model").arg(&model).output().unwrap();

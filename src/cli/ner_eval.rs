@@ -59,7 +59,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (tagger, about): (Box<dyn Tagger>, String) = match (tier, model) {
         (Tier::Fast, Some(m)) => {
             let bytes = std::fs::read(m).with_context(|| format!("reading {}", m.display()))?;
-            let model = newsflow::core::tag::linear::Model::from_bytes(&bytes)
+            let model = newsflow::core::tag::fast::linear::Model::from_bytes(&bytes)
                 .with_context(|| format!("loading {}", m.display()))?;
             let t = FastTagger::from_parts(Gazetteer::parse(BUILTIN_GAZETTEER)?, model);
             let about = fast_about(&t, bytes.len());

@@ -2,7 +2,6 @@
 //! JSON-lines file, rejects beside it, without Kafka.
 
 use newsflow::config::Config;
-use newsflow::core::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,7 +33,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(t) = tagger {
         config.tagger.mode = t.parse().map_err(anyhow::Error::msg)?;
     }
-    let ctx = Context::for_config(&config)?;
+    let ctx = newsflow::app::build_context(&config)?;
     let started = std::time::Instant::now();
     let s = newsflow::process::process_path(&input, &output, &ctx)?;
     let secs = started.elapsed().as_secs_f64();

@@ -2,14 +2,12 @@
 //! topic and DLQ, with the HTTP endpoints up, until SIGTERM or SIGINT.
 
 use super::{log_tagger, runtime, spawn_signal_handler, RUNTIME_SHUTDOWN_TIMEOUT};
-use anyhow::Context as _;
+use newsflow::app::{self, App};
 use newsflow::config::Config;
-use newsflow::core::Context;
-use newsflow::telemetry::{self, Telemetry};
+use newsflow::telemetry;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -21,24 +19,13 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
     telemetry::logging::init(&config.log);
-    let ctx = Arc::new(Context::for_config(&config)?);
+    let ctx = Arc::new(app::build_context(&config)?);
     log_tagger(ctx.tagger.as_ref());
     let rt = runtime()?;
     let result = rt.block_on(async move {
-        let telemetry = Arc::new(Telemetry::new());
-        let shutdown = CancellationToken::new();
-        spawn_signal_handler(shutdown.clone());
-        let http_stop = CancellationToken::new();
-        if !config.http.listen.is_empty() {
-            let addr = config.http.listen.parse()?;
-            let (bound, _) = telemetry::http::serve(addr, telemetry.clone(), http_stop.clone())
-                .await
-                .with_context(|| format!("binding the HTTP endpoints on {addr}"))?;
-            tracing::info!(%bound, "endpoints listening");
-        }
-        let result = newsflow::runtime::run(&config, ctx, telemetry, shutdown).await;
-        http_stop.cancel();
-        result
+        let app = App::start(config, ctx).await?;
+        spawn_signal_handler(app.stop.clone());
+        app.wait().await
     });
     // A thread still inside a librdkafka call (brokers gone) must not keep the
     // process from exiting.

@@ -3,7 +3,7 @@
 
 use super::read_bmes;
 use anyhow::Context as _;
-use newsflow::core::tag::clusters::WordClusters;
+use newsflow::core::tag::fast::clusters::WordClusters;
 use newsflow::core::tag::gazetteer::Gazetteer;
 use newsflow::core::tag::BUILTIN_GAZETTEER;
 use newsflow::training::bmes::{self, Scheme};
@@ -415,7 +415,7 @@ fn cross_validate(
         });
         // The same fold scored with the model as it would ship: pruned (`--prune`),
         // quantized and laid out for run time.
-        let built = newsflow::core::tag::linear::Model::new(data);
+        let built = newsflow::core::tag::fast::linear::Model::new(data);
         let as_shipped = train::model_scores(&built, gaz, clusters, &held);
         let line = |v: &[f64]| -> String {
             v.iter()

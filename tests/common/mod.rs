@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use newsflow::config::Config;
-use newsflow::core::Context;
 use newsflow::telemetry::Telemetry;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -84,18 +83,12 @@ pub struct Instance {
 
 impl Instance {
     pub fn start(config: Config) -> Instance {
-        let ctx = Arc::new(Context::for_config(&config).unwrap());
-        let telemetry = Arc::new(Telemetry::new());
-        let stop = CancellationToken::new();
-        let task = {
-            let telemetry = telemetry.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move { newsflow::runtime::run(&config, ctx, telemetry, stop).await })
-        };
+        let ctx = Arc::new(newsflow::app::build_context(&config).unwrap());
+        let app = newsflow::app::App::spawn(config, ctx, Arc::new(Telemetry::new()));
         Instance {
-            telemetry,
-            stop,
-            task,
+            telemetry: app.telemetry,
+            stop: app.stop,
+            task: app.task,
         }
     }
 

@@ -1,0 +1,360 @@
+//! The transformer encoder (BERT layout, post-layer-norm, exact GELU) and the token
+//! classification head, run on one sequence at a time on the calling thread: matrix
+//! products go to `matrixmultiply`'s single-threaded SIMD kernels, so a worker pool of one
+//! thread per core uses every core without oversubscription.
+//!
+//! Weights are stored as int8 rows with a scale in the file and expanded to f32 at load
+//! (the word embeddings stay int8 and are expanded per looked-up row).
+
+use super::elementwise::{add_layer_norm, gelu_in_place, softmax_rows};
+use super::file::{EncoderFile, Stored};
+use super::int8::{self, PackedI8};
+use crate::tag::TagError;
+
+/// A linear layer: f32 weights for `matrixmultiply`, or packed int8 for the VNNI kernel.
+#[derive(Debug, Clone)]
+enum Linear {
+    F32 {
+        w: Vec<f32>,
+        b: Vec<f32>,
+        nin: usize,
+    },
+    I8(PackedI8),
+}
+
+impl Linear {
+    /// The layer made of the row-stacked weight tensors `weights` (each `[rows, nin]`)
+    /// and their biases.
+    fn load(
+        f: &EncoderFile,
+        weights: &[String],
+        biases: &[String],
+        rows: usize,
+        nin: usize,
+        use_int8: bool,
+    ) -> Result<Linear, TagError> {
+        let mut b = Vec::new();
+        for name in biases {
+            b.extend(f.tensor(name, 1, rows)?.to_f32());
+        }
+        let mut q = Vec::new();
+        let mut sc = Vec::new();
+        let mut all_i8 = true;
+        for name in weights {
+            match &f.tensor(name, rows, nin)?.data {
+                Stored::I8 { scales, values } => {
+                    q.extend_from_slice(values);
+                    sc.extend_from_slice(scales);
+                }
+                Stored::F32(_) => all_i8 = false,
+            }
+        }
+        if use_int8 && all_i8 {
+            if let Some(p) = PackedI8::new(&q, &sc, &b, rows * weights.len(), nin) {
+                return Ok(Linear::I8(p));
+            }
+        }
+        let mut w = Vec::new();
+        for name in weights {
+            w.extend(f.tensor(name, rows, nin)?.to_f32());
+        }
+        Ok(Linear::F32 { w, b, nin })
+    }
+
+    fn apply(&self, x: &[f32], t: usize, y: &mut Vec<f32>, buf: &mut Quant) {
+        match self {
+            Linear::F32 { w, b, nin } => linear(x, t, *nin, w, b, y),
+            Linear::I8(p) => p.apply(x, t, y, &mut buf.xq, &mut buf.sx),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        match self {
+            Linear::F32 { w, b, .. } => 4 * (w.len() + b.len()),
+            Linear::I8(p) => p.memory_bytes(),
+        }
+    }
+}
+
+/// Scratch of the int8 kernel.
+#[derive(Debug, Default)]
+struct Quant {
+    xq: Vec<u8>,
+    sx: Vec<f32>,
+}
+
+/// One transformer layer's weights (matrices `[out, in]`, row-major).
+#[derive(Debug, Clone)]
+struct Layer {
+    /// Q, K and V stacked: `[3 * hidden, hidden]`.
+    qkv: Linear,
+    ao: Linear,
+    aln_w: Vec<f32>,
+    aln_b: Vec<f32>,
+    fi: Linear,
+    fo: Linear,
+    oln_w: Vec<f32>,
+    oln_b: Vec<f32>,
+}
+
+/// The loaded encoder and head.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    hidden: usize,
+    heads: usize,
+    max_pos: usize,
+    labels: usize,
+    eps: f32,
+    vocab_size: usize,
+    word_q: Vec<i8>,
+    word_scale: Vec<f32>,
+    pos: Vec<f32>,
+    tok_type: Vec<f32>,
+    eln_w: Vec<f32>,
+    eln_b: Vec<f32>,
+    layers: Vec<Layer>,
+    head_w: Vec<f32>,
+    head_b: Vec<f32>,
+}
+
+/// Reusable activation buffers of one thread.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    x: Vec<f32>,
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    tmp: Vec<f32>,
+    mid: Vec<f32>,
+    scores: Vec<f32>,
+    rows: Vec<f32>,
+    quant: Quant,
+}
+
+/// `y[t, nout] = x[t, nin] · w[nout, nin]ᵀ + b`.
+fn linear(x: &[f32], t: usize, nin: usize, w: &[f32], b: &[f32], y: &mut Vec<f32>) {
+    let nout = b.len();
+    assert!(
+        x.len() >= t * nin && w.len() == nout * nin,
+        "linear: shapes"
+    );
+    y.clear();
+    for _ in 0..t {
+        y.extend_from_slice(b);
+    }
+    if t == 0 {
+        return;
+    }
+    // SAFETY: the pointers cover `t * nin`, `nout * nin` and `t * nout` elements (checked
+    // above and by construction of `y`), with the strides given.
+    unsafe {
+        matrixmultiply::sgemm(
+            t,
+            nin,
+            nout,
+            1.0,
+            x.as_ptr(),
+            nin as isize,
+            1,
+            w.as_ptr(),
+            1,
+            nin as isize,
+            1.0,
+            y.as_mut_ptr(),
+            nout as isize,
+            1,
+        );
+    }
+}
+
+impl Encoder {
+    /// Builds the encoder from a parsed file, checking every tensor's shape; the linear
+    /// layers use the int8 kernel when `allow_int8` and the CPU has it.
+    pub fn new(f: &EncoderFile, allow_int8: bool) -> Result<Encoder, TagError> {
+        let d = f.dims;
+        let (h, ff) = (d.hidden, d.ff);
+        let word = f
+            .tensors
+            .get("word.weight")
+            .ok_or_else(|| TagError::Model("missing tensor word.weight".into()))?;
+        if word.cols != h || word.rows != f.vocab.pieces.len() {
+            return Err(TagError::Model(format!(
+                "word.weight is {}x{}, expected {}x{h}",
+                word.rows,
+                word.cols,
+                f.vocab.pieces.len()
+            )));
+        }
+        let (word_q, word_scale) = match &word.data {
+            Stored::I8 { scales, values } => (values.clone(), scales.clone()),
+            Stored::F32(v) => {
+                // Quantize a plain table the same way the training script exports it.
+                let mut q = Vec::with_capacity(v.len());
+                let mut s = Vec::with_capacity(word.rows);
+                for row in v.chunks(h) {
+                    let m = row.iter().fold(0f32, |a, x| a.max(x.abs()));
+                    let sc = if m > 0.0 { m / 127.0 } else { 1.0 };
+                    s.push(sc);
+                    q.extend(
+                        row.iter()
+                            .map(|x| (x / sc).round().clamp(-127.0, 127.0) as i8),
+                    );
+                }
+                (q, s)
+            }
+        };
+        let get = |name: &str, rows: usize, cols: usize| -> Result<Vec<f32>, TagError> {
+            Ok(f.tensor(name, rows, cols)?.to_f32())
+        };
+        let use_int8 = allow_int8 && int8::available();
+        let mut layers = Vec::with_capacity(d.layers);
+        for i in 0..d.layers {
+            let p = |s: &str| format!("layers.{i}.{s}");
+            let lin = |parts: &[&str], rows: usize, nin: usize| {
+                let w: Vec<String> = parts.iter().map(|s| p(&format!("{s}.weight"))).collect();
+                let b: Vec<String> = parts.iter().map(|s| p(&format!("{s}.bias"))).collect();
+                Linear::load(f, &w, &b, rows, nin, use_int8)
+            };
+            layers.push(Layer {
+                qkv: lin(&["q", "k", "v"], h, h)?,
+                ao: lin(&["ao"], h, h)?,
+                aln_w: get(&p("aln.weight"), 1, h)?,
+                aln_b: get(&p("aln.bias"), 1, h)?,
+                fi: lin(&["fi"], ff, h)?,
+                fo: lin(&["fo"], h, ff)?,
+                oln_w: get(&p("oln.weight"), 1, h)?,
+                oln_b: get(&p("oln.bias"), 1, h)?,
+            });
+        }
+        Ok(Encoder {
+            hidden: h,
+            heads: d.heads,
+            max_pos: d.max_pos,
+            labels: d.labels,
+            eps: f.eps,
+            vocab_size: word.rows,
+            word_q,
+            word_scale,
+            pos: get("pos.weight", d.max_pos, h)?,
+            tok_type: get("tok_type", 1, h)?,
+            eln_w: get("eln.weight", 1, h)?,
+            eln_b: get("eln.bias", 1, h)?,
+            layers,
+            head_w: get("head.weight", d.labels, h)?,
+            head_b: get("head.bias", 1, d.labels)?,
+        })
+    }
+
+    /// Whether the linear layers run the int8 kernel.
+    pub fn uses_int8(&self) -> bool {
+        self.layers
+            .first()
+            .is_some_and(|l| matches!(l.qkv, Linear::I8(_)))
+    }
+
+    /// Bytes held in memory by the weights.
+    pub fn memory_bytes(&self) -> usize {
+        let layer: usize = self
+            .layers
+            .iter()
+            .map(|l| {
+                l.qkv.memory_bytes()
+                    + l.ao.memory_bytes()
+                    + l.fi.memory_bytes()
+                    + l.fo.memory_bytes()
+                    + 16 * self.hidden
+            })
+            .sum();
+        self.word_q.len() + 4 * (self.word_scale.len() + self.pos.len() + self.head_w.len()) + layer
+    }
+
+    /// Label scores (log-probabilities) at positions `read` of the sequence `ids`:
+    /// `out[i * labels + l]`. `ids` must fit [`Encoder::max_len`].
+    pub fn forward(&self, ids: &[u32], read: &[usize], buf: &mut Buffers, out: &mut Vec<f32>) {
+        let (h, t) = (self.hidden, ids.len().min(self.max_pos));
+        let hd = h / self.heads;
+        // Embeddings.
+        buf.x.clear();
+        for (p, &id) in ids[..t].iter().enumerate() {
+            let id = (id as usize).min(self.vocab_size - 1);
+            let s = self.word_scale[id];
+            let row = &self.word_q[id * h..(id + 1) * h];
+            let pos = &self.pos[p * h..(p + 1) * h];
+            buf.x.extend(
+                row.iter()
+                    .zip(pos)
+                    .zip(&self.tok_type)
+                    .map(|((&q, &pe), &te)| f32::from(q) * s + pe + te),
+            );
+        }
+        add_layer_norm(&mut buf.x, None, &self.eln_w, &self.eln_b, self.eps);
+        let scale = 1.0 / (hd as f32).sqrt();
+        for l in &self.layers {
+            l.qkv.apply(&buf.x, t, &mut buf.qkv, &mut buf.quant);
+            buf.ctx.clear();
+            buf.ctx.resize(t * h, 0.0);
+            buf.scores.resize(t * t, 0.0);
+            for head in 0..self.heads {
+                let q = &buf.qkv[head * hd..];
+                let k = &buf.qkv[h + head * hd..];
+                let v = &buf.qkv[2 * h + head * hd..];
+                // SAFETY: q/k/v rows are `3h` apart within `qkv` (t rows of 3h values), the
+                // score matrix is t×t and ctx holds t rows of h values; strides match.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        t,
+                        hd,
+                        t,
+                        scale,
+                        q.as_ptr(),
+                        (3 * h) as isize,
+                        1,
+                        k.as_ptr(),
+                        1,
+                        (3 * h) as isize,
+                        0.0,
+                        buf.scores.as_mut_ptr(),
+                        t as isize,
+                        1,
+                    );
+                }
+                softmax_rows(&mut buf.scores, t);
+                // SAFETY: as above; ctx columns [head*hd, head*hd + hd) of each row.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        t,
+                        t,
+                        hd,
+                        1.0,
+                        buf.scores.as_ptr(),
+                        t as isize,
+                        1,
+                        v.as_ptr(),
+                        (3 * h) as isize,
+                        1,
+                        0.0,
+                        buf.ctx.as_mut_ptr().add(head * hd),
+                        h as isize,
+                        1,
+                    );
+                }
+            }
+            l.ao.apply(&buf.ctx, t, &mut buf.tmp, &mut buf.quant);
+            add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.aln_w, &l.aln_b, self.eps);
+            l.fi.apply(&buf.x, t, &mut buf.mid, &mut buf.quant);
+            gelu_in_place(&mut buf.mid);
+            l.fo.apply(&buf.mid, t, &mut buf.tmp, &mut buf.quant);
+            add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.oln_w, &l.oln_b, self.eps);
+        }
+        buf.rows.clear();
+        for &r in read {
+            let r = r.min(t.saturating_sub(1));
+            buf.rows.extend_from_slice(&buf.x[r * h..(r + 1) * h]);
+        }
+        linear(&buf.rows, read.len(), h, &self.head_w, &self.head_b, out);
+        for row in out.chunks_exact_mut(self.labels) {
+            let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
+            row.iter_mut().for_each(|v| *v -= lse);
+        }
+    }
+}

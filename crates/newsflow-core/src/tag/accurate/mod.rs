@@ -1,0 +1,249 @@
+//! The accurate tier: multilingual-e5-small fine-tuned for Hebrew entities
+//! (`scripts/accurate/train.py`), run in Rust. Its labeller segments each chunk's words
+//! into pieces, runs the encoder over windows of at most [`MAX_PIECES`] pieces that end at
+//! word boundaries, reads the label scores at each word's first piece and decodes them with
+//! the same constrained Viterbi as the fast tier (valid BIOES only). Everything around the
+//! labeller (gazetteer, rules, merges, canonical forms) is the shared pipeline.
+
+mod elementwise;
+pub(crate) mod encoder;
+pub mod file;
+pub(crate) mod int8;
+pub(crate) mod tokenizer;
+
+use super::decoder::{viterbi_with, Scratch, Transitions};
+use super::fast::linear::Model;
+use super::gazetteer::GazTag;
+use super::gazetteer::Gazetteer;
+use super::labels::{path_spans, N_LABELS};
+use super::lexicon::Lexicon;
+use super::pipeline::{Labeler, Pipeline, Span};
+use super::{TagError, Tier};
+use encoder::{Buffers, Encoder};
+use file::EncoderFile;
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Arc;
+use tokenizer::Tokenizer;
+
+/// Pieces of one encoder window, besides `<s>` and `</s>` (as in training).
+pub const MAX_PIECES: usize = 254;
+
+/// Pieces of one word given to the encoder; the rest of a very long word (a URL, a run of
+/// digits) is dropped, so one hostile token cannot fill a window.
+pub const MAX_WORD_PIECES: usize = 16;
+
+/// Id of `<s>` and `</s>` in the pruned vocabulary (kept from the original's).
+const BOS: u32 = 0;
+const EOS: u32 = 2;
+
+/// Bytes of a field the encoder reads; the rest of a longer field (only hostile or
+/// pathological inputs: a news article is 2–10 KB) is labelled by the fast tier's model, so
+/// one 10 MB body costs seconds, not an hour. One tagging window.
+pub const ENCODER_FIELD_BYTES: usize = super::window::WINDOW_BYTES;
+
+/// The default location of the accurate tier's model file.
+pub const DEFAULT_MODEL_PATH: &str = "models/ner-accurate.bin";
+
+/// The encoder and its tokenizer as a [`Labeler`].
+#[derive(Debug)]
+pub struct EncoderLabeler {
+    tokenizer: Tokenizer,
+    encoder: Encoder,
+    trans: Transitions<f32>,
+    /// Size of the model file, for reports.
+    pub file_bytes: usize,
+}
+
+/// Reusable buffers of one thread's labelling calls.
+#[derive(Default)]
+struct Work {
+    pieces: Vec<u32>,
+    ids: Vec<u32>,
+    firsts: Vec<usize>,
+    per_word: Vec<(usize, usize)>,
+    logp: Vec<f32>,
+    labels: Vec<u8>,
+    scratch: Scratch<f32>,
+    enc: Buffers,
+}
+
+thread_local! {
+    static WORK: RefCell<Work> = RefCell::new(Work::default());
+}
+
+impl EncoderLabeler {
+    /// Parses a model file's bytes (the int8 kernel where the CPU has it).
+    pub fn from_bytes(bytes: &[u8]) -> Result<EncoderLabeler, TagError> {
+        Self::with_kernel(bytes, true)
+    }
+
+    /// Parses a model file's bytes; `allow_int8 = false` keeps every product in f32 (the
+    /// reference the training code computes).
+    pub fn with_kernel(bytes: &[u8], allow_int8: bool) -> Result<EncoderLabeler, TagError> {
+        let f = EncoderFile::parse(bytes)?;
+        if f.dims.labels != N_LABELS {
+            return Err(TagError::Model(format!(
+                "the model has {} labels, this build expects {N_LABELS}",
+                f.dims.labels
+            )));
+        }
+        if f.dims.max_pos < MAX_PIECES + 2 {
+            return Err(TagError::Model(format!(
+                "the model reads {} positions, fewer than {}",
+                f.dims.max_pos,
+                MAX_PIECES + 2
+            )));
+        }
+        Ok(EncoderLabeler {
+            tokenizer: Tokenizer::new(&f.vocab),
+            encoder: Encoder::new(&f, allow_int8)?,
+            trans: Transitions::new(&[0.0; N_LABELS * N_LABELS]),
+            file_bytes: bytes.len(),
+        })
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Bytes held by the weights.
+    pub fn memory_bytes(&self) -> usize {
+        self.encoder.memory_bytes()
+    }
+
+    /// The label log-probabilities at each word's first piece, `N_LABELS` a word, for words
+    /// that fit one window (for reference checks against the training code).
+    pub fn word_log_probs(&self, words: &[&str]) -> Vec<f32> {
+        let mut w = Work::default();
+        self.segment(words, &mut w);
+        self.label_window(&mut w, 0, words.len());
+        w.logp
+    }
+
+    /// The pieces of `words` into `w.pieces`, with each word's range (at most
+    /// [`MAX_WORD_PIECES`] pieces) in `w.per_word`.
+    fn segment(&self, words: &[&str], w: &mut Work) {
+        w.pieces.clear();
+        w.per_word.clear();
+        for word in words {
+            let s = w.pieces.len();
+            self.tokenizer.word(word, &mut w.pieces);
+            w.pieces.truncate(s + MAX_WORD_PIECES);
+            w.per_word.push((s, w.pieces.len()));
+        }
+    }
+
+    /// Labels the words `[a, b)` (one encoder window) into `w.labels`, with the
+    /// log-probabilities in `w.logp`.
+    fn label_window(&self, w: &mut Work, a: usize, b: usize) {
+        w.ids.clear();
+        w.firsts.clear();
+        w.ids.push(BOS);
+        for &(s, e) in &w.per_word[a..b] {
+            w.firsts.push(w.ids.len());
+            w.ids.extend_from_slice(&w.pieces[s..e]);
+        }
+        w.ids.push(EOS);
+        self.encoder
+            .forward(&w.ids, &w.firsts, &mut w.enc, &mut w.logp);
+        viterbi_with(&w.logp, &self.trans, &mut w.scratch, &mut w.labels);
+    }
+}
+
+/// Spans of a decoded window; confidence is the least probable token's probability of
+/// its label.
+fn spans_of(labels: &[u8], logp: &[f32], offset: usize, out: &mut Vec<Span>) {
+    for (i, end, kind) in path_spans(labels) {
+        let confidence = (i..end)
+            .map(|j| logp[j * N_LABELS + usize::from(labels[j])].exp())
+            .fold(1.0f32, f32::min);
+        out.push(Span {
+            first: offset + i,
+            last: offset + end,
+            kind,
+            confidence,
+        });
+    }
+}
+
+impl Labeler for EncoderLabeler {
+    fn spans(&self, words: &[&str], _gaz: &[GazTag], out: &mut Vec<Span>) {
+        if words.is_empty() {
+            return;
+        }
+        WORK.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let w = &mut *guard;
+            self.segment(words, w);
+            // Windows of whole words within MAX_PIECES.
+            let mut a = 0;
+            while a < words.len() {
+                let mut b = a;
+                let mut n = 0;
+                while b < words.len() {
+                    let k = w.per_word[b].1 - w.per_word[b].0;
+                    if b > a && n + k > MAX_PIECES {
+                        break;
+                    }
+                    n += k;
+                    b += 1;
+                }
+                self.label_window(w, a, b);
+                spans_of(&w.labels, &w.logp, a, out);
+                a = b;
+            }
+        });
+    }
+
+    /// The kernel of the linear layers: "int8-vnni" or "f32".
+    fn kernel(&self) -> &'static str {
+        if self.encoder.uses_int8() {
+            "int8-vnni"
+        } else {
+            "f32"
+        }
+    }
+}
+
+/// The accurate tier: the shared pipeline around the encoder.
+pub type AccurateTagger = Pipeline<EncoderLabeler>;
+
+impl AccurateTagger {
+    /// The accurate tier from a model file's bytes and the shared resources; `fallback`
+    /// (the fast tier's model) labels what lies past the encoder's share of a huge field.
+    pub fn from_parts(
+        gazetteer: Gazetteer,
+        lexicon: Arc<Lexicon>,
+        fallback: Arc<Model>,
+        bytes: &[u8],
+    ) -> Result<AccurateTagger, TagError> {
+        let fallback = Box::new(super::LinearLabeler::new(fallback));
+        Ok(Pipeline::new(
+            Tier::Accurate,
+            gazetteer,
+            lexicon,
+            EncoderLabeler::from_bytes(bytes)?,
+        )
+        .with_fallback(ENCODER_FIELD_BYTES, fallback))
+    }
+
+    /// The accurate tier with the model file at `path` and the built-in gazetteer and
+    /// fast-model tables. Errors name the file.
+    pub fn load(path: &Path) -> Result<AccurateTagger, TagError> {
+        let bytes = std::fs::read(path).map_err(|source| TagError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let (gazetteer, fast) = super::builtin_resources()?;
+        let lexicon = Arc::clone(fast.lexicon());
+        AccurateTagger::from_parts(gazetteer, lexicon, fast, &bytes).map_err(|e| match e {
+            TagError::Model(message) => TagError::ModelFile {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+}
