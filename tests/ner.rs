@@ -14,11 +14,14 @@ fn newsflow() -> Command {
     Command::new(env!("CARGO_BIN_EXE_newsflow"))
 }
 
-/// `newsflow ner-eval` on the tiny fixture (NEMO scheme); callers add options.
+/// `newsflow ner-eval` of the fast tier on the tiny fixture (NEMO scheme); callers add
+/// options.
 fn ner_eval_tiny() -> Command {
     let mut c = newsflow();
     c.args([
         "ner-eval",
+        "--tagger",
+        "fast",
         "--gold",
         "tests/fixtures/ner_tiny.bmes",
         "--scheme",

@@ -4,6 +4,7 @@
 
 use super::{runtime, spawn_signal_handler, RUNTIME_SHUTDOWN_TIMEOUT};
 use newsflow::config::{LogConfig, LogFormat};
+use newsflow::core::tag::Tier;
 use newsflow::telemetry;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -19,9 +20,9 @@ pub(crate) struct Args {
     /// Listen address of the endpoints with --serve.
     #[arg(long, default_value = "127.0.0.1:9464")]
     listen: String,
-    /// Entity-tagging tier: fast or accurate.
-    #[arg(long, default_value = "accurate", value_parser = ["fast", "accurate"])]
-    tagger: String,
+    /// Entity-tagging tier.
+    #[arg(long, value_enum, default_value_t)]
+    tagger: Tier,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -40,7 +41,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         serve,
         repeat,
         listen,
-        tagger: tagger.parse().map_err(anyhow::Error::msg)?,
+        tagger,
     };
     let report = rt.block_on(async {
         let shutdown = CancellationToken::new();

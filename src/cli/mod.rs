@@ -57,15 +57,15 @@ pub(crate) fn spawn_signal_handler(token: CancellationToken) {
 /// int8 kernel on this CPU (it then runs at about a fifth of its speed).
 pub(crate) fn log_tagger(tagger: &dyn newsflow::core::tag::Tagger) {
     let (tier, kernel) = (tagger.tier(), tagger.kernel());
-    if kernel == "f32" {
+    if kernel == newsflow::core::tag::Kernel::F32 {
         tracing::warn!(
             %tier,
-            kernel,
+            %kernel,
             "this CPU lacks AVX-512 VNNI: the accurate tier runs f32 products, about a fifth \
              of its speed; size the workers for it or set [tagger] mode = \"fast\""
         );
     } else {
-        tracing::info!(%tier, kernel, "entity tagger loaded");
+        tracing::info!(%tier, %kernel, "entity tagger loaded");
     }
 }
 

@@ -4,8 +4,7 @@
 use super::read_bmes;
 use anyhow::{bail, Context as _};
 use newsflow::core::tag::accurate::DEFAULT_MODEL_PATH;
-use newsflow::core::tag::gazetteer::Gazetteer;
-use newsflow::core::tag::{AccurateTagger, FastTagger, Tagger, Tier, BUILTIN_GAZETTEER};
+use newsflow::core::tag::{self, FastTagger, Tagger, Tier};
 use newsflow::training::bmes::{self, Scheme};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,9 +31,9 @@ pub(crate) struct Args {
     /// Allowed drop below the recorded F1.
     #[arg(long, default_value_t = 0.05)]
     tolerance: f64,
-    /// Entity-tagging tier to evaluate: fast or accurate.
-    #[arg(long, default_value = "fast", value_parser = ["fast", "accurate"])]
-    tagger: String,
+    /// Entity-tagging tier to evaluate.
+    #[arg(long, value_enum, default_value_t)]
+    tagger: Tier,
     /// Use this model file instead of the tier's own (fast: the one built into the
     /// binary; accurate: models/ner-accurate.bin).
     #[arg(long)]
@@ -46,7 +45,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let tier: Tier = args.tagger.parse().map_err(anyhow::Error::msg)?;
+    let tier = args.tagger;
     let gold = args.gold.as_path();
     let predictions_out = args.predictions_out.as_deref();
     let baseline = args.baseline.as_deref();
@@ -56,31 +55,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let unseen_from = &args.unseen_from;
     let scheme = Scheme::parse(&args.scheme).context("--scheme must be nemo or bmc")?;
     let t0 = Instant::now();
-    let (tagger, about): (Box<dyn Tagger>, String) = match (tier, model) {
-        (Tier::Fast, Some(m)) => {
-            let bytes = std::fs::read(m).with_context(|| format!("reading {}", m.display()))?;
-            let model = newsflow::core::tag::fast::linear::Model::from_bytes(&bytes)
-                .with_context(|| format!("loading {}", m.display()))?;
-            let t = FastTagger::from_parts(Gazetteer::parse(BUILTIN_GAZETTEER)?, model);
-            let about = fast_about(&t, bytes.len());
-            (Box::new(t), about)
-        }
-        (Tier::Fast, None) => {
-            let t = FastTagger::builtin()?;
-            let about = fast_about(&t, newsflow::core::tag::BUILTIN_MODEL.len());
-            (Box::new(t), about)
-        }
-        (Tier::Accurate, m) => {
-            let path = m.unwrap_or(Path::new(DEFAULT_MODEL_PATH));
-            let t = AccurateTagger::load(path)?;
-            let about = format!(
-                "accurate model {}: {:.1} MB file, {:.1} MB in memory",
-                path.display(),
-                t.labeler().file_bytes as f64 / 1e6,
-                t.labeler().memory_bytes() as f64 / 1e6
-            );
-            (Box::new(t), about)
-        }
+    let tagger: Box<dyn Tagger> = match (tier, model) {
+        (Tier::Fast, Some(m)) => Box::new(FastTagger::from_file(m)?),
+        (_, m) => tag::load(tier, m.unwrap_or(Path::new(DEFAULT_MODEL_PATH)))?,
+    };
+    let about = match tier {
+        Tier::Fast => tagger.describe(),
+        Tier::Accurate => format!(
+            "accurate model {}: {}",
+            model.unwrap_or(Path::new(DEFAULT_MODEL_PATH)).display(),
+            tagger.describe()
+        ),
     };
     let load = t0.elapsed();
     let mut sentences = read_bmes(gold)?;
@@ -166,14 +151,4 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("ok: F1 {f1:.4} vs recorded {recorded:.4} (tolerance {tolerance})");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn fast_about(t: &FastTagger, file_bytes: usize) -> String {
-    format!(
-        "{} features, {:.1} MB file, {:.1} MB in memory ({})",
-        t.model().n_features(),
-        file_bytes as f64 / 1e6,
-        t.model().memory_bytes() as f64 / 1e6,
-        t.model().info
-    )
 }

@@ -2,6 +2,7 @@
 //! JSON-lines file, rejects beside it, without Kafka.
 
 use newsflow::config::Config;
+use newsflow::core::tag::Tier;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,9 +18,9 @@ pub(crate) struct Args {
     /// (size limit, dedup window). Defaults and env overrides without it.
     #[arg(long, env = "NEWSFLOW_CONFIG")]
     config: Option<PathBuf>,
-    /// Entity-tagging tier, overriding `[tagger] mode`: fast or accurate.
-    #[arg(long, value_parser = ["fast", "accurate"])]
-    tagger: Option<String>,
+    /// Entity-tagging tier, overriding `[tagger] mode`.
+    #[arg(long, value_enum)]
+    tagger: Option<Tier>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -31,7 +32,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     } = args;
     let mut config = Config::load(config.as_deref())?;
     if let Some(t) = tagger {
-        config.tagger.mode = t.parse().map_err(anyhow::Error::msg)?;
+        config.tagger.mode = t;
     }
     let ctx = newsflow::app::build_context(&config)?;
     let started = std::time::Instant::now();

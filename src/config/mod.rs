@@ -11,7 +11,9 @@ mod env;
 mod validate;
 
 use env::{parse_env_value, set_path};
-pub use validate::{is_secret_property, MANAGED_PROPERTIES};
+pub use validate::{
+    is_managed_property, is_secret_property, MANAGED_IN_EXACTLY_ONCE, MANAGED_PROPERTIES,
+};
 
 /// Errors raised while loading or validating configuration.
 #[derive(Debug, thiserror::Error)]

@@ -61,6 +61,14 @@ impl Config {
                         "is managed by newsflow; set the dedicated newsflow key instead",
                     ));
                 }
+                if k.delivery == DeliveryMode::ExactlyOnce
+                    && MANAGED_IN_EXACTLY_ONCE.contains(&key.as_str())
+                {
+                    return Err(invalid(
+                        &format!("{table}.{key}"),
+                        "is managed by newsflow in exactly-once mode (see kafka.instance_id)",
+                    ));
+                }
             }
         }
         let p = &self.pipeline;
@@ -83,17 +91,6 @@ impl Config {
             return Err(invalid("pipeline.transaction_max_ms", "must be at least 1"));
         }
         if k.delivery == DeliveryMode::ExactlyOnce {
-            for key in ["transactional.id", "isolation.level", "enable.idempotence"] {
-                if k.producer_properties.contains_key(key)
-                    || k.consumer_properties.contains_key(key)
-                    || k.properties.contains_key(key)
-                {
-                    return Err(invalid(
-                        &format!("kafka.*properties.{key}"),
-                        "is managed by newsflow in exactly-once mode (see kafka.instance_id)",
-                    ));
-                }
-            }
             if self.transactional_id().is_none() {
                 return Err(invalid(
                     "kafka.instance_id",
@@ -121,16 +118,29 @@ impl Config {
     }
 }
 
-/// librdkafka properties that newsflow sets itself from dedicated keys.
+/// librdkafka properties that newsflow sets itself, from dedicated keys or because its
+/// delivery guarantees rest on them: refused in the user's property tables.
 pub const MANAGED_PROPERTIES: &[&str] = &[
     "bootstrap.servers",
     "group.id",
     "enable.auto.commit",
     "enable.auto.offset.store",
+    "enable.partition.eof",
     "auto.offset.reset",
     "fetch.wait.max.ms",
     "statistics.interval.ms",
 ];
+
+/// Properties newsflow also manages in exactly-once mode (transactions and fencing).
+pub const MANAGED_IN_EXACTLY_ONCE: &[&str] =
+    &["transactional.id", "isolation.level", "enable.idempotence"];
+
+/// Whether newsflow manages `key` in this delivery mode (the client configuration sets
+/// it last; validation refuses it in the user's tables).
+pub fn is_managed_property(key: &str, delivery: DeliveryMode) -> bool {
+    MANAGED_PROPERTIES.contains(&key)
+        || (delivery == DeliveryMode::ExactlyOnce && MANAGED_IN_EXACTLY_ONCE.contains(&key))
+}
 
 /// Whether a librdkafka property holds a secret that must never be printed.
 pub fn is_secret_property(key: &str) -> bool {

@@ -88,43 +88,57 @@ pub fn kafka_client_config(config: &Config, role: Role<'_>) -> Result<ClientConf
     for (key, v) in config.file_properties()? {
         c.set(key, v);
     }
-    c.set("bootstrap.servers", &k.brokers);
+    for (key, value) in managed_properties(config, role) {
+        c.set(key, value);
+    }
+    Ok(c)
+}
+
+/// The properties newsflow manages for a role, set last (precedence 4). Every key is one
+/// that configuration validation refuses in the user's tables
+/// ([`crate::config::is_managed_property`]); a test holds the two together.
+fn managed_properties(config: &Config, role: Role<'_>) -> Vec<(&'static str, String)> {
+    let k = &config.kafka;
+    let exactly_once = k.delivery == DeliveryMode::ExactlyOnce;
+    let mut m = vec![("bootstrap.servers", k.brokers.clone())];
     match role {
         Role::Consumer => {
-            c.set("group.id", &k.group_id)
-                .set("auto.offset.reset", &k.auto_offset_reset)
-                .set("fetch.wait.max.ms", k.fetch_wait_max_ms.to_string())
-                .set(
+            m.extend([
+                ("group.id", k.group_id.clone()),
+                ("auto.offset.reset", k.auto_offset_reset.clone()),
+                ("fetch.wait.max.ms", k.fetch_wait_max_ms.to_string()),
+                (
                     "statistics.interval.ms",
                     k.statistics_interval_ms.to_string(),
-                )
-                .set("enable.auto.commit", "false")
-                .set("enable.auto.offset.store", "false")
-                .set("enable.partition.eof", "false");
-            if k.delivery == DeliveryMode::ExactlyOnce {
+                ),
+                ("enable.auto.commit", "false".into()),
+                ("enable.auto.offset.store", "false".into()),
+                ("enable.partition.eof", "false".into()),
+            ]);
+            if exactly_once {
                 // Inputs produced in transactions: never process aborted or open ones.
-                c.set("isolation.level", "read_committed");
+                m.push(("isolation.level", "read_committed".into()));
             }
         }
         Role::Producer => {
-            c.set(
+            m.push((
                 "statistics.interval.ms",
                 k.statistics_interval_ms.to_string(),
-            );
-            if k.delivery == DeliveryMode::ExactlyOnce {
+            ));
+            if exactly_once {
                 if let Some(id) = config.transactional_id() {
-                    c.set("transactional.id", id);
+                    m.push(("transactional.id", id));
                 }
             }
         }
-        Role::RedriveConsumer { group } => {
-            c.set("group.id", group)
-                .set("enable.auto.commit", "false")
-                .set("enable.partition.eof", "false");
-        }
+        Role::RedriveConsumer { group } => m.extend([
+            ("group.id", group.to_owned()),
+            ("enable.auto.commit", "false".into()),
+            ("enable.partition.eof", "false".into()),
+        ]),
         Role::RedriveProducer => {}
     }
-    Ok(c)
+    m
 }
 
 /// Client context of the service's producer: logs client errors, reports statistics.
@@ -206,6 +220,34 @@ mod tests {
             kafka_client_config(&c, Role::RedriveConsumer { group: "g-redrive" }).unwrap();
         assert_eq!(redrive.get("group.id"), Some("g-redrive"));
         assert_eq!(redrive.get("max.partition.fetch.bytes"), Some("2000000"));
+    }
+
+    /// Every property the client configuration forces is one validation refuses in the
+    /// user's tables, so a user's value is refused, never silently overridden.
+    #[test]
+    fn every_forced_property_is_refused_by_validation() {
+        for delivery in ["at-least-once", "exactly-once"] {
+            let c = config(&format!(
+                "[kafka]\ndelivery = \"{delivery}\"\ninstance_id = \"i\"\n"
+            ));
+            for role in [
+                Role::Consumer,
+                Role::Producer,
+                Role::RedriveConsumer { group: "r" },
+                Role::RedriveProducer,
+            ] {
+                for (key, _) in managed_properties(&c, role) {
+                    assert!(
+                        crate::config::is_managed_property(key, c.kafka.delivery),
+                        "{delivery} {role:?}: {key} is forced but not refused by validation"
+                    );
+                    let mut user = c.clone();
+                    user.kafka.properties.insert(key.into(), "x".into());
+                    let e = user.validate().unwrap_err().to_string();
+                    assert!(e.contains(key), "{delivery} {role:?} {key}: {e}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,17 @@
-//! The enrichment core: decode → normalize → tag → watchlists → encode. Pure and synchronous; knows
-//! nothing of Kafka, tokio or metrics, so the service, `process`, the benches and the evals
-//! all call [`enrich`].
+//! newsflow's enrichment core: decode → normalize → tag → watchlists → encode, one message
+//! at a time. The service, `newsflow process`, the benchmarks and the evaluations all call
+//! [`enrich`] with a [`Context`] built from plain [`ContextSettings`].
+//!
+//! It owns: input decoding ([`decode`]), text clean-up, language and fingerprints
+//! ([`normalize`]), tokens and sentences ([`segment`]), both entity-tagger tiers ([`tag`]),
+//! watchlist matching ([`watchlist`]), duplicate flagging and the record's JSON layout.
+//!
+//! It must not import: Kafka clients, an async runtime, metrics or HTTP crates (tokio,
+//! rdkafka, prometheus, axum), the service's configuration types, or the training crate.
+//! It is pure and synchronous: the layers above decide threads, I/O and error reporting.
+//! `cargo tree -p newsflow-core` is the check.
+
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod decode;
 pub(crate) mod dedup;

@@ -1,6 +1,11 @@
-//! Training and evaluation of the fast tier's model: BIOES gold files, the perceptron and
-//! CRF learners, and the NEMO scoring rule. Used by `newsflow train-ner` and `ner-eval`,
-//! never by the service: nothing under `core` or `runtime` imports this module.
+//! Training and evaluation of newsflow's entity taggers: BIOES gold files, the perceptron
+//! and CRF learners of the fast tier, model-only scoring, silver data from the accurate
+//! tier, cross-validation, and the NEMO scoring rule. `newsflow train-ner`, `ner-eval` and
+//! `silver` are thin commands over this crate.
+//!
+//! It imports `newsflow-core` (the same features, decoder and pipeline the service runs),
+//! and nothing of the service. Nothing in `newsflow-core` or the service's runtime imports
+//! it.
 
 pub mod bmes;
 pub mod crf;

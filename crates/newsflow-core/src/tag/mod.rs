@@ -95,15 +95,46 @@ impl std::str::FromStr for Tier {
     }
 }
 
+/// How a tier's labeller computes: decided once when its model loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// The fast tier's integer linear model.
+    Linear,
+    /// The accurate tier's int8 products (AVX-512 VNNI).
+    Int8Vnni,
+    /// The accurate tier's f32 products: CPUs without AVX-512 VNNI, or
+    /// `NEWSFLOW_ENCODER_KERNEL=f32`; about a fifth of the int8 speed.
+    F32,
+}
+
+impl Kernel {
+    /// The kernel's name in logs and benchmarks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kernel::Linear => "linear",
+            Kernel::Int8Vnni => "int8-vnni",
+            Kernel::F32 => "f32",
+        }
+    }
+}
+
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An entity tagger: text in, entities out. Both tiers implement it; the service, `process`,
 /// the benches and `ner-eval` hold a `dyn Tagger`.
 pub trait Tagger: Send + Sync + std::fmt::Debug {
     /// Which tier this is (named in every record's `pipeline`).
     fn tier(&self) -> Tier;
 
-    /// How the tier's labeller computes on this CPU ("linear"; the accurate tier
-    /// "int8-vnni", or "f32" where the CPU lacks AVX-512 VNNI: about a fifth of the speed).
-    fn kernel(&self) -> &'static str;
+    /// How the tier's labeller computes on this CPU.
+    fn kernel(&self) -> Kernel;
+
+    /// The tier's model in one line (size, features, training notes).
+    fn describe(&self) -> String;
 
     /// Tags one normalized field, appending entities to `out`. `anchor` is the article's
     /// date for resolving relative dates. Long fields are tagged in windows (see
@@ -158,6 +189,26 @@ impl FastTagger {
             Arc::clone(model.lexicon()),
             LinearLabeler::new(model),
         )
+    }
+
+    /// The fast tier with the built-in gazetteer and the model file at `path` (one that
+    /// `newsflow train-ner` wrote). Errors name the file.
+    pub fn from_file(path: &Path) -> Result<FastTagger, TagError> {
+        let bytes = std::fs::read(path).map_err(|source| TagError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let model = Model::from_bytes(&bytes).map_err(|e| match e {
+            TagError::Model(message) => TagError::ModelFile {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })?;
+        Ok(FastTagger::from_parts(
+            Gazetteer::parse(BUILTIN_GAZETTEER)?,
+            model,
+        ))
     }
 
     /// The linear model.

@@ -11,7 +11,7 @@ use super::gazetteer::{self, Gazetteer, GazetteerMatch};
 use super::lexicon::Lexicon;
 use super::names::is_title;
 use super::window::{chunks, window_end, Window};
-use super::{english, merge, Tagger, Tier};
+use super::{english, merge, Kernel, Tagger, Tier};
 use crate::segment::tokenize;
 use chrono::NaiveDate;
 use std::sync::Arc;
@@ -22,10 +22,11 @@ pub trait Labeler: Send + Sync + std::fmt::Debug {
     /// Labels one chunk; spans are chunk-relative token ranges.
     fn spans(&self, words: &[&str], gaz: &[GazTag], out: &mut Vec<Span>);
 
-    /// How the labeller computes, for start-up logs ("linear", "int8-vnni", "f32").
-    fn kernel(&self) -> &'static str {
-        "linear"
-    }
+    /// How the labeller computes, for start-up logs.
+    fn kernel(&self) -> Kernel;
+
+    /// Its model in one line (size, features, training notes), for evaluations.
+    fn describe(&self) -> String;
 }
 
 /// The shared pipeline around a tier's labeller.
@@ -162,8 +163,12 @@ impl<L: Labeler> Tagger for Pipeline<L> {
         self.tier
     }
 
-    fn kernel(&self) -> &'static str {
+    fn kernel(&self) -> Kernel {
         self.labeler().kernel()
+    }
+
+    fn describe(&self) -> String {
+        self.labeler().describe()
     }
 
     fn tag_field_at(

@@ -169,10 +169,14 @@ macro_rules! dispatch {
         pub(super) fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                /// # Safety
+                /// The CPU must have AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2($($arg: $ty),*) {
                     $impl($($arg),*)
                 }
+                /// # Safety
+                /// The CPU must have AVX-512 F and BW, AVX2 and FMA.
                 #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
                 unsafe fn avx512($($arg: $ty),*) {
                     $impl($($arg),*)

@@ -8,6 +8,10 @@
 const BLOCK: usize = 16;
 
 /// A weight matrix `[n, k]` packed for the kernel: `[n/16][k/4][16][4]` bytes.
+///
+/// Holding one proves what the kernel assumes: the CPU has AVX-512 F, BW and VNNI, `n` is
+/// a multiple of 16, `k` of 4, and the scales, corrections and bias hold `n` values each
+/// ([`PackedI8::new`] checks all of it and is the only constructor).
 #[derive(Debug, Clone)]
 pub struct PackedI8 {
     n: usize,
@@ -19,11 +23,14 @@ pub struct PackedI8 {
     bias: Vec<f32>,
 }
 
-/// Whether this CPU runs the int8 kernel (and the environment does not forbid it).
+/// Whether this CPU runs the int8 kernel and the environment does not forbid it
+/// (`NEWSFLOW_ENCODER_KERNEL=f32`).
 pub fn available() -> bool {
-    if std::env::var("NEWSFLOW_ENCODER_KERNEL").is_ok_and(|v| v == "f32") {
-        return false;
-    }
+    !std::env::var("NEWSFLOW_ENCODER_KERNEL").is_ok_and(|v| v == "f32") && cpu_supports()
+}
+
+/// Whether this CPU has the instructions the kernel uses.
+fn cpu_supports() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         is_x86_feature_detected!("avx512f")
@@ -37,13 +44,16 @@ pub fn available() -> bool {
 }
 
 impl PackedI8 {
-    /// Packs `values` (`[n, k]` row-major int8) with their row scales; `None` when the
-    /// shape does not fit the kernel (n a multiple of 16, k of 4).
+    /// Packs `values` (`[n, k]` row-major int8) with their row scales and bias; `None`
+    /// when this CPU lacks the kernel's instructions or the shapes do not fit it (n a
+    /// multiple of 16, k of 4, `n × k` values, `n` scales and `n` biases).
     pub fn new(values: &[i8], scales: &[f32], bias: &[f32], n: usize, k: usize) -> Option<Self> {
-        if !n.is_multiple_of(BLOCK)
+        if !cpu_supports()
+            || !n.is_multiple_of(BLOCK)
             || !k.is_multiple_of(4)
             || values.len() != n * k
             || scales.len() != n
+            || bias.len() != n
         {
             return None;
         }
@@ -93,8 +103,8 @@ impl PackedI8 {
         y.clear();
         y.resize(t * self.n, 0.0);
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `available()` was checked when the encoder chose this kernel (the packed
-        // weights exist only then); buffer sizes are checked above and in the kernel.
+        // SAFETY: a `PackedI8` exists only where the CPU has the kernel's features and its
+        // vectors have the kernel's shapes (`new`); `run` checks the buffers it is given.
         unsafe {
             kernel::run(self, xq, sx, t, y)
         };
@@ -113,22 +123,35 @@ mod kernel {
     /// step loads `ROWS + COLS` vectors for `ROWS × COLS` multiply-adds.
     const COLS: usize = 4;
 
+    /// `y[t, n] = dequantize(xq[t, k] · wᵀ) + b`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VNNI (true of every `PackedI8`, whose
+    /// constructor checks it). The buffer lengths are checked here.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub(super) unsafe fn run(w: &PackedI8, xq: &[u8], sx: &[f32], t: usize, y: &mut [f32]) {
         assert!(xq.len() == t * w.k && sx.len() == t && y.len() == t * w.n);
         let blocks = w.n / BLOCK;
         let mut nb = 0;
-        while nb + COLS <= blocks {
-            columns::<COLS>(w, nb, xq, sx, t, y);
-            nb += COLS;
-        }
-        while nb < blocks {
-            columns::<1>(w, nb, xq, sx, t, y);
-            nb += 1;
+        // SAFETY: the features are enabled here (this function's contract); `nb + C`
+        // blocks stay within `w.n / BLOCK` and the buffers were checked above.
+        unsafe {
+            while nb + COLS <= blocks {
+                columns::<COLS>(w, nb, xq, sx, t, y);
+                nb += COLS;
+            }
+            while nb < blocks {
+                columns::<1>(w, nb, xq, sx, t, y);
+                nb += 1;
+            }
         }
     }
 
     /// Outputs of the blocks `[nb, nb + C)` for every row.
+    ///
+    /// # Safety
+    /// As [`run`]: the CPU features, buffers of `run`'s checked lengths, and
+    /// `(nb + C) * BLOCK <= w.n`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn columns<const C: usize>(
@@ -140,17 +163,25 @@ mod kernel {
         y: &mut [f32],
     ) {
         let mut ti = 0;
-        while ti + ROWS <= t {
-            tile::<ROWS, C>(w, nb, xq, sx, ti, y);
-            ti += ROWS;
-        }
-        while ti < t {
-            tile::<1, C>(w, nb, xq, sx, ti, y);
-            ti += 1;
+        // SAFETY: this function's contract, and `ti + R <= t` for every tile.
+        unsafe {
+            while ti + ROWS <= t {
+                tile::<ROWS, C>(w, nb, xq, sx, ti, y);
+                ti += ROWS;
+            }
+            while ti < t {
+                tile::<1, C>(w, nb, xq, sx, ti, y);
+                ti += 1;
+            }
         }
     }
 
     /// Rows `[ti, ti + R)` × blocks `[nb, nb + C)`, accumulated in registers.
+    ///
+    /// # Safety
+    /// As [`columns`], and `ti + R <= t`: every load and store below then stays inside
+    /// `xq` (`t × k`), the packed blocks, the `n`-long scale, correction and bias vectors,
+    /// and `y` (`t × n`).
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn tile<const R: usize, const C: usize>(
@@ -161,34 +192,37 @@ mod kernel {
         ti: usize,
         y: &mut [f32],
     ) {
-        let kg = w.k / 4;
-        let mut acc = [[_mm512_setzero_si512(); C]; R];
-        let xp = xq.as_ptr().add(ti * w.k);
-        let wp = w.blocks.as_ptr().add(nb * kg * BLOCK * 4);
-        for g in 0..kg {
-            let mut wv = [_mm512_setzero_si512(); C];
-            for (c, v) in wv.iter_mut().enumerate() {
-                *v = _mm512_loadu_si512(wp.add((c * kg + g) * BLOCK * 4).cast());
-            }
-            for (j, row) in acc.iter_mut().enumerate() {
-                let xv = _mm512_set1_epi32(std::ptr::read_unaligned(
-                    xp.add(j * w.k + g * 4).cast::<i32>(),
-                ));
-                for (a, v) in row.iter_mut().zip(&wv) {
-                    *a = _mm512_dpbusd_epi32(*a, xv, *v);
+        // SAFETY: this function's contract (see # Safety).
+        unsafe {
+            let kg = w.k / 4;
+            let mut acc = [[_mm512_setzero_si512(); C]; R];
+            let xp = xq.as_ptr().add(ti * w.k);
+            let wp = w.blocks.as_ptr().add(nb * kg * BLOCK * 4);
+            for g in 0..kg {
+                let mut wv = [_mm512_setzero_si512(); C];
+                for (c, v) in wv.iter_mut().enumerate() {
+                    *v = _mm512_loadu_si512(wp.add((c * kg + g) * BLOCK * 4).cast());
+                }
+                for (j, row) in acc.iter_mut().enumerate() {
+                    let xv = _mm512_set1_epi32(std::ptr::read_unaligned(
+                        xp.add(j * w.k + g * 4).cast::<i32>(),
+                    ));
+                    for (a, v) in row.iter_mut().zip(&wv) {
+                        *a = _mm512_dpbusd_epi32(*a, xv, *v);
+                    }
                 }
             }
-        }
-        for c in 0..C {
-            let o = (nb + c) * BLOCK;
-            let scale = _mm512_loadu_ps(w.scales.as_ptr().add(o));
-            let corr = _mm512_loadu_si512(w.corr.as_ptr().add(o).cast());
-            let bias = _mm512_loadu_ps(w.bias.as_ptr().add(o));
-            for (j, row) in acc.iter().enumerate() {
-                let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(row[c], corr));
-                let s = _mm512_mul_ps(scale, _mm512_set1_ps(sx[ti + j]));
-                let out = _mm512_fmadd_ps(v, s, bias);
-                _mm512_storeu_ps(y.as_mut_ptr().add((ti + j) * w.n + o), out);
+            for c in 0..C {
+                let o = (nb + c) * BLOCK;
+                let scale = _mm512_loadu_ps(w.scales.as_ptr().add(o));
+                let corr = _mm512_loadu_si512(w.corr.as_ptr().add(o).cast());
+                let bias = _mm512_loadu_ps(w.bias.as_ptr().add(o));
+                for (j, row) in acc.iter().enumerate() {
+                    let v = _mm512_cvtepi32_ps(_mm512_sub_epi32(row[c], corr));
+                    let s = _mm512_mul_ps(scale, _mm512_set1_ps(sx[ti + j]));
+                    let out = _mm512_fmadd_ps(v, s, bias);
+                    _mm512_storeu_ps(y.as_mut_ptr().add((ti + j) * w.n + o), out);
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ use super::gazetteer::Gazetteer;
 use super::labels::{path_spans, N_LABELS};
 use super::lexicon::Lexicon;
 use super::pipeline::{Labeler, Pipeline, Span};
-use super::{TagError, Tier};
+use super::{Kernel, TagError, Tier};
 use encoder::{Buffers, Encoder};
 use file::EncoderFile;
 use std::cell::RefCell;
@@ -197,13 +197,21 @@ impl Labeler for EncoderLabeler {
         });
     }
 
-    /// The kernel of the linear layers: "int8-vnni" or "f32".
-    fn kernel(&self) -> &'static str {
+    /// The kernel of the linear layers.
+    fn kernel(&self) -> Kernel {
         if self.encoder.uses_int8() {
-            "int8-vnni"
+            Kernel::Int8Vnni
         } else {
-            "f32"
+            Kernel::F32
         }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{:.1} MB file, {:.1} MB in memory",
+            self.file_bytes as f64 / 1e6,
+            self.memory_bytes() as f64 / 1e6
+        )
     }
 }
 

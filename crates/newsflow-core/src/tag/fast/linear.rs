@@ -156,6 +156,8 @@ pub struct Model {
     clusters: WordClusters,
     /// Description stored at training time.
     pub info: String,
+    /// Size of the file it was read from (0 when built in memory).
+    file_bytes: usize,
 }
 
 /// How many file units make one run-time unit: 1 when every weight fits in
@@ -229,12 +231,20 @@ impl Model {
             lexicon: Arc::new(Lexicon::new(data.prefix_len, data.word_freq)),
             clusters: WordClusters::from_pairs(data.clusters).with_names(data.names),
             info: data.info,
+            file_bytes: 0,
         }
     }
 
     /// Loads a model from its bytes.
     pub fn from_bytes(b: &[u8]) -> Result<Model, TagError> {
-        Ok(Model::new(ModelData::from_bytes(b)?))
+        let mut model = Model::new(ModelData::from_bytes(b)?);
+        model.file_bytes = b.len();
+        Ok(model)
+    }
+
+    /// Size of the file the model was read from (0 when built in memory).
+    pub fn file_bytes(&self) -> usize {
+        self.file_bytes
     }
 
     /// Number of features with weights.

@@ -16,6 +16,7 @@ use crate::tag::decoder::Scratch;
 use crate::tag::gazetteer::GazTag;
 use crate::tag::labels::{path_spans, split_label, N_LABELS};
 use crate::tag::pipeline::{Labeler, Span};
+use crate::tag::Kernel;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -51,6 +52,21 @@ impl LinearLabeler {
 }
 
 impl Labeler for LinearLabeler {
+    fn kernel(&self) -> Kernel {
+        Kernel::Linear
+    }
+
+    fn describe(&self) -> String {
+        let m = &self.model;
+        format!(
+            "{} features, {:.1} MB file, {:.1} MB in memory ({})",
+            m.n_features(),
+            m.file_bytes() as f64 / 1e6,
+            m.memory_bytes() as f64 / 1e6,
+            m.info
+        )
+    }
+
     fn spans(&self, words: &[&str], gaz: &[GazTag], out: &mut Vec<Span>) {
         BUFFERS.with(|b| {
             let mut b = b.borrow_mut();
