@@ -90,13 +90,11 @@ impl Config {
         if p.transaction_max_ms == 0 {
             return Err(invalid("pipeline.transaction_max_ms", "must be at least 1"));
         }
-        if k.delivery == DeliveryMode::ExactlyOnce {
-            if self.transactional_id().is_none() {
-                return Err(invalid(
-                    "kafka.instance_id",
-                    "exactly-once mode needs an instance id stable across restarts (set it, or $HOSTNAME)",
-                ));
-            }
+        if k.delivery == DeliveryMode::ExactlyOnce && self.transactional_id().is_none() {
+            return Err(invalid(
+                "kafka.instance_id",
+                "exactly-once mode needs an instance id stable across restarts (set it, or $HOSTNAME)",
+            ));
         }
         if p.workers > 1024 {
             return Err(invalid("pipeline.workers", "must be at most 1024"));
