@@ -243,41 +243,58 @@ struct Scanner<'t, 'a> {
 }
 
 impl Scanner<'_, '_> {
-    /// The first split of token `i` (unsplit first) whose stem satisfies `f`.
-    fn sm<T>(&self, i: usize, f: impl Fn(&str) -> Option<T>) -> Option<(usize, T)> {
+    /// The first split of token `i` (unsplit first) whose stem satisfies `f`: the
+    /// prefix letters' character count and `f`'s value.
+    fn stem_match<T>(&self, i: usize, f: impl Fn(&str) -> Option<T>) -> Option<(usize, T)> {
         let n = usize::from(*self.n_splits.get(i)?);
         self.splits[i][..n]
             .iter()
-            .find_map(|&(pc, stem)| f(stem).map(|v| (usize::from(pc), v)))
+            .find_map(|&(prefix, stem)| f(stem).map(|v| (usize::from(prefix), v)))
     }
 
     fn text(&self, i: usize) -> &str {
         self.toks.get(i).map_or("", |t| t.text)
     }
 
+    /// Records a match over tokens `[first, last]`, starting `prefix` characters into
+    /// the first token.
     fn push(
         &mut self,
         kind: EntityType,
         first: usize,
-        pc: usize,
+        prefix: usize,
         last: usize,
         value: Option<String>,
     ) {
         self.out.push(RuleMatch {
             kind,
-            start: self.toks[first].start + pc,
+            start: self.toks[first].start + prefix,
             end: self.toks[last].end,
             value,
         });
     }
 
-    /// Tries every pattern at token `i`; returns the index after the match.
+    /// Tries every pattern family at token `i`, in order; returns the index after the
+    /// first match.
     fn at(&mut self, i: usize) -> Option<usize> {
+        self.deictic_day(i)
+            .or_else(|| self.hebrew_weekday(i))
+            .or_else(|| self.english_weekday(i))
+            .or_else(|| self.numeric_date(i))
+            .or_else(|| self.day_and_month(i))
+            .or_else(|| self.hebrew_month(i))
+            .or_else(|| self.english_month(i))
+            .or_else(|| self.year_after_marker(i))
+            .or_else(|| self.clock_time(i))
+            .or_else(|| self.currency_amount(i))
+            .or_else(|| self.number_with_unit(i))
+    }
+
+    /// Deictic days (`אתמול`, `today`), with an optional weekday in parentheses.
+    fn deictic_day(&mut self, i: usize) -> Option<usize> {
         let t = self.text(i);
-        let anchor = self.anchor;
-        // Deictic days, with an optional weekday in parentheses.
-        let deictic = self
-            .sm(i, |s| match s {
+        let (prefix, off) = self
+            .stem_match(i, |s| match s {
                 "אתמול" => Some(-1),
                 "היום" => Some(0),
                 "מחר" => Some(1),
@@ -290,35 +307,37 @@ impl Scanner<'_, '_> {
                     .iter()
                     .find(|(w, _)| w.eq_ignore_ascii_case(t))
                     .map(|&(_, off)| (0, off))
-            });
-        if let Some((pc, off)) = deictic {
-            let date = anchor.map(|a| a + Duration::days(off));
-            if self.text(i + 1) == "(" && self.text(i + 3) == ")" {
-                if let Some(wd) =
-                    he_weekday(self.text(i + 2)).or_else(|| en_weekday(self.text(i + 2)))
-                {
-                    let v = date.filter(|d| d.weekday() == wd).map(|d| d.to_string());
-                    self.push(EntityType::DATE, i, pc, i + 3, v);
-                    return Some(i + 4);
-                }
-            }
-            self.push(EntityType::DATE, i, pc, i, date.map(|d| d.to_string()));
-            return Some(i + 1);
-        }
-        // Hebrew `[ב]יום <weekday> [האחרון|שעבר|הקרוב|הבא]`.
-        if let Some((pc, ())) = self.sm(i, |s| (s == "יום").then_some(())) {
-            if let Some(wd) = he_weekday(self.text(i + 1)) {
-                let (rel, last) = match self.text(i + 2) {
-                    "האחרון" | "שעבר" => (Rel::Last, i + 2),
-                    "הקרוב" | "הבא" => (Rel::Next, i + 2),
-                    _ => (Rel::Bare, i + 1),
-                };
-                let v = resolve_weekday(anchor, wd, rel);
-                self.push(EntityType::DATE, i, pc, last, v);
-                return Some(last + 1);
+            })?;
+        let date = self.anchor.map(|a| a + Duration::days(off));
+        if self.text(i + 1) == "(" && self.text(i + 3) == ")" {
+            if let Some(wd) = he_weekday(self.text(i + 2)).or_else(|| en_weekday(self.text(i + 2)))
+            {
+                let v = date.filter(|d| d.weekday() == wd).map(|d| d.to_string());
+                self.push(EntityType::DATE, i, prefix, i + 3, v);
+                return Some(i + 4);
             }
         }
-        // English `[last|next|this] <Weekday>`.
+        self.push(EntityType::DATE, i, prefix, i, date.map(|d| d.to_string()));
+        Some(i + 1)
+    }
+
+    /// Hebrew `[ב]יום <weekday> [האחרון|שעבר|הקרוב|הבא]`.
+    fn hebrew_weekday(&mut self, i: usize) -> Option<usize> {
+        let (prefix, ()) = self.stem_match(i, |s| (s == "יום").then_some(()))?;
+        let wd = he_weekday(self.text(i + 1))?;
+        let (rel, last) = match self.text(i + 2) {
+            "האחרון" | "שעבר" => (Rel::Last, i + 2),
+            "הקרוב" | "הבא" => (Rel::Next, i + 2),
+            _ => (Rel::Bare, i + 1),
+        };
+        let v = resolve_weekday(self.anchor, wd, rel);
+        self.push(EntityType::DATE, i, prefix, last, v);
+        Some(last + 1)
+    }
+
+    /// English `[last|next|this] <Weekday>`, or a capitalised weekday alone.
+    fn english_weekday(&mut self, i: usize) -> Option<usize> {
+        let t = self.text(i);
         let is = |w: &str| w.eq_ignore_ascii_case(t);
         let rel_word = if is("last") || is("past") {
             Some(Rel::Last)
@@ -328,146 +347,162 @@ impl Scanner<'_, '_> {
             None
         };
         if let (Some(rel), Some(wd)) = (rel_word, en_weekday(self.text(i + 1))) {
-            let v = resolve_weekday(anchor, wd, rel);
+            let v = resolve_weekday(self.anchor, wd, rel);
             self.push(EntityType::DATE, i, 0, i + 1, v);
             return Some(i + 2);
         }
-        if let Some(wd) = en_weekday(t).filter(|_| t.starts_with(|c: char| c.is_ascii_uppercase()))
-        {
-            let v = resolve_weekday(anchor, wd, Rel::Bare);
-            self.push(EntityType::DATE, i, 0, i, v);
+        let wd = en_weekday(t).filter(|_| t.starts_with(|c: char| c.is_ascii_uppercase()))?;
+        let v = resolve_weekday(self.anchor, wd, Rel::Bare);
+        self.push(EntityType::DATE, i, 0, i, v);
+        Some(i + 1)
+    }
+
+    /// A numeric date (`21.8.2025`, day first).
+    fn numeric_date(&mut self, i: usize) -> Option<usize> {
+        let (prefix, d) = self.stem_match(i, numeric_date)?;
+        self.push(EntityType::DATE, i, prefix, i, Some(d.to_string()));
+        Some(i + 1)
+    }
+
+    /// Hebrew `[ה-]21 [ב]אוגוסט [2025]`, English `21 August [2025]`.
+    fn day_and_month(&mut self, i: usize) -> Option<usize> {
+        let (prefix, d) = self.stem_match(i, day)?;
+        let m = self
+            .stem_match(i + 1, he_month)
+            .map(|(_, m)| m)
+            .or_else(|| en_month(self.text(i + 1)))?;
+        let y = year(self.text(i + 2));
+        let last = if y.is_some() { i + 2 } else { i + 1 };
+        self.push(
+            EntityType::DATE,
+            i,
+            prefix,
+            last,
+            day_month(self.anchor, d, m, y),
+        );
+        Some(last + 1)
+    }
+
+    /// Hebrew month `[ב]מרץ [2023]`; a month name alone only with a prefix or an
+    /// unambiguous name.
+    fn hebrew_month(&mut self, i: usize) -> Option<usize> {
+        let (prefix, m) = self.stem_match(i, he_month)?;
+        if let Some(y) = year(self.text(i + 1)) {
+            let v = Some(format!("{y:04}-{m:02}"));
+            self.push(EntityType::DATE, i, prefix, i + 1, v);
+            return Some(i + 2);
+        }
+        if prefix > 0 || !matches!(self.text(i), "מאי" | "יולי") {
+            self.push(EntityType::DATE, i, prefix, i, None);
             return Some(i + 1);
         }
-        // Numeric date.
-        if let Some((pc, d)) = self.sm(i, numeric_date) {
-            self.push(EntityType::DATE, i, pc, i, Some(d.to_string()));
-            return Some(i + 1);
-        }
-        // Hebrew `[ה-]21 [ב]אוגוסט [2025]`.
-        if let Some((pc, d)) = self.sm(i, day) {
-            if let Some((_, m)) = self.sm(i + 1, he_month) {
-                let y = year(self.text(i + 2));
-                let last = if y.is_some() { i + 2 } else { i + 1 };
-                self.push(EntityType::DATE, i, pc, last, day_month(anchor, d, m, y));
-                return Some(last + 1);
-            }
-            // English `21 August [2025]`.
-            if let Some(m) = en_month(self.text(i + 1)) {
-                let y = year(self.text(i + 2));
-                let last = if y.is_some() { i + 2 } else { i + 1 };
-                self.push(EntityType::DATE, i, pc, last, day_month(anchor, d, m, y));
-                return Some(last + 1);
-            }
-        }
-        // Hebrew month `[ב]מרץ [2023]`.
-        if let Some((pc, m)) = self.sm(i, he_month) {
-            if let Some(y) = year(self.text(i + 1)) {
-                self.push(
-                    EntityType::DATE,
-                    i,
-                    pc,
-                    i + 1,
-                    Some(format!("{y:04}-{m:02}")),
-                );
-                return Some(i + 2);
-            }
-            // A month name alone: only with a prefix or an unambiguous name.
-            if pc > 0 || !matches!(t, "מאי" | "יולי") {
-                self.push(EntityType::DATE, i, pc, i, None);
-                return Some(i + 1);
-            }
-        }
-        // English `March [21][,] [2023]`.
-        if let Some(m) = en_month(t).filter(|_| {
+        None
+    }
+
+    /// English `March [21][,] [2023]`.
+    fn english_month(&mut self, i: usize) -> Option<usize> {
+        let t = self.text(i);
+        let m = en_month(t).filter(|_| {
             t != "May" || year(self.text(i + 1)).is_some() || day(self.text(i + 1)).is_some()
-        }) {
-            let mut j = i + 1;
-            if self.text(j) == "." {
-                j += 1;
+        })?;
+        let mut j = i + 1;
+        if self.text(j) == "." {
+            j += 1;
+        }
+        if let Some(d) = day(self.text(j)) {
+            let mut k = j + 1;
+            if self.text(k) == "," {
+                k += 1;
             }
-            if let Some(d) = day(self.text(j)) {
-                let mut k = j + 1;
-                if self.text(k) == "," {
-                    k += 1;
-                }
-                if let Some(y) = year(self.text(k)) {
-                    self.push(EntityType::DATE, i, 0, k, day_month(None, d, m, Some(y)));
-                    return Some(k + 1);
-                }
-                self.push(EntityType::DATE, i, 0, j, day_month(anchor, d, m, None));
-                return Some(j + 1);
+            if let Some(y) = year(self.text(k)) {
+                self.push(EntityType::DATE, i, 0, k, day_month(None, d, m, Some(y)));
+                return Some(k + 1);
             }
-            if let Some(y) = year(self.text(j)) {
-                self.push(EntityType::DATE, i, 0, j, Some(format!("{y:04}-{m:02}")));
-                return Some(j + 1);
-            }
-            self.push(EntityType::DATE, i, 0, i, None);
+            let v = day_month(self.anchor, d, m, None);
+            self.push(EntityType::DATE, i, 0, j, v);
+            return Some(j + 1);
+        }
+        if let Some(y) = year(self.text(j)) {
+            self.push(EntityType::DATE, i, 0, j, Some(format!("{y:04}-{m:02}")));
+            return Some(j + 1);
+        }
+        self.push(EntityType::DATE, i, 0, i, None);
+        Some(i + 1)
+    }
+
+    /// A year after `ב-`, `בשנת`, `in`.
+    fn year_after_marker(&mut self, i: usize) -> Option<usize> {
+        let (prefix, y) = self.stem_match(i, year)?;
+        let prev = if i > 0 { self.text(i - 1) } else { "" };
+        if prefix > 0 || matches!(prev, "שנת" | "בשנת" | "משנת" | "in" | "In" | "since")
+        {
+            self.push(EntityType::DATE, i, prefix, i, Some(format!("{y:04}")));
             return Some(i + 1);
         }
-        // A year after `ב-`, `בשנת`, `in`.
-        if let Some((pc, y)) = self.sm(i, year) {
-            let prev = if i > 0 { self.text(i - 1) } else { "" };
-            if pc > 0 || matches!(prev, "שנת" | "בשנת" | "משנת" | "in" | "In" | "since")
-            {
-                self.push(EntityType::DATE, i, pc, i, Some(format!("{y:04}")));
-                return Some(i + 1);
-            }
+        None
+    }
+
+    /// Time `13:00`, `בשעה 13:00`.
+    fn clock_time(&mut self, i: usize) -> Option<usize> {
+        let (prefix, h) = self.stem_match(i, hour)?;
+        let adjacent = |a: usize, b: usize| {
+            self.toks
+                .get(b)
+                .is_some_and(|n| n.start == self.toks[a].end)
+        };
+        let minutes = self.text(i + 2);
+        let is_time = self.text(i + 1) == ":"
+            && adjacent(i, i + 1)
+            && adjacent(i + 1, i + 2)
+            && minutes.len() == 2
+            && minutes.parse::<u32>().is_ok_and(|m| m < 60);
+        if !is_time {
+            return None;
         }
-        // Time `13:00`, `בשעה 13:00`.
-        if let Some((pc, h)) = self.sm(i, hour) {
-            let adjacent = |a: usize, b: usize| {
-                self.toks
-                    .get(b)
-                    .is_some_and(|n| n.start == self.toks[a].end)
-            };
-            let minutes = self.text(i + 2);
-            if self.text(i + 1) == ":"
-                && adjacent(i, i + 1)
-                && adjacent(i + 1, i + 2)
-                && minutes.len() == 2
-                && minutes.parse::<u32>().is_ok_and(|m| m < 60)
-            {
-                let hour_word = |s: &str| matches!(s, "שעה" | "השעה").then_some(());
-                let (first, pc) = match (i > 0).then(|| self.sm(i - 1, hour_word)) {
-                    Some(Some((p, ()))) if pc == 0 => (i - 1, p),
-                    _ => (i, pc),
-                };
-                let v = format!("{h:02}:{minutes}");
-                self.push(EntityType::TIME, first, pc, i + 2, Some(v));
-                return Some(i + 3);
-            }
+        let hour_word = |s: &str| matches!(s, "שעה" | "השעה").then_some(());
+        let (first, prefix) = match (i > 0).then(|| self.stem_match(i - 1, hour_word)) {
+            Some(Some((p, ()))) if prefix == 0 => (i - 1, p),
+            _ => (i, prefix),
+        };
+        let v = format!("{h:02}:{minutes}");
+        self.push(EntityType::TIME, first, prefix, i + 2, Some(v));
+        Some(i + 3)
+    }
+
+    /// A currency sign before a number: `$5`, `€ 5 מיליון`.
+    fn currency_amount(&mut self, i: usize) -> Option<usize> {
+        if !(matches!(self.text(i), "$" | "€" | "₪") && number(self.text(i + 1))) {
+            return None;
         }
-        // Amounts and percentages: `$5`, `5 מיליון דולר`, `5%`, `5 אחוזים`, `5 percent`.
-        if matches!(t, "$" | "€" | "₪") && number(self.text(i + 1)) {
-            {
-                let mut last = i + 1;
-                if MULTIPLIERS.contains(&self.text(i + 2)) {
-                    last = i + 2;
-                }
-                self.push(EntityType::MONEY, i, 0, last, None);
-                return Some(last + 1);
-            }
+        let mut last = i + 1;
+        if MULTIPLIERS.contains(&self.text(i + 2)) {
+            last = i + 2;
         }
-        if let Some((pc, ())) = self.sm(i, |s| number(s).then_some(())) {
-            let mut j = i + 1;
-            if self.text(j) == "%" && self.toks[j].start == self.toks[i].end {
-                self.push(EntityType::PERCENT, i, pc, j, None);
-                return Some(j + 1);
-            }
-            while MULTIPLIERS.contains(&self.text(j)) {
-                j += 1;
-            }
-            let unit = self.text(j);
-            if matches!(unit, "אחוז" | "אחוזים" | "percent" | "%") {
-                self.push(EntityType::PERCENT, i, pc, j, None);
-                return Some(j + 1);
-            }
-            if HE_CURRENCIES.contains(&unit)
-                || EN_CURRENCIES.iter().any(|c| c.eq_ignore_ascii_case(unit))
-            {
-                self.push(EntityType::MONEY, i, pc, j, None);
-                return Some(j + 1);
-            }
+        self.push(EntityType::MONEY, i, 0, last, None);
+        Some(last + 1)
+    }
+
+    /// A number with a unit: `5%`, `5 אחוזים`, `5 percent`, `5 מיליון דולר`.
+    fn number_with_unit(&mut self, i: usize) -> Option<usize> {
+        let (prefix, ()) = self.stem_match(i, |s| number(s).then_some(()))?;
+        let mut j = i + 1;
+        if self.text(j) == "%" && self.toks[j].start == self.toks[i].end {
+            self.push(EntityType::PERCENT, i, prefix, j, None);
+            return Some(j + 1);
+        }
+        while MULTIPLIERS.contains(&self.text(j)) {
+            j += 1;
+        }
+        let unit = self.text(j);
+        if matches!(unit, "אחוז" | "אחוזים" | "percent" | "%") {
+            self.push(EntityType::PERCENT, i, prefix, j, None);
+            return Some(j + 1);
+        }
+        if HE_CURRENCIES.contains(&unit)
+            || EN_CURRENCIES.iter().any(|c| c.eq_ignore_ascii_case(unit))
+        {
+            self.push(EntityType::MONEY, i, prefix, j, None);
+            return Some(j + 1);
         }
         None
     }
