@@ -33,25 +33,26 @@ pub struct TokInfo {
     gaz: GazTag,
     tri: [u64; 16],
     n_tri: u8,
-    spre: [u64; 4],
+    /// First 2 and 3 characters of the prefix-stripped stems.
+    stem_starts: [u64; 4],
     /// Cluster ids + 1 of the word (0: not in the vocabulary).
-    cl: [u16; LEVELS],
+    classes: [u16; LEVELS],
     /// Cluster ids + 1 of the first prefix-stripped stem in the vocabulary (0: none).
-    cls: [u16; LEVELS],
+    stem_classes: [u16; LEVELS],
     /// Whether clusters were available (a model without them gets no cluster features).
     lex: bool,
     /// Name-list flags of the word, else of its first prefix-stripped stem in a list.
-    nm: u8,
+    names: u8,
 }
 
 impl TokInfo {
     /// Clusters of the word, else of its stem (for the neighbours' features).
     #[inline]
     fn any_cluster(&self) -> [u16; LEVELS] {
-        if self.cl[0] != 0 {
-            self.cl
+        if self.classes[0] != 0 {
+            self.classes
         } else {
-            self.cls
+            self.stem_classes
         }
     }
 }
@@ -99,120 +100,168 @@ pub fn tok_info(word: &str, gaz: GazTag, clusters: &WordClusters) -> TokInfo {
     let mut t = TokInfo {
         word: hash_bytes(1, word.as_bytes()),
         gaz,
+        lex: !clusters.is_empty(),
         ..TokInfo::default()
     };
-    t.lex = !clusters.is_empty();
     if t.lex {
         if let Some(ids) = clusters.get(t.word) {
-            t.cl = plus_one(ids);
+            t.classes = plus_one(ids);
         }
     }
-    let names = clusters.has_names();
-    if names {
-        t.nm = clusters.name_flags(t.word);
+    if clusters.has_names() {
+        t.names = clusters.name_flags(t.word);
     }
-    // Lowercase hash (Latin only), shape and flags in one pass.
-    let mut lower = FNV_OFFSET ^ 1;
-    let mut shape = FNV_OFFSET ^ 2;
-    let mut last_class = 0u8;
-    let mut n_chars = 0usize;
-    let mut all_digit = true;
-    let mut all_upper = true;
-    let mut any_alpha = false;
-    let mut flags = 0u32;
-    for (i, c) in word.chars().enumerate() {
-        n_chars += 1;
-        if ('\u{05D0}'..='\u{05EA}').contains(&c) {
-            // Hebrew letter: the common case, without Unicode table look-ups.
-            let mut buf = [0u8; 4];
-            for &b in c.encode_utf8(&mut buf).as_bytes() {
-                lower ^= u64::from(b);
-                lower = lower.wrapping_mul(FNV_PRIME);
+    let surface = SurfaceScan::of(word);
+    t.lower = surface.lower;
+    t.shape = surface.shape;
+    t.flags = surface.flags;
+    t.has_upper = surface.has_upper;
+    add_stems(&mut t, word, clusters);
+    add_affixes(&mut t, word);
+    // Character trigrams (generalise to unseen transliterated names: מסצוסטס, נבראסקה).
+    t.n_tri = ngrams(word, 3, 20, &mut t.tri, 0) as u8;
+    add_stem_starts(&mut t, word);
+    t
+}
+
+/// FNV-1a step over the UTF-8 bytes of `c`.
+#[inline]
+fn fnv_char(mut h: u64, c: char) -> u64 {
+    let mut buf = [0u8; 4];
+    for &b in c.encode_utf8(&mut buf).as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// One pass over a word's characters: its lowercase hash (Latin letters folded), its
+/// compressed shape hash and its flags.
+struct SurfaceScan {
+    lower: u64,
+    shape: u64,
+    last_class: u8,
+    n_chars: usize,
+    all_digit: bool,
+    all_upper: bool,
+    any_alpha: bool,
+    has_upper: bool,
+    flags: u32,
+}
+
+impl SurfaceScan {
+    #[inline]
+    fn of(word: &str) -> SurfaceScan {
+        let mut s = SurfaceScan {
+            lower: FNV_OFFSET ^ 1,
+            shape: FNV_OFFSET ^ 2,
+            last_class: 0,
+            n_chars: 0,
+            all_digit: true,
+            all_upper: true,
+            any_alpha: false,
+            has_upper: false,
+            flags: 0,
+        };
+        for (i, c) in word.chars().enumerate() {
+            s.n_chars += 1;
+            let class = if ('\u{05D0}'..='\u{05EA}').contains(&c) {
+                s.hebrew_letter(c)
+            } else {
+                s.other_char(i, c)
+            };
+            if class != s.last_class {
+                s.shape ^= u64::from(class);
+                s.shape = s.shape.wrapping_mul(FNV_PRIME);
+                s.last_class = class;
             }
-            all_upper = false;
-            all_digit = false;
-            any_alpha = true;
-            flags |= F_HEBREW;
-            if last_class != b'a' {
-                shape ^= u64::from(b'a');
-                shape = shape.wrapping_mul(FNV_PRIME);
-                last_class = b'a';
-            }
-            continue;
         }
+        s.finish(word);
+        s
+    }
+
+    /// A Hebrew letter: the common case, without Unicode table look-ups.
+    #[inline]
+    fn hebrew_letter(&mut self, c: char) -> u8 {
+        self.lower = fnv_char(self.lower, c);
+        self.all_upper = false;
+        self.all_digit = false;
+        self.any_alpha = true;
+        self.flags |= F_HEBREW;
+        b'a'
+    }
+
+    /// Any other character, at position `i`; returns its shape class.
+    #[inline]
+    fn other_char(&mut self, i: usize, c: char) -> u8 {
         if c.is_uppercase() {
-            t.has_upper = true;
+            self.has_upper = true;
             if i == 0 {
-                flags |= F_INITCAP;
+                self.flags |= F_INITCAP;
             }
             for lc in c.to_lowercase() {
-                let mut buf = [0u8; 4];
-                for &b in lc.encode_utf8(&mut buf).as_bytes() {
-                    lower ^= u64::from(b);
-                    lower = lower.wrapping_mul(FNV_PRIME);
-                }
+                self.lower = fnv_char(self.lower, lc);
             }
         } else {
-            let mut buf = [0u8; 4];
-            for &b in c.encode_utf8(&mut buf).as_bytes() {
-                lower ^= u64::from(b);
-                lower = lower.wrapping_mul(FNV_PRIME);
-            }
+            self.lower = fnv_char(self.lower, c);
             if is_letter(c) {
-                all_upper = false;
+                self.all_upper = false;
             }
         }
         if c.is_ascii_digit() {
-            flags |= F_DIGIT;
+            self.flags |= F_DIGIT;
         } else {
-            all_digit = false;
+            self.all_digit = false;
         }
         if is_letter(c) {
-            any_alpha = true;
+            self.any_alpha = true;
             if ('\u{05D0}'..='\u{05EA}').contains(&c) {
-                flags |= F_HEBREW;
+                self.flags |= F_HEBREW;
             } else if c.is_ascii_alphabetic() {
-                flags |= F_LATIN;
+                self.flags |= F_LATIN;
             }
         }
         match c {
-            '"' => flags |= F_QUOTE,
-            '\'' => flags |= F_QUOTE,
-            '-' => flags |= F_HYPHEN,
+            '"' | '\'' => self.flags |= F_QUOTE,
+            '-' => self.flags |= F_HYPHEN,
             _ => {}
         }
-        let class = shape_class(c);
-        if class != last_class {
-            shape ^= u64::from(class);
-            shape = shape.wrapping_mul(FNV_PRIME);
-            last_class = class;
+        shape_class(c)
+    }
+
+    /// The flags that need the whole word: geresh, all digits, year, all caps,
+    /// punctuation, length.
+    #[inline]
+    fn finish(&mut self, word: &str) {
+        if word.ends_with('\'') {
+            self.flags |= F_GERESH_END;
         }
-    }
-    if word.ends_with('\'') {
-        flags |= F_GERESH_END;
-    }
-    if all_digit && n_chars > 0 {
-        flags |= F_ALLDIGIT;
-        if n_chars == 4 && (word.starts_with("19") || word.starts_with("20")) {
-            flags |= F_YEAR;
+        if self.all_digit && self.n_chars > 0 {
+            self.flags |= F_ALLDIGIT;
+            if self.n_chars == 4 && (word.starts_with("19") || word.starts_with("20")) {
+                self.flags |= F_YEAR;
+            }
         }
+        if self.any_alpha && self.all_upper && self.has_upper {
+            self.flags |= F_ALLCAP;
+        }
+        if !self.any_alpha && self.flags & F_DIGIT == 0 {
+            self.flags |= F_PUNCT;
+        }
+        self.flags |= match self.n_chars {
+            0 | 1 => F_LEN1,
+            2 | 3 => F_LEN2_3,
+            4..=7 => 0,
+            _ => F_LEN_LONG,
+        };
     }
-    if any_alpha && all_upper && t.has_upper {
-        flags |= F_ALLCAP;
-    }
-    if !any_alpha && flags & F_DIGIT == 0 {
-        flags |= F_PUNCT;
-    }
-    flags |= match n_chars {
-        0 | 1 => F_LEN1,
-        2 | 3 => F_LEN2_3,
-        4..=7 => 0,
-        _ => F_LEN_LONG,
-    };
-    t.lower = lower;
-    t.shape = shape;
-    t.flags = flags;
-    // Prefix splits (the unsplit form is the word itself).
+}
+
+/// Prefix splits (the unsplit form is the word itself): up to three stems and their
+/// prefixes, and the classes and name flags of the first stem that has them.
+#[inline]
+fn add_stems(t: &mut TokInfo, word: &str, clusters: &WordClusters) {
+    let names = clusters.has_names();
     for (prefix, stem) in prefix_splits(word).skip(1) {
         let k = usize::from(t.n_stems);
         if k >= 3 {
@@ -221,20 +270,24 @@ pub fn tok_info(word: &str, gaz: GazTag, clusters: &WordClusters) -> TokInfo {
         t.stems[k] = hash_bytes(3, stem.as_bytes());
         t.prefixes[k] = hash_bytes(4, prefix.as_bytes());
         t.n_stems += 1;
-        let need_cluster = t.cls[0] == 0 && t.lex;
-        if need_cluster || (names && t.nm == 0) {
+        let need_cluster = t.stem_classes[0] == 0 && t.lex;
+        if need_cluster || (names && t.names == 0) {
             let h = hash_bytes(1, stem.as_bytes());
             if need_cluster {
                 if let Some(ids) = clusters.get(h) {
-                    t.cls = plus_one(ids);
+                    t.stem_classes = plus_one(ids);
                 }
             }
-            if names && t.nm == 0 {
-                t.nm = clusters.name_flags(h);
+            if names && t.names == 0 {
+                t.names = clusters.name_flags(h);
             }
         }
     }
-    // Character prefixes and suffixes of 1..=4 characters (shorter than the token).
+}
+
+/// Character prefixes and suffixes of 1..=4 characters (shorter than the token).
+#[inline]
+fn add_affixes(t: &mut TokInfo, word: &str) {
     let mut n = 0;
     for (b, _) in word.char_indices().skip(1).take(4) {
         t.pre[n] = hash_bytes(5 + n as u64, &word.as_bytes()[..b]);
@@ -249,29 +302,28 @@ pub fn tok_info(word: &str, gaz: GazTag, clusters: &WordClusters) -> TokInfo {
         m += 1;
     }
     t.n_affix = n.max(m) as u8;
-    // Character trigrams (generalise to unseen transliterated names: מסצוסטס, נבראסקה).
-    t.n_tri = ngrams(word, 3, 20, &mut t.tri, 0) as u8;
-    // First 2 and 3 characters of the shortest and longest prefix-stripped stems (the
-    // start of the word behind the prefix letters).
-    {
-        let mut k = 0;
-        let mut first: Option<&str> = None;
-        let mut last: Option<&str> = None;
-        for (_, st) in prefix_splits(word).skip(1) {
-            if first.is_none() {
-                first = Some(st);
-            } else {
-                last = Some(st);
-            }
-        }
-        for st in first.into_iter().chain(last) {
-            for (j, (b, _)) in st.char_indices().skip(2).take(2).enumerate() {
-                t.spre[k] = hash_bytes(30 + j as u64, &st.as_bytes()[..b]);
-                k += 1;
-            }
+}
+
+/// First 2 and 3 characters of the shortest and longest prefix-stripped stems (the start
+/// of the word behind the prefix letters).
+#[inline]
+fn add_stem_starts(t: &mut TokInfo, word: &str) {
+    let mut k = 0;
+    let mut first: Option<&str> = None;
+    let mut last: Option<&str> = None;
+    for (_, st) in prefix_splits(word).skip(1) {
+        if first.is_none() {
+            first = Some(st);
+        } else {
+            last = Some(st);
         }
     }
-    t
+    for st in first.into_iter().chain(last) {
+        for (j, (b, _)) in st.char_indices().skip(2).take(2).enumerate() {
+            t.stem_starts[k] = hash_bytes(30 + j as u64, &st.as_bytes()[..b]);
+            k += 1;
+        }
+    }
 }
 
 /// Character n-grams of `s` with `^`/`$` boundary markers, hashed with `seed`, written to
@@ -460,7 +512,7 @@ pub fn features(toks: &[TokInfo], i: usize, mut f: impl FnMut(u64)) {
     for &h in &t.tri[..usize::from(t.n_tri)] {
         f(mix(tpl::TRI, h));
     }
-    for &h in &t.spre {
+    for &h in &t.stem_starts {
         if h != 0 {
             f(mix(tpl::SPRE, h));
         }
@@ -475,15 +527,15 @@ pub fn features(toks: &[TokInfo], i: usize, mut f: impl FnMut(u64)) {
 #[inline]
 fn name_features(toks: &[TokInfo], i: usize, f: &mut impl FnMut(u64)) {
     let t = &toks[i];
-    let prev = i.checked_sub(1).map_or(0, |j| toks[j].nm);
-    let next = toks.get(i + 1).map_or(0, |n| n.nm);
-    if t.nm != 0 {
+    let prev = i.checked_sub(1).map_or(0, |j| toks[j].names);
+    let next = toks.get(i + 1).map_or(0, |n| n.names);
+    if t.names != 0 {
         for b in 0..name_flags::COUNT {
-            if t.nm & (1 << b) != 0 {
+            if t.names & (1 << b) != 0 {
                 f(mix(tpl::NAME0, u64::from(b)));
             }
         }
-        f(mix(tpl::NAMES0, u64::from(t.nm)));
+        f(mix(tpl::NAMES0, u64::from(t.names)));
     }
     if prev != 0 {
         f(mix(tpl::NAMESM1, u64::from(prev)));
@@ -491,8 +543,11 @@ fn name_features(toks: &[TokInfo], i: usize, f: &mut impl FnMut(u64)) {
     if next != 0 {
         f(mix(tpl::NAMESP1, u64::from(next)));
     }
-    if t.nm != 0 || prev != 0 {
-        f(mix(tpl::NAMES_PAIR, u64::from(prev) << 8 | u64::from(t.nm)));
+    if t.names != 0 || prev != 0 {
+        f(mix(
+            tpl::NAMES_PAIR,
+            u64::from(prev) << 8 | u64::from(t.names),
+        ));
     }
 }
 
@@ -504,15 +559,15 @@ fn cluster_features(toks: &[TokInfo], i: usize, f: &mut impl FnMut(u64)) {
     if !t.lex {
         return;
     }
-    if t.cl[0] != 0 {
-        for (k, &c) in t.cl.iter().enumerate() {
+    if t.classes[0] != 0 {
+        for (k, &c) in t.classes.iter().enumerate() {
             f(mix(tpl::CL0 + k as u64, u64::from(c)));
         }
-    } else if t.cls[0] != 0 || t.flags & F_HEBREW != 0 {
+    } else if t.stem_classes[0] != 0 || t.flags & F_HEBREW != 0 {
         f(mix(tpl::CL_NONE, 0));
     }
-    if t.cls[0] != 0 {
-        for (k, &c) in t.cls.iter().enumerate() {
+    if t.stem_classes[0] != 0 {
+        for (k, &c) in t.stem_classes.iter().enumerate() {
             f(mix(tpl::CLS0 + k as u64, u64::from(c)));
         }
     }
