@@ -121,138 +121,25 @@ impl State {
     }
 }
 
+/// The extraction state, shared by the rewriter's handlers.
+type Shared = Rc<RefCell<State>>;
+
+/// One element handler with its selector.
+type Handler = (
+    Cow<'static, Selector>,
+    lol_html::ElementContentHandlers<'static>,
+);
+
 /// Extracts the article from an HTML page. Never fails: malformed HTML yields what it can.
 pub fn extract(html: &str) -> HtmlExtract {
-    let sel = &*SELECTORS;
-    let state = Rc::new(RefCell::new(State::default()));
-    let depth_counter = |field: fn(&mut State) -> &mut u32| {
-        let st = state.clone();
-        move |el: &mut lol_html::html_content::Element| {
-            if !el.can_have_content() {
-                return Ok(());
-            }
-            *field(&mut st.borrow_mut()) += 1;
-            let st2 = st.clone();
-            if let Some(handlers) = el.end_tag_handlers() {
-                handlers.push(Box::new(move |_end| {
-                    let mut s = st2.borrow_mut();
-                    let d = field(&mut s);
-                    *d = d.saturating_sub(1);
-                    Ok(())
-                }));
-            }
-            Ok(())
-        }
-    };
-    let st_block = state.clone();
-    let st_article = state.clone();
-    let st_meta = state.clone();
-    let st_time = state.clone();
-    let st_html = state.clone();
-    let st_h1 = state.clone();
-    let st_text = state.clone();
-    let element_handlers = vec![
-        element!(&sel.skip, depth_counter(|s| &mut s.skip_depth)),
-        element!(&sel.title, depth_counter(|s| &mut s.title_depth)),
-        element!(&sel.time, {
-            let count = depth_counter(|s| &mut s.time_depth);
-            move |el| {
-                if let Some(dt) = el.get_attribute("datetime") {
-                    let mut s = st_time.borrow_mut();
-                    if s.time.is_none() && s.skip_depth == 0 {
-                        s.time = Some(dt);
-                    }
-                }
-                count(el)
-            }
-        }),
-        element!(&sel.h1, {
-            let count = depth_counter(|s| &mut s.h1_depth);
-            move |el| {
-                {
-                    let mut s = st_h1.borrow_mut();
-                    s.block_break();
-                    if s.h1.is_some() {
-                        s.h1_done = true;
-                    }
-                }
-                count(el)
-            }
-        }),
-        element!(&sel.article, {
-            let count = depth_counter(|s| &mut s.article_depth);
-            move |el| {
-                st_article.borrow_mut().seen_article = true;
-                count(el)
-            }
-        }),
-        element!(
-            &sel.block,
-            move |el: &mut lol_html::html_content::Element| {
-                st_block.borrow_mut().block_break();
-                if el.can_have_content() {
-                    let st2 = st_block.clone();
-                    if let Some(handlers) = el.end_tag_handlers() {
-                        handlers.push(Box::new(
-                            move |_: &mut lol_html::html_content::EndTag<'_>| {
-                                st2.borrow_mut().block_break();
-                                Ok(())
-                            },
-                        ));
-                    }
-                }
-                Ok(())
-            }
-        ),
-        element!(&sel.meta, move |el| {
-            let name = el
-                .get_attribute("property")
-                .or_else(|| el.get_attribute("name"))
-                .or_else(|| el.get_attribute("itemprop"))
-                .map(|n| n.to_ascii_lowercase());
-            let (Some(name), Some(content)) = (name, el.get_attribute("content")) else {
-                return Ok(());
-            };
-            let mut s = st_meta.borrow_mut();
-            if META_TIME.contains(&name.as_str()) && s.meta_time.is_none() {
-                s.meta_time = Some(content);
-            } else if (name == "og:title" || name == "twitter:title") && s.og_title.is_none() {
-                s.og_title = Some(html_escape::decode_html_entities(&content).into_owned());
-            }
-            Ok(())
-        }),
-        element!(&sel.html, move |el| {
-            st_html.borrow_mut().lang = el.get_attribute("lang");
-            Ok(())
-        }),
-    ];
+    let state: Shared = Rc::new(RefCell::new(State::default()));
+    let text_state = state.clone();
     let text_handler = doc_text!(move |chunk| {
-        let mut s = st_text.borrow_mut();
-        let text = chunk.as_str();
-        if text.is_empty() {
-            return Ok(());
-        }
-        if s.title_depth > 0 {
-            s.page_title.push_str(text);
-            return Ok(());
-        }
-        if s.skip_depth > 0 || s.time_depth > 0 {
-            return Ok(());
-        }
-        if s.h1_depth > 0 {
-            if !s.h1_done {
-                s.h1.get_or_insert_with(String::new).push_str(text);
-            }
-            return Ok(());
-        }
-        s.body.push_str(text);
-        if s.article_depth > 0 {
-            s.article.push_str(text);
-        }
+        text_state.borrow_mut().text(chunk.as_str());
         Ok(())
     });
     let mut settings = Settings::new().append_document_content_handler(text_handler);
-    for h in element_handlers {
+    for h in element_handlers(&state) {
         settings = settings.append_element_content_handler(h);
     }
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
@@ -263,26 +150,182 @@ pub fn extract(html: &str) -> HtmlExtract {
     let s = Rc::try_unwrap(state)
         .map(RefCell::into_inner)
         .unwrap_or_else(|rc| std::mem::take(&mut *rc.borrow_mut()));
-    let raw_text = if s.seen_article && !s.article.trim().is_empty() {
-        s.article
-    } else {
-        s.body
-    };
-    let clean = |t: &str| {
-        let decoded = html_escape::decode_html_entities(t);
-        let trimmed = decoded.split_whitespace().collect::<Vec<_>>().join(" ");
-        (!trimmed.is_empty()).then_some(trimmed)
-    };
-    let title =
-        s.h1.as_deref()
+    s.finish()
+}
+
+/// The element handlers: depth counters for skipped, title, time, heading and article
+/// elements; block breaks; meta tags; `<html lang>`.
+fn element_handlers(state: &Shared) -> Vec<Handler> {
+    let sel = &*SELECTORS;
+    vec![
+        element!(&sel.skip, depth_counter(state, |s| &mut s.skip_depth)),
+        element!(&sel.title, depth_counter(state, |s| &mut s.title_depth)),
+        element!(&sel.time, {
+            let count = depth_counter(state, |s| &mut s.time_depth);
+            let state = state.clone();
+            move |el| {
+                if let Some(dt) = el.get_attribute("datetime") {
+                    let mut s = state.borrow_mut();
+                    if s.time.is_none() && s.skip_depth == 0 {
+                        s.time = Some(dt);
+                    }
+                }
+                count(el)
+            }
+        }),
+        element!(&sel.h1, {
+            let count = depth_counter(state, |s| &mut s.h1_depth);
+            let state = state.clone();
+            move |el| {
+                {
+                    let mut s = state.borrow_mut();
+                    s.block_break();
+                    if s.h1.is_some() {
+                        s.h1_done = true;
+                    }
+                }
+                count(el)
+            }
+        }),
+        element!(&sel.article, {
+            let count = depth_counter(state, |s| &mut s.article_depth);
+            let state = state.clone();
+            move |el| {
+                state.borrow_mut().seen_article = true;
+                count(el)
+            }
+        }),
+        element!(&sel.block, block_breaks(state)),
+        element!(&sel.meta, {
+            let state = state.clone();
+            move |el| {
+                state.borrow_mut().meta(el);
+                Ok(())
+            }
+        }),
+        element!(&sel.html, {
+            let state = state.clone();
+            move |el| {
+                state.borrow_mut().lang = el.get_attribute("lang");
+                Ok(())
+            }
+        }),
+    ]
+}
+
+/// A handler that counts how deep the text is inside the matched elements (`field`).
+fn depth_counter(
+    state: &Shared,
+    field: fn(&mut State) -> &mut u32,
+) -> impl Fn(&mut lol_html::html_content::Element<'_, '_>) -> lol_html::HandlerResult + 'static {
+    let st = state.clone();
+    move |el| {
+        if !el.can_have_content() {
+            return Ok(());
+        }
+        *field(&mut st.borrow_mut()) += 1;
+        let st2 = st.clone();
+        if let Some(handlers) = el.end_tag_handlers() {
+            handlers.push(Box::new(move |_end| {
+                let mut s = st2.borrow_mut();
+                let d = field(&mut s);
+                *d = d.saturating_sub(1);
+                Ok(())
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// A handler that separates blocks at their start and end.
+fn block_breaks(
+    state: &Shared,
+) -> impl FnMut(&mut lol_html::html_content::Element<'_, '_>) -> lol_html::HandlerResult + 'static {
+    let st_block = state.clone();
+    move |el| {
+        st_block.borrow_mut().block_break();
+        if el.can_have_content() {
+            let st2 = st_block.clone();
+            if let Some(handlers) = el.end_tag_handlers() {
+                handlers.push(Box::new(
+                    move |_: &mut lol_html::html_content::EndTag<'_>| {
+                        st2.borrow_mut().block_break();
+                        Ok(())
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    /// A text chunk: to the page title, the heading, or the body (and the article).
+    fn text(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if self.title_depth > 0 {
+            self.page_title.push_str(text);
+            return;
+        }
+        if self.skip_depth > 0 || self.time_depth > 0 {
+            return;
+        }
+        if self.h1_depth > 0 {
+            if !self.h1_done {
+                self.h1.get_or_insert_with(String::new).push_str(text);
+            }
+            return;
+        }
+        self.body.push_str(text);
+        if self.article_depth > 0 {
+            self.article.push_str(text);
+        }
+    }
+
+    /// A `<meta>` tag: publication time or social title.
+    fn meta(&mut self, el: &lol_html::html_content::Element<'_, '_>) {
+        let name = el
+            .get_attribute("property")
+            .or_else(|| el.get_attribute("name"))
+            .or_else(|| el.get_attribute("itemprop"))
+            .map(|n| n.to_ascii_lowercase());
+        let (Some(name), Some(content)) = (name, el.get_attribute("content")) else {
+            return;
+        };
+        if META_TIME.contains(&name.as_str()) && self.meta_time.is_none() {
+            self.meta_time = Some(content);
+        } else if (name == "og:title" || name == "twitter:title") && self.og_title.is_none() {
+            self.og_title = Some(html_escape::decode_html_entities(&content).into_owned());
+        }
+    }
+
+    /// What the page yielded: the article's text where an `<article>` had some, else the
+    /// body's; the title from `<h1>`, `og:title`, then `<title>`.
+    fn finish(self) -> HtmlExtract {
+        let raw_text = if self.seen_article && !self.article.trim().is_empty() {
+            self.article
+        } else {
+            self.body
+        };
+        let clean = |t: &str| {
+            let decoded = html_escape::decode_html_entities(t);
+            let trimmed = decoded.split_whitespace().collect::<Vec<_>>().join(" ");
+            (!trimmed.is_empty()).then_some(trimmed)
+        };
+        let title = self
+            .h1
+            .as_deref()
             .and_then(clean)
-            .or(s.og_title.as_deref().and_then(clean))
-            .or_else(|| clean(&s.page_title));
-    HtmlExtract {
-        text: decode_paragraphs(&raw_text),
-        title,
-        published_at: s.time.or(s.meta_time),
-        lang: s.lang,
+            .or(self.og_title.as_deref().and_then(clean))
+            .or_else(|| clean(&self.page_title));
+        HtmlExtract {
+            text: decode_paragraphs(&raw_text),
+            title,
+            published_at: self.time.or(self.meta_time),
+            lang: self.lang,
+        }
     }
 }
 
