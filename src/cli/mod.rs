@@ -1,5 +1,5 @@
 //! The subcommands, one module each, and what several of them share: the async runtime,
-//! the shutdown-signal handler, the tagger log line and BIOSE file reading.
+//! the shutdown-signal handler and the tagger log line.
 
 pub(crate) mod check_config;
 pub(crate) mod demo;
@@ -11,8 +11,6 @@ pub(crate) mod silver;
 pub(crate) mod train_ner;
 
 use anyhow::Context as _;
-use newsflow::training::bmes;
-use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
 /// Bound on waiting for the async runtime's remaining tasks when the process exits.
@@ -67,11 +65,4 @@ pub(crate) fn log_tagger(tagger: &dyn newsflow::core::tag::Tagger) {
     } else {
         tracing::info!(%tier, %kernel, "entity tagger loaded");
     }
-}
-
-/// Reads a BIOSE file (one `token TAG` a line, blank line between sentences).
-pub(crate) fn read_bmes(path: &Path) -> anyhow::Result<Vec<bmes::Sentence>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(bmes::parse(&text))
 }

@@ -1,11 +1,11 @@
 //! `newsflow ner-eval`: score a tagger tier (or a given model file) on a gold BIOSE file
 //! under the NEMO rule, with confidence reliability, unseen-word recall and a baseline check.
 
-use super::read_bmes;
 use anyhow::{bail, Context as _};
 use newsflow::core::tag::accurate::DEFAULT_MODEL_PATH;
 use newsflow::core::tag::{self, FastTagger, Tagger, Tier};
 use newsflow::training::bmes::{self, Scheme};
+use newsflow::training::recipe::read_bmes;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -47,26 +47,9 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let tier = args.tagger;
     let gold = args.gold.as_path();
-    let predictions_out = args.predictions_out.as_deref();
-    let baseline = args.baseline.as_deref();
-    let baseline_key = args.baseline_key.as_deref();
-    let tolerance = args.tolerance;
-    let model = args.model.as_deref();
-    let unseen_from = &args.unseen_from;
     let scheme = Scheme::parse(&args.scheme).context("--scheme must be nemo or bmc")?;
     let t0 = Instant::now();
-    let tagger: Box<dyn Tagger> = match (tier, model) {
-        (Tier::Fast, Some(m)) => Box::new(FastTagger::from_file(m)?),
-        (_, m) => tag::load(tier, m.unwrap_or(Path::new(DEFAULT_MODEL_PATH)))?,
-    };
-    let about = match tier {
-        Tier::Fast => tagger.describe(),
-        Tier::Accurate => format!(
-            "accurate model {}: {}",
-            model.unwrap_or(Path::new(DEFAULT_MODEL_PATH)).display(),
-            tagger.describe()
-        ),
-    };
+    let (tagger, about) = load_tagger(tier, args.model.as_deref())?;
     let load = t0.elapsed();
     let mut sentences = read_bmes(gold)?;
     if sentences.is_empty() {
@@ -74,7 +57,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     bmes::keep_scheme_categories(&mut sentences, scheme);
     let r = newsflow::training::eval::evaluate(tagger.as_ref(), &sentences, scheme);
-    if let Some(p) = predictions_out {
+    if let Some(p) = &args.predictions_out {
         std::fs::write(p, bmes::write(&r.predictions))
             .with_context(|| format!("writing {}", p.display()))?;
     }
@@ -89,6 +72,42 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("tagger {tier}: {about}");
     print!("{}", bmes::format_scores(&r.scores));
+    print_reliability(&r);
+    if !args.unseen_from.is_empty() {
+        print_unseen_recall(&sentences, &r.predictions, &args.unseen_from)?;
+    }
+    let f1 = r.scores.micro.f1();
+    println!(
+        "micro P {:.4} R {:.4} F1 {:.4}",
+        r.scores.micro.precision(),
+        r.scores.micro.recall(),
+        f1
+    );
+    match &args.baseline {
+        Some(b) => check_baseline(f1, b, args.baseline_key.as_deref(), gold, args.tolerance),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The tier's tagger, from `model` where given, and a line about its model.
+fn load_tagger(tier: Tier, model: Option<&Path>) -> anyhow::Result<(Box<dyn Tagger>, String)> {
+    let tagger: Box<dyn Tagger> = match (tier, model) {
+        (Tier::Fast, Some(m)) => Box::new(FastTagger::from_file(m)?),
+        (_, m) => tag::load(tier, m.unwrap_or(Path::new(DEFAULT_MODEL_PATH)))?,
+    };
+    let about = match tier {
+        Tier::Fast => tagger.describe(),
+        Tier::Accurate => format!(
+            "accurate model {}: {}",
+            model.unwrap_or(Path::new(DEFAULT_MODEL_PATH)).display(),
+            tagger.describe()
+        ),
+    };
+    Ok((tagger, about))
+}
+
+/// Precision of the predicted entities by component and confidence.
+fn print_reliability(r: &newsflow::training::eval::EvalResult) {
     println!("confidence reliability (predicted entities by component and confidence; correct = same tokens and type as a gold mention):");
     println!(
         "{:<10} {:>11} {:>9} {:>8} {:>9}",
@@ -105,50 +124,59 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             100.0 * b.correct as f64 / b.predicted.max(1) as f64
         );
     }
-    if !unseen_from.is_empty() {
-        let mut seen = std::collections::HashSet::new();
-        for p in unseen_from {
-            for s in read_bmes(p)? {
-                seen.extend(s.tokens);
-            }
+}
+
+/// Recall on the gold mentions with a word none of the training files has.
+fn print_unseen_recall(
+    gold: &[bmes::Sentence],
+    predictions: &[bmes::Sentence],
+    training_files: &[PathBuf],
+) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for p in training_files {
+        for s in read_bmes(p)? {
+            seen.extend(s.tokens);
         }
-        let (found, total) = bmes::unseen_recall(&sentences, &r.predictions, &seen);
-        println!(
-            "recall on mentions with a word unseen in training: {:.4} ({found} of {total})",
-            found as f64 / total.max(1) as f64
-        );
     }
-    let f1 = r.scores.micro.f1();
+    let (found, total) = bmes::unseen_recall(gold, predictions, &seen);
     println!(
-        "micro P {:.4} R {:.4} F1 {:.4}",
-        r.scores.micro.precision(),
-        r.scores.micro.recall(),
-        f1
+        "recall on mentions with a word unseen in training: {:.4} ({found} of {total})",
+        found as f64 / total.max(1) as f64
     );
-    if let Some(b) = baseline {
-        let text =
-            std::fs::read_to_string(b).with_context(|| format!("reading {}", b.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text)?;
-        let key = baseline_key.map(str::to_string).unwrap_or_else(|| {
-            gold.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
-        let Some(recorded) = v
-            .get(&key)
-            .and_then(|e| e.get("f1"))
-            .and_then(|f| f.as_f64())
-        else {
-            bail!("{} has no {key}.f1", b.display());
-        };
-        if f1 + tolerance < recorded {
-            eprintln!(
-                "REGRESSION: F1 {f1:.4} is more than {tolerance} below the recorded {recorded:.4} ({key} in {})",
-                b.display()
-            );
-            return Ok(ExitCode::FAILURE);
-        }
-        println!("ok: F1 {f1:.4} vs recorded {recorded:.4} (tolerance {tolerance})");
+    Ok(())
+}
+
+/// Fails when `f1` is more than `tolerance` below the figure recorded in `baseline`
+/// under `key` (default: the gold file's name).
+fn check_baseline(
+    f1: f64,
+    baseline: &Path,
+    key: Option<&str>,
+    gold: &Path,
+    tolerance: f64,
+) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(baseline)
+        .with_context(|| format!("reading {}", baseline.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let key = key.map(str::to_string).unwrap_or_else(|| {
+        gold.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    let Some(recorded) = v
+        .get(&key)
+        .and_then(|e| e.get("f1"))
+        .and_then(|f| f.as_f64())
+    else {
+        bail!("{} has no {key}.f1", baseline.display());
+    };
+    if f1 + tolerance < recorded {
+        eprintln!(
+            "REGRESSION: F1 {f1:.4} is more than {tolerance} below the recorded {recorded:.4} ({key} in {})",
+            baseline.display()
+        );
+        return Ok(ExitCode::FAILURE);
     }
+    println!("ok: F1 {f1:.4} vs recorded {recorded:.4} (tolerance {tolerance})");
     Ok(ExitCode::SUCCESS)
 }

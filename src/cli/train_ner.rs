@@ -1,13 +1,12 @@
 //! `newsflow train-ner`: train the fast tier's entity-tagging model from the NEMO and BMC
 //! corpora (plus IAHLT and silver data when asked), or cross-validate it with `--folds`.
 
-use super::read_bmes;
 use anyhow::Context as _;
 use newsflow::core::tag::fast::clusters::WordClusters;
 use newsflow::core::tag::gazetteer::Gazetteer;
 use newsflow::core::tag::BUILTIN_GAZETTEER;
-use newsflow::training::bmes::{self, Scheme};
-use newsflow::training::train::{self, Corpus, Learner, TrainOptions};
+use newsflow::training::recipe::{self, FoldScores, Sources, TrainingData, GOLD_NAMES};
+use newsflow::training::train::{Learner, TrainOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -83,223 +82,81 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Args {
-        data,
-        out,
-        epochs,
-        seed,
-        prune,
-        runs,
-        min_count,
-        crf,
-        crf_rate,
-        crf_l1,
-        exclude,
-        bmc_repeat,
-        clusters,
-        no_clusters,
-        name_lists,
-        no_name_lists,
-        silver,
-        iahlt,
-        folds,
-    } = args;
     let opts = TrainOptions {
-        epochs,
-        seed,
-        prune,
-        min_count,
-        runs,
-        learner: if crf {
+        epochs: args.epochs,
+        seed: args.seed,
+        prune: args.prune,
+        min_count: args.min_count,
+        runs: args.runs,
+        learner: if args.crf {
             Learner::Crf {
-                rate: crf_rate,
-                l1: crf_l1,
+                rate: args.crf_rate,
+                l1: args.crf_l1,
             }
         } else {
             Learner::Perceptron
         },
     };
-    let name_lists = if no_name_lists {
+    let name_lists = if args.no_name_lists {
         None
     } else {
-        name_lists.or_else(|| Some(data.join("gazetteers")).filter(|d| d.is_dir()))
+        args.name_lists
+            .or_else(|| Some(args.data.join("gazetteers")).filter(|d| d.is_dir()))
     };
-    let sources = TrainSources {
-        exclude: &exclude,
-        bmc_repeat,
-        clusters: (!no_clusters).then_some(clusters.as_path()),
-        name_lists: name_lists.as_deref(),
-        silver: &silver,
-        iahlt,
-        folds,
+    let src = Sources {
+        data: args.data,
+        exclude: args.exclude,
+        bmc_repeat: args.bmc_repeat,
+        clusters: (!args.no_clusters).then_some(args.clusters),
+        name_lists,
+        silver: args.silver,
+        iahlt: args.iahlt,
     };
-    train(&data, &out, &opts, &sources)?;
+    let mut progress = |line: &str| eprintln!("{line}");
+    let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
+    let clusters = recipe::word_features(
+        src.clusters.as_deref(),
+        src.name_lists.as_deref(),
+        &mut progress,
+    )?;
+    let data = recipe::read_data(&src, &mut progress)?;
+    if args.folds > 1 {
+        cross_validate(&gaz, &clusters, &data, &src, &opts, args.folds);
+    } else {
+        train(&gaz, &clusters, &data, &src, &opts, &args.out)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where `train-ner` reads its training data besides NEMO and BMC train.
-struct TrainSources<'a> {
-    /// BIOSE files whose sentences are never trained on (besides the dev splits).
-    exclude: &'a [PathBuf],
-    /// Times each BMC sentence is seen per epoch.
-    bmc_repeat: usize,
-    /// Word clusters file (None: train without).
-    clusters: Option<&'a Path>,
-    /// Name-list folder (None: train without name-list features).
-    name_lists: Option<&'a Path>,
-    /// Silver BIOSE files (NEMO scheme) from `newsflow silver`.
-    silver: &'a [PathBuf],
-    /// Also train on IAHLT Knesset train (NEMO categories; TTL, TIMEX and MISC left open).
-    iahlt: bool,
-    /// Cross-validate over this many folds of the gold data instead of training the model.
-    folds: usize,
-}
-
-/// `newsflow train-ner`.
+/// Trains and writes the model, printing each epoch's dev F1.
 fn train(
-    data: &Path,
-    out: &Path,
+    gaz: &Gazetteer,
+    clusters: &WordClusters,
+    data: &TrainingData,
+    src: &Sources,
     opts: &TrainOptions,
-    src: &TrainSources<'_>,
+    out: &Path,
 ) -> anyhow::Result<()> {
     let TrainOptions {
-        epochs,
-        seed,
-        prune,
-        min_count,
-        runs,
-        learner,
+        epochs, seed, runs, ..
     } = *opts;
     let bmc_repeat = src.bmc_repeat;
-    let started = Instant::now();
-    let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
-    let clusters = match src.clusters {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| {
-                format!(
-                    "reading word clusters {} (or pass --no-clusters)",
-                    p.display()
-                )
-            })?;
-            let c = WordClusters::parse_tsv(&text)
-                .with_context(|| format!("parsing {}", p.display()))?;
-            eprintln!("word clusters: {} words from {}", c.len(), p.display());
-            c
-        }
-        None => WordClusters::empty(),
-    };
-    let clusters = match src.name_lists {
-        Some(dir) => {
-            let newsflow::training::name_lists::NameLists {
-                flags: names,
-                skipped,
-            } = newsflow::training::name_lists::load(dir)
-                .with_context(|| format!("reading name lists in {}", dir.display()))?;
-            eprintln!(
-                "name lists: {} words from {}{}",
-                names.len(),
-                dir.display(),
-                if skipped.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (not name lists: {})", skipped.join(", "))
-                }
-            );
-            clusters.with_names(names)
-        }
-        None => clusters,
-    };
-    let nemo = data.join("nemo/token-single_train.bmes");
-    let multi = data.join("nemo/token-multi_train.bmes");
-    let bmc = data.join("bmc/bmc_train.bmes");
-    // Gold corpora first (NEMO, BMC, then IAHLT when asked), silver last.
-    let mut gold = vec![
-        Corpus {
-            sentences: read_bmes(&nemo)?,
-            scheme: Scheme::Nemo,
-        },
-        Corpus {
-            sentences: read_bmes(&bmc)?,
-            scheme: Scheme::Bmc,
-        },
-    ];
-    let mut dev_files = vec![
-        ("nemo/token-single_dev.bmes", Scheme::Nemo),
-        ("bmc/bmc_dev.bmes", Scheme::Bmc),
-    ];
-    if src.iahlt {
-        gold.push(Corpus {
-            sentences: read_bmes(&data.join("iahlt/knesset_ne_train.bmes"))?,
-            scheme: Scheme::Nemo,
-        });
-        dev_files.push(("iahlt/knesset_ne_dev.bmes", Scheme::Nemo));
-    }
-    let mut silver = Vec::new();
-    for p in src.silver {
-        silver.push(Corpus {
-            sentences: read_bmes(p)?,
-            scheme: Scheme::Nemo,
-        });
-    }
-
-    let mut dev = Vec::new();
-    for (f, scheme) in dev_files {
-        let p = data.join(f);
-        if p.exists() {
-            dev.push(Corpus {
-                sentences: read_bmes(&p)?,
-                scheme,
-            });
-        }
-    }
-    // Decontamination: NEMO and BMC share source text (309 of NEMO dev's 500 sentences are
-    // in BMC train, 64 of BMC dev's 247 in NEMO train), so training sentences that occur in
-    // either dev split (or in --exclude files) are dropped to keep the dev figures honest.
-    let mut held_out: std::collections::HashSet<String> = dev
-        .iter()
-        .flat_map(|c| c.sentences.iter().map(|s| s.tokens.join(" ")))
-        .collect();
-    for p in src.exclude {
-        held_out.extend(read_bmes(p)?.iter().map(|s| s.tokens.join(" ")));
-    }
-    for (name, c) in ["nemo", "bmc", "iahlt"]
-        .iter()
-        .zip(gold.iter_mut())
-        .chain(std::iter::repeat(&"silver").zip(silver.iter_mut()))
-    {
-        let before = c.sentences.len();
-        c.sentences
-            .retain(|s| !held_out.contains(&s.tokens.join(" ")));
-        eprintln!(
-            "{name}: {} training sentences ({} dropped: they occur in held-out files)",
-            c.sentences.len(),
-            before - c.sentences.len()
-        );
-    }
-    let multi = if multi.exists() {
-        read_bmes(&multi)?
+    let silver = if data.silver.is_empty() {
+        String::new()
     } else {
-        Vec::new()
+        format!(" + {} silver", data.silver_sentences())
     };
-    if src.folds > 1 {
-        return cross_validate(&gaz, &clusters, &gold, &silver, &multi, opts, src);
-    }
-    let bmc_sentences = gold[1].sentences.len();
-    let silver_sentences: usize = silver.iter().map(|c| c.sentences.len()).sum();
-    let corpora = training_set(&gold, &silver, bmc_repeat);
     eprintln!(
-        "training on {} NEMO + {bmc_sentences} BMC sentences (x{bmc_repeat}){}{}, {epochs} epochs x {runs} runs, seed {seed}",
-        gold[0].sentences.len(),
-        gold.get(2)
+        "training on {} NEMO + {} BMC sentences (x{bmc_repeat}){}{silver}, {epochs} epochs x {runs} runs, seed {seed}",
+        data.gold[0].sentences.len(),
+        data.gold[1].sentences.len(),
+        data.gold
+            .get(2)
             .map(|c| format!(" + {} IAHLT Knesset", c.sentences.len()))
             .unwrap_or_default(),
-        if silver.is_empty() {
-            String::new()
-        } else {
-            format!(" + {silver_sentences} silver")
-        },
     );
-    let mut model = train::train(&gaz, &clusters, &corpora, &dev, &multi, opts, |r| {
+    let started = Instant::now();
+    let model = recipe::train_model(gaz, clusters, data, src, opts, |r| {
         let dev: Vec<String> = r.dev_f1.iter().map(|f| format!("{:.4}", f)).collect();
         let run = if r.run == 0 {
             "mean of runs".to_string()
@@ -316,17 +173,6 @@ fn train(
         );
     });
     let secs = started.elapsed().as_secs_f64();
-    model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train x{bmc_repeat}{}{} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, {learner:?}, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
-        newsflow::VERSION,
-        if src.iahlt { " + IAHLT Knesset train" } else { "" },
-        if silver.is_empty() {
-            String::new()
-        } else {
-            format!(" + {silver_sentences} silver sentences")
-        },
-        clusters.len()
-    );
     let bytes = model.to_bytes();
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     let n_pairs: usize = model.rows.iter().map(|r| r.1.pairs.len()).sum();
@@ -341,125 +187,54 @@ fn train(
     Ok(())
 }
 
-/// The corpora one training run sees: gold (BMC `bmc_repeat` times, shuffled apart by the
-/// trainer) and silver.
-fn training_set(gold: &[Corpus], silver: &[Corpus], bmc_repeat: usize) -> Vec<Corpus> {
-    let mut out: Vec<Corpus> = gold.to_vec();
-    if let Some(bmc) = out.get_mut(1) {
-        let one = bmc.sentences.clone();
-        for _ in 1..bmc_repeat.max(1) {
-            bmc.sentences.extend(one.iter().cloned());
-        }
-    }
-    out.extend(silver.iter().cloned());
-    out
-}
-
-/// K-fold cross-validation over the gold corpora (silver is always trained on): fold k
-/// holds out the k-th contiguous block of each gold corpus, and training sentences
-/// identical to a held-out one (NEMO and BMC share text) are dropped. Prints each fold's
-/// model-only F1 per corpus and the mean ± sd.
+/// Cross-validates, printing each fold's F1 per corpus and the mean ± sd.
 fn cross_validate(
     gaz: &Gazetteer,
     clusters: &WordClusters,
-    gold: &[Corpus],
-    silver: &[Corpus],
-    multi: &[bmes::Sentence],
+    data: &TrainingData,
+    src: &Sources,
     opts: &TrainOptions,
-    src: &TrainSources<'_>,
-) -> anyhow::Result<()> {
-    let k = src.folds;
-    let names = ["nemo", "bmc", "iahlt"];
-    // Contiguous blocks: the corpora keep an article's sentences together, so a block
-    // fold holds out whole articles and their names (random sentence folds leak them
-    // and over-state quality the way the dev sets do).
-    let fold_of = |c: usize, i: usize| -> usize { i * k / gold[c].sentences.len().max(1) };
-    let mut scores: Vec<Vec<f64>> = vec![Vec::new(); gold.len()];
-    let mut shipped: Vec<Vec<f64>> = vec![Vec::new(); gold.len()];
+    k: usize,
+) {
+    let line = |v: &[f64]| -> String {
+        v.iter()
+            .zip(GOLD_NAMES)
+            .map(|(f, n)| format!("{n} {:.4}", f))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
     let started = Instant::now();
-    for fold in 0..k {
-        let mut train_gold = Vec::new();
-        let mut held = Vec::new();
-        for (ci, c) in gold.iter().enumerate() {
-            let (mut tr, mut he) = (Vec::new(), Vec::new());
-            for (i, s) in c.sentences.iter().enumerate() {
-                if fold_of(ci, i) == fold {
-                    he.push(s.clone());
-                } else {
-                    tr.push(s.clone());
-                }
-            }
-            train_gold.push(Corpus {
-                sentences: tr,
-                scheme: c.scheme,
-            });
-            held.push(Corpus {
-                sentences: he,
-                scheme: c.scheme,
-            });
-        }
-        let held_text: std::collections::HashSet<String> = held
-            .iter()
-            .flat_map(|c| c.sentences.iter().map(|s| s.tokens.join(" ")))
-            .collect();
-        for c in &mut train_gold {
-            c.sentences
-                .retain(|s| !held_text.contains(&s.tokens.join(" ")));
-        }
-        let corpora = training_set(&train_gold, silver, src.bmc_repeat);
-        let mut last = Vec::new();
-        let data = train::train(gaz, clusters, &corpora, &held, multi, opts, |r| {
-            if !r.dev_f1.is_empty() {
-                last.clone_from(&r.dev_f1);
-            }
-        });
-        // The same fold scored with the model as it would ship: pruned (`--prune`),
-        // quantized and laid out for run time.
-        let built = newsflow::core::tag::fast::linear::Model::new(data);
-        let as_shipped = train::model_scores(&built, gaz, clusters, &held);
-        let line = |v: &[f64]| -> String {
-            v.iter()
-                .zip(names)
-                .map(|(f, n)| format!("{n} {:.4}", f))
-                .collect::<Vec<_>>()
-                .join("  ")
-        };
+    let folds = recipe::cross_validate(gaz, clusters, data, src, opts, k, |fold, s| {
         println!(
             "fold {}/{k}: {}  | shipped model ({} features): {}  [{:.0}s]",
             fold + 1,
-            line(&last),
-            built.n_features(),
-            line(&as_shipped),
+            line(&s.model_only),
+            s.shipped_features,
+            line(&s.shipped),
             started.elapsed().as_secs_f64()
         );
-        for (s, f) in scores.iter_mut().zip(&last) {
-            s.push(*f);
-        }
-        for (s, f) in shipped.iter_mut().zip(&as_shipped) {
-            s.push(*f);
-        }
-    }
-    let summary = |scores: &[Vec<f64>]| -> String {
-        scores
-            .iter()
-            .zip(names)
-            .map(|(s, n)| {
-                let mean = s.iter().sum::<f64>() / s.len().max(1) as f64;
-                let var =
-                    s.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (s.len().max(2) - 1) as f64;
-                format!("{n} {:.4} ± {:.4}", mean, var.sqrt())
+    });
+    let summary = |pick: fn(&FoldScores) -> &Vec<f64>| -> String {
+        (0..data.gold.len())
+            .zip(GOLD_NAMES)
+            .map(|(c, n)| {
+                let v: Vec<f64> = folds
+                    .iter()
+                    .filter_map(|f| pick(f).get(c).copied())
+                    .collect();
+                let (mean, sd) = recipe::mean_sd(&v);
+                format!("{n} {mean:.4} ± {sd:.4}")
             })
             .collect::<Vec<_>>()
             .join("  ")
     };
     println!(
         "cross-validation ({k} folds), model-only F1 mean ± sd: {}",
-        summary(&scores)
+        summary(|f| &f.model_only)
     );
     println!(
         "cross-validation ({k} folds), shipped model (pruned at {}, quantized) F1 mean ± sd: {}",
         opts.prune,
-        summary(&shipped)
+        summary(|f| &f.shipped)
     );
-    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod bmes;
 pub mod crf;
 pub mod eval;
 pub mod name_lists;
+pub mod recipe;
 pub mod score;
 pub mod silver;
 pub(crate) mod tables;
