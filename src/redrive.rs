@@ -12,8 +12,8 @@ use crate::runtime::clients::{kafka_client_config, Role};
 use crate::wire::headers;
 use anyhow::Context as _;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -74,48 +74,7 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
         kafka_client_config(config, Role::RedriveConsumer { group: &group })?
             .create()
             .context("creating the DLQ consumer")?;
-    let timeout = Duration::from_secs(10);
-    let metadata = consumer
-        .fetch_metadata(Some(&k.dlq_topic), timeout)
-        .with_context(|| format!("fetching metadata of {}", k.dlq_topic))?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == k.dlq_topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    anyhow::ensure!(
-        !partitions.is_empty(),
-        "topic {} has no partitions",
-        k.dlq_topic
-    );
-
-    // Start at the committed position (else the beginning); stop at the end seen now.
-    let mut wanted = TopicPartitionList::new();
-    for p in &partitions {
-        wanted.add_partition(&k.dlq_topic, *p);
-    }
-    let committed = consumer
-        .committed_offsets(wanted, timeout)
-        .context("reading the redrive group's committed offsets")?;
-    let mut assign = TopicPartitionList::new();
-    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
-    for p in &partitions {
-        let (low, high) = consumer
-            .fetch_watermarks(&k.dlq_topic, *p, timeout)
-            .with_context(|| format!("watermarks of {}/{p}", k.dlq_topic))?;
-        let start = match committed
-            .find_partition(&k.dlq_topic, *p)
-            .map(|e| e.offset())
-        {
-            Some(Offset::Offset(o)) if o >= low => o,
-            _ => low,
-        };
-        if start < high {
-            ends.insert(*p, high);
-            assign.add_partition_offset(&k.dlq_topic, *p, Offset::Offset(start))?;
-        }
-    }
+    let (assign, mut ends) = positions(&consumer, &k.dlq_topic)?;
     let mut report = RedriveReport::default();
     if ends.is_empty() {
         return Ok(report);
@@ -123,7 +82,6 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
     consumer
         .assign(&assign)
         .context("assigning DLQ partitions")?;
-
     let producer: FutureProducer = kafka_client_config(config, Role::RedriveProducer)?
         .create()
         .context("creating the producer")?;
@@ -131,7 +89,7 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
     let mut next_offsets: BTreeMap<i32, i64> = BTreeMap::new();
     let mut idle_since = Instant::now();
     let mut done_count = 0usize;
-    'outer: while !ends.is_empty() {
+    while !ends.is_empty() {
         let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
             anyhow::ensure!(
                 idle_since.elapsed() < Duration::from_secs(30),
@@ -159,37 +117,7 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
             *report.redriven.entry(kind).or_default() += 1;
             done_count += 1;
             if !opts.dry_run {
-                let mut h = OwnedHeaders::new();
-                if let Some(orig) = msg.headers() {
-                    for x in orig.iter().filter(|x| !x.key.starts_with(headers::PREFIX)) {
-                        h = h.insert(Header {
-                            key: x.key,
-                            value: x.value,
-                        });
-                    }
-                }
-                let mut record = FutureRecord::to(&k.input_topic)
-                    .payload(msg.payload().unwrap_or(&[]))
-                    .headers(h);
-                if let Some(key) = msg.key() {
-                    record = record.key(key);
-                }
-                // send_result copies the record into librdkafka's queue; wait when it is full.
-                loop {
-                    match producer.send_result(record) {
-                        Ok(delivery) => {
-                            pending.push(delivery);
-                            break;
-                        }
-                        Err((e, r))
-                            if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) =>
-                        {
-                            record = r;
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        Err((e, _)) => anyhow::bail!("re-publishing to {}: {e}", k.input_topic),
-                    }
-                }
+                pending.push(republish(&producer, &k.input_topic, &msg).await?);
             }
         }
         next_offsets.insert(p, o + 1);
@@ -197,7 +125,7 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
             ends.remove(&p);
         }
         if opts.max.is_some_and(|m| done_count >= m) {
-            break 'outer;
+            break;
         }
     }
     for f in pending {
@@ -208,13 +136,100 @@ pub async fn redrive(config: &Config, opts: &RedriveOptions) -> anyhow::Result<R
         }
     }
     if !opts.dry_run && !next_offsets.is_empty() {
-        let mut tpl = TopicPartitionList::new();
-        for (p, o) in &next_offsets {
-            tpl.add_partition_offset(&k.dlq_topic, *p, Offset::Offset(*o))?;
-        }
-        consumer
-            .commit(&tpl, CommitMode::Sync)
-            .context("committing the redrive position")?;
+        commit_positions(&consumer, &k.dlq_topic, &next_offsets)?;
     }
     Ok(report)
+}
+
+/// Where to read each DLQ partition: from the redrive group's committed position (else
+/// the beginning) to the end seen now. Returns the assignment and the end of each
+/// partition that has records to read.
+fn positions(
+    consumer: &BaseConsumer,
+    topic: &str,
+) -> anyhow::Result<(TopicPartitionList, BTreeMap<i32, i64>)> {
+    let timeout = Duration::from_secs(10);
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .with_context(|| format!("fetching metadata of {topic}"))?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    anyhow::ensure!(!partitions.is_empty(), "topic {topic} has no partitions");
+    let mut wanted = TopicPartitionList::new();
+    for p in &partitions {
+        wanted.add_partition(topic, *p);
+    }
+    let committed = consumer
+        .committed_offsets(wanted, timeout)
+        .context("reading the redrive group's committed offsets")?;
+    let mut assign = TopicPartitionList::new();
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+    for p in &partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, *p, timeout)
+            .with_context(|| format!("watermarks of {topic}/{p}"))?;
+        let start = match committed.find_partition(topic, *p).map(|e| e.offset()) {
+            Some(Offset::Offset(o)) if o >= low => o,
+            _ => low,
+        };
+        if start < high {
+            ends.insert(*p, high);
+            assign.add_partition_offset(topic, *p, Offset::Offset(start))?;
+        }
+    }
+    Ok((assign, ends))
+}
+
+/// Queues a DLQ record's original key, payload and headers (without newsflow's DLQ
+/// headers) for `topic`, waiting while the producer's queue is full.
+async fn republish(
+    producer: &FutureProducer,
+    topic: &str,
+    msg: &BorrowedMessage<'_>,
+) -> anyhow::Result<DeliveryFuture> {
+    let mut h = OwnedHeaders::new();
+    if let Some(orig) = msg.headers() {
+        for x in orig.iter().filter(|x| !x.key.starts_with(headers::PREFIX)) {
+            h = h.insert(Header {
+                key: x.key,
+                value: x.value,
+            });
+        }
+    }
+    let mut record = FutureRecord::to(topic)
+        .payload(msg.payload().unwrap_or(&[]))
+        .headers(h);
+    if let Some(key) = msg.key() {
+        record = record.key(key);
+    }
+    // send_result copies the record into librdkafka's queue; wait when it is full.
+    loop {
+        match producer.send_result(record) {
+            Ok(delivery) => return Ok(delivery),
+            Err((e, r)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                record = r;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err((e, _)) => anyhow::bail!("re-publishing to {topic}: {e}"),
+        }
+    }
+}
+
+/// Commits the next offset of each partition read, synchronously.
+fn commit_positions(
+    consumer: &BaseConsumer,
+    topic: &str,
+    next_offsets: &BTreeMap<i32, i64>,
+) -> anyhow::Result<()> {
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in next_offsets {
+        tpl.add_partition_offset(topic, *p, Offset::Offset(*o))?;
+    }
+    consumer
+        .commit(&tpl, CommitMode::Sync)
+        .context("committing the redrive position")
 }

@@ -6,10 +6,14 @@ use super::{Config, ConfigError, DeliveryMode};
 impl Config {
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: &str| ConfigError::Invalid {
-            key: key.into(),
-            message: message.into(),
-        };
+        self.check_topics()?;
+        self.check_properties()?;
+        self.check_pipeline()?;
+        self.check_rest()
+    }
+
+    /// Brokers, group and topics: present, and never the service's own output.
+    fn check_topics(&self) -> Result<(), ConfigError> {
         let k = &self.kafka;
         for (key, v) in [
             ("kafka.brokers", &k.brokers),
@@ -40,6 +44,12 @@ impl Config {
                 "must be `earliest` or `latest`",
             ));
         }
+        Ok(())
+    }
+
+    /// The librdkafka property tables: secret files readable, no key newsflow manages.
+    fn check_properties(&self) -> Result<(), ConfigError> {
+        let k = &self.kafka;
         for (key, path) in &k.property_files {
             if let Err(e) = std::fs::metadata(path) {
                 return Err(invalid(
@@ -71,6 +81,12 @@ impl Config {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Pipeline limits, and the instance id exactly-once mode needs.
+    fn check_pipeline(&self) -> Result<(), ConfigError> {
+        let k = &self.kafka;
         let p = &self.pipeline;
         if p.max_in_flight == 0 {
             return Err(invalid("pipeline.max_in_flight", "must be at least 1"));
@@ -96,6 +112,12 @@ impl Config {
                 "exactly-once mode needs an instance id stable across restarts (set it, or $HOSTNAME)",
             ));
         }
+        Ok(())
+    }
+
+    /// Workers, duplicate flagging and the HTTP address.
+    fn check_rest(&self) -> Result<(), ConfigError> {
+        let p = &self.pipeline;
         if p.workers > 1024 {
             return Err(invalid("pipeline.workers", "must be at most 1024"));
         }
@@ -113,6 +135,13 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+fn invalid(key: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
     }
 }
 

@@ -66,41 +66,10 @@ impl Service {
                 })
                 .context("creating the Kafka producer")?,
         );
-        let delivery = match settings.exactly_once.clone() {
-            Some(txn_settings) => {
-                let (producer, shared) = (producer.clone(), progress.clone());
-                let tid = txn_settings.transactional_id.clone();
-                let txn =
-                    tokio::task::spawn_blocking(move || Txn::init(txn_settings, producer, shared))
-                        .await
-                        .context("initializing transactions")??;
-                tracing::info!(
-                    transactional_id = tid,
-                    "exactly-once mode: transactions initialized"
-                );
-                Delivery::exactly_once(progress, txn, settings.drain_timeout)
-            }
-            None => Delivery::at_least_once(progress, settings.drain_timeout),
-        };
+        let delivery = Self::delivery(&settings, producer.clone(), progress).await?;
         let delivery = Arc::new(delivery);
         let fatal = CancellationToken::new();
-        // The one lasting strong reference: the consumer is closed, with a bound, when this
-        // guard drops, whether at the end of the shutdown or when the service is dropped.
-        let consumer: ClosingConsumer<NewsflowConsumer> = ClosingConsumer::new(
-            Arc::new(
-                kafka_client_config(config, Role::Consumer)?
-                    .create_with_context(NewsflowConsumerContext {
-                        delivery: delivery.clone(),
-                        fatal: fatal.clone(),
-                    })
-                    .context("creating the Kafka consumer")?,
-            ),
-            settings.shutdown_timeout,
-        );
-        consumer
-            .get()
-            .subscribe(&[&settings.input_topic])
-            .with_context(|| format!("subscribing to {}", settings.input_topic))?;
+        let consumer = Self::subscribe(config, &settings, delivery.clone(), fatal.clone())?;
         let abort = CancellationToken::new();
         let sink = Arc::new(Sink {
             producer,
@@ -128,22 +97,7 @@ impl Service {
             tokio::runtime::Handle::current(),
             settings.passthrough,
         )?;
-        if settings.passthrough {
-            tracing::warn!(
-                "pipeline.passthrough is on: payloads are forwarded unchanged (benchmarking only)"
-            );
-        }
-        tracing::info!(
-            brokers = %config.kafka.brokers,
-            group = %config.kafka.group_id,
-            input = %settings.input_topic,
-            output = %settings.output_topic,
-            dlq = %settings.dlq_topic,
-            workers = settings.workers,
-            max_in_flight = settings.max_in_flight,
-            delivery = ?config.kafka.delivery,
-            "newsflow started"
-        );
+        log_started(config, &settings);
         Ok(Service {
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight)),
             settings,
@@ -157,6 +111,55 @@ impl Service {
             _reload_stop_on_drop: reload_stop.drop_guard(),
             consumer,
         })
+    }
+
+    /// The delivery mode: exactly-once initializes transactions first (blocking calls,
+    /// off the async threads).
+    async fn delivery(
+        settings: &Settings,
+        producer: Arc<super::clients::Producer>,
+        progress: Arc<Progress>,
+    ) -> anyhow::Result<Delivery> {
+        Ok(match settings.exactly_once.clone() {
+            Some(txn_settings) => {
+                let shared = progress.clone();
+                let tid = txn_settings.transactional_id.clone();
+                let txn =
+                    tokio::task::spawn_blocking(move || Txn::init(txn_settings, producer, shared))
+                        .await
+                        .context("initializing transactions")??;
+                tracing::info!(
+                    transactional_id = tid,
+                    "exactly-once mode: transactions initialized"
+                );
+                Delivery::exactly_once(progress, txn, settings.drain_timeout)
+            }
+            None => Delivery::at_least_once(progress, settings.drain_timeout),
+        })
+    }
+
+    /// The consumer, subscribed to the input topic. The one lasting strong reference: the
+    /// consumer is closed, with a bound, when this guard drops, whether at the end of the
+    /// shutdown or when the service is dropped.
+    fn subscribe(
+        config: &Config,
+        settings: &Settings,
+        delivery: Arc<Delivery>,
+        fatal: CancellationToken,
+    ) -> anyhow::Result<ClosingConsumer<NewsflowConsumer>> {
+        let consumer: ClosingConsumer<NewsflowConsumer> = ClosingConsumer::new(
+            Arc::new(
+                kafka_client_config(config, Role::Consumer)?
+                    .create_with_context(NewsflowConsumerContext { delivery, fatal })
+                    .context("creating the Kafka consumer")?,
+            ),
+            settings.shutdown_timeout,
+        );
+        consumer
+            .get()
+            .subscribe(&[&settings.input_topic])
+            .with_context(|| format!("subscribing to {}", settings.input_topic))?;
+        Ok(consumer)
     }
 
     /// Consumes until `shutdown` is cancelled (or a fatal error), then shuts down. `Err`
@@ -324,4 +327,24 @@ impl Service {
         tracing::info!("newsflow stopped cleanly");
         Ok(())
     }
+}
+
+/// The start-up log lines: where the service reads and writes, and how.
+fn log_started(config: &Config, settings: &Settings) {
+    if settings.passthrough {
+        tracing::warn!(
+            "pipeline.passthrough is on: payloads are forwarded unchanged (benchmarking only)"
+        );
+    }
+    tracing::info!(
+        brokers = %config.kafka.brokers,
+        group = %config.kafka.group_id,
+        input = %settings.input_topic,
+        output = %settings.output_topic,
+        dlq = %settings.dlq_topic,
+        workers = settings.workers,
+        max_in_flight = settings.max_in_flight,
+        delivery = ?config.kafka.delivery,
+        "newsflow started"
+    );
 }
