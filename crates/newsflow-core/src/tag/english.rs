@@ -269,123 +269,138 @@ pub fn spans(
     is_title_field: bool,
 ) -> Vec<Span> {
     let mut out = Vec::new();
-    // A title in title case (`Leaders Weigh A Summit In Geneva`): capitalisation says
-    // nothing there, so only the gazetteer and the rules speak.
-    let words = tokens[a..b]
-        .iter()
-        .filter(|t| t.is_word && t.text.chars().any(char::is_alphabetic));
-    let (n_words, n_caps) = words.fold((0, 0), |(n, c), t| (n + 1, c + usize::from(is_cap(t))));
-    if is_title_field && n_words >= 4 && n_caps * 10 >= n_words * 7 {
+    if is_title_field && is_title_case(&tokens[a..b]) {
         return out;
     }
-    let mut i = a;
     let free_cap = |j: usize| j < b && !covered[j] && is_cap(&tokens[j]);
+    let mut i = a;
     while i < b {
         if !free_cap(i) {
             i += 1;
             continue;
         }
-        let mut j = i;
-        loop {
-            if free_cap(j) {
-                j += 1;
-                // Initials and abbreviations: `Gen.` `J.`
-                if j + 1 < b
-                    && tokens[j].text == "."
-                    && free_cap(j + 1)
-                    && tokens[j - 1].text.len() <= 3
-                {
-                    j += 1;
-                }
-            } else if j < b && CONNECTORS.contains(&tokens[j].text) && free_cap(j + 1) && j > i {
-                j += 1;
-            } else {
-                break;
-            }
-        }
+        let j = run_end(tokens, i, b, &free_cap);
         let mut first = i;
         while first < j && (NOT_NAMES.contains(&tokens[first].text) || tokens[first].text == ".") {
             first += 1;
         }
-        let words: Vec<usize> = (first..j).filter(|&k| tokens[k].is_word).collect();
-        let next = j;
-        if words.is_empty() {
-            i = next.max(i + 1);
-            continue;
+        let run = Run {
+            tokens,
+            start: a,
+            cap_start: i,
+            first,
+            end: j,
+            words: (first..j).filter(|&k| tokens[k].is_word).collect(),
+        };
+        if !run.words.is_empty() {
+            out.extend(run.classify(known_last_names));
         }
-        let texts: Vec<&str> = words.iter().map(|&k| tokens[k].text).collect();
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// A title in title case (`Leaders Weigh A Summit In Geneva`): capitalisation says
+/// nothing there, so only the gazetteer and the rules speak.
+fn is_title_case(tokens: &[Token<'_>]) -> bool {
+    let words = tokens
+        .iter()
+        .filter(|t| t.is_word && t.text.chars().any(char::is_alphabetic));
+    let (n_words, n_caps) = words.fold((0, 0), |(n, c), t| (n + 1, c + usize::from(is_cap(t))));
+    n_words >= 4 && n_caps * 10 >= n_words * 7
+}
+
+/// The end of the run of capitalised words starting at `i`: initials and abbreviations
+/// (`Gen.` `J.`) and connectors between capitalised words (`Bank of England`) included.
+fn run_end(tokens: &[Token<'_>], i: usize, b: usize, free_cap: &impl Fn(usize) -> bool) -> usize {
+    let mut j = i;
+    loop {
+        if free_cap(j) {
+            j += 1;
+            if j + 1 < b
+                && tokens[j].text == "."
+                && free_cap(j + 1)
+                && tokens[j - 1].text.len() <= 3
+            {
+                j += 1;
+            }
+        } else if j < b && CONNECTORS.contains(&tokens[j].text) && free_cap(j + 1) && j > i {
+            j += 1;
+        } else {
+            return j;
+        }
+    }
+}
+
+/// One run of capitalised tokens, `[first, end)` after leading non-names.
+struct Run<'t, 'a> {
+    tokens: &'t [Token<'a>],
+    /// Start of the window.
+    start: usize,
+    /// Where the capitalised run began (before leading non-names were dropped).
+    cap_start: usize,
+    first: usize,
+    end: usize,
+    /// The word tokens of `[first, end)`.
+    words: Vec<usize>,
+}
+
+impl Run<'_, '_> {
+    /// The run's entity, by its head words, a title before it, its length, or a known
+    /// last name.
+    fn classify(&self, known_last_names: &[&str]) -> Option<Span> {
+        let tokens = self.tokens;
+        let (first, j) = (self.first, self.end);
+        let texts: Vec<&str> = self.words.iter().map(|&k| tokens[k].text).collect();
         let last_word = *texts.last().unwrap_or(&"");
         let has = |heads: &[&str]| texts.iter().any(|t| heads.contains(t));
+        let span = |first: usize, kind: EntityType, confidence: f32| {
+            Some(Span {
+                first,
+                last: j,
+                kind,
+                confidence,
+            })
+        };
+        let after_title = first > self.start && is_title(tokens[first - 1].text);
+        let n = self.words.len();
         if has(ORG_HEADS) {
-            out.push(Span {
-                first,
-                last: j,
-                kind: EntityType::ORG,
-                confidence: 0.6,
-            });
+            span(first, EntityType::ORG, 0.6)
         } else if FAC_HEADS.contains(&last_word) {
-            out.push(Span {
-                first,
-                last: j,
-                kind: EntityType::FAC,
-                confidence: 0.6,
-            });
+            span(first, EntityType::FAC, 0.6)
         } else if LOC_HEADS.contains(&last_word)
             || texts.first().is_some_and(|t| LOC_HEADS.contains(t))
         {
-            out.push(Span {
-                first,
-                last: j,
-                kind: EntityType::LOC,
-                confidence: 0.6,
-            });
-        } else if let Some(t) = words.iter().rposition(|&k| is_title(tokens[k].text)) {
+            span(first, EntityType::LOC, 0.6)
+        } else if let Some(t) = self.words.iter().rposition(|&k| is_title(tokens[k].text)) {
             // `French President Emmanuel Macron`: the name follows the last title.
-            let mut start = words.get(t + 1).copied().unwrap_or(j);
+            let mut start = self.words.get(t + 1).copied().unwrap_or(j);
             if start < j && tokens[start].text == "." {
                 start += 1;
             }
-            if start < j && j - start <= 4 {
-                out.push(Span {
-                    first: start,
-                    last: j,
-                    kind: EntityType::PER,
-                    confidence: 0.75,
-                });
-            }
-        } else if (2..=3).contains(&words.len())
-            && (first == 0 || !matches!(tokens[first - 1].text, "." | "!" | "?") || first > i)
+            (start < j && j - start <= 4)
+                .then(|| span(start, EntityType::PER, 0.75))
+                .flatten()
+        } else if (2..=3).contains(&n)
+            && (first == 0
+                || !matches!(tokens[first - 1].text, "." | "!" | "?")
+                || first > self.cap_start)
         {
-            let after_title = first > a && is_title(tokens[first - 1].text);
-            let conf = if after_title { 0.75 } else { 0.55 };
-            out.push(Span {
+            span(
                 first,
-                last: j,
-                kind: EntityType::PER,
-                confidence: conf,
-            });
-        } else if words.len() == 1 {
-            let t = texts[0];
-            let after_title = first > a && is_title(tokens[first - 1].text);
-            if known_last_names.contains(&t) || after_title {
-                out.push(Span {
-                    first,
-                    last: j,
-                    kind: EntityType::PER,
-                    confidence: 0.7,
-                });
-            }
-        } else if words.len() >= 2 {
-            out.push(Span {
-                first,
-                last: j,
-                kind: EntityType::PER,
-                confidence: 0.4,
-            });
+                EntityType::PER,
+                if after_title { 0.75 } else { 0.55 },
+            )
+        } else if n == 1 {
+            (known_last_names.contains(&texts[0]) || after_title)
+                .then(|| span(first, EntityType::PER, 0.7))
+                .flatten()
+        } else if n >= 2 {
+            span(first, EntityType::PER, 0.4)
+        } else {
+            None
         }
-        i = next.max(i + 1);
     }
-    out
 }
 
 #[cfg(test)]
