@@ -205,6 +205,15 @@ impl Trainer {
         }
     }
 
+    /// Zero weights and averages, for a new run over the same features.
+    fn reset(&mut self) {
+        self.w.iter_mut().for_each(|x| *x = 0.0);
+        self.u.iter_mut().for_each(|x| *x = 0.0);
+        self.tw.iter_mut().for_each(|x| *x = 0.0);
+        self.tu.iter_mut().for_each(|x| *x = 0.0);
+        self.c = 1.0;
+    }
+
     fn averaged(&self) -> (Vec<f32>, Vec<f32>) {
         let w = self
             .w
@@ -386,101 +395,46 @@ pub fn train(
     let nf = tr.keys.len();
     tr.w = vec![0.0; nf * N_LABELS];
     tr.u = vec![0.0; nf * N_LABELS];
-    let dev_infos: Vec<Vec<Vec<TokInfo>>> = dev
-        .iter()
-        .map(|c| {
-            c.sentences
-                .iter()
-                .map(|s| {
-                    let words: Vec<&str> = s.tokens.iter().map(String::as_str).collect();
-                    sentence_infos(gaz, clusters, &words)
-                })
-                .collect()
-        })
-        .collect();
+    let dev = DevSet {
+        corpora: dev,
+        infos: dev_token_infos(gaz, clusters, dev),
+    };
     let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut emis = Vec::new();
-    let mut masked = Vec::new();
-    let mut scratch = Scratch::<f32>::default();
-    let (mut pred, mut gold) = (Vec::new(), Vec::new());
+    let mut bufs = Buffers::default();
     let runs = opts.runs.max(1);
     let mut sum_w = vec![0.0f32; nf * N_LABELS];
     let mut sum_tw = vec![0.0f32; N_LABELS * N_LABELS];
     for run in 0..runs {
         // Every run starts from zero weights with its own shuffling seed; the shipped
         // weights are the mean of the runs' averaged weights.
-        tr.w.iter_mut().for_each(|x| *x = 0.0);
-        tr.u.iter_mut().for_each(|x| *x = 0.0);
-        tr.tw.iter_mut().for_each(|x| *x = 0.0);
-        tr.tu.iter_mut().for_each(|x| *x = 0.0);
-        tr.c = 1.0;
+        tr.reset();
         let mut rng = Rng(opts.seed.wrapping_add(run as u64 * 7919).max(1));
         order.sort_unstable();
-        if let Learner::Crf { rate, l1 } = opts.learner {
-            let mut crf = CrfState::new(nf);
-            for epoch in 1..=opts.epochs {
-                rng.shuffle(&mut order);
-                let mut nll = 0.0;
-                for (k, &si) in order.iter().enumerate() {
-                    let frac = (epoch - 1) as f64 + k as f64 / order.len() as f64;
-                    let eta = f64::from(rate) / (1.0 + frac);
-                    crf.penalty += eta * f64::from(l1) / order.len() as f64;
-                    nll += crf.step(&mut tr, &data[si], eta, &mut emis);
-                }
-                let dev_f1 = dev_scores(&tr, &tr.w, &tr.tw, dev, &dev_infos);
-                progress(&EpochReport {
-                    run: run + 1,
-                    epoch,
-                    fit: Fit::NegLogLikelihood(nll),
-                    dev_f1,
-                });
+        let mut epoch_run = EpochRun {
+            run: run + 1,
+            order: &mut order,
+            rng: &mut rng,
+            bufs: &mut bufs,
+            dev: &dev,
+        };
+        let (w, tw) = match opts.learner {
+            Learner::Crf { rate, l1 } => {
+                epoch_run.crf(&mut tr, &data, opts.epochs, rate, l1, &mut progress);
+                // The final iterate (averaging the iterates measured no better).
+                (tr.w.clone(), tr.tw.clone())
             }
-            // The final iterate (averaging the iterates measured no better).
-            sum_w.iter_mut().zip(&tr.w).for_each(|(s, x)| *s += x);
-            sum_tw.iter_mut().zip(&tr.tw).for_each(|(s, x)| *s += x);
-            continue;
-        }
-        for epoch in 1..=opts.epochs {
-            rng.shuffle(&mut order);
-            let mut mistakes = 0;
-            for &si in &order {
-                let p = &data[si];
-                tr.emissions(p, &mut emis);
-                viterbi(&emis, &tr.tw, &mut scratch, &mut pred);
-                if p.exact {
-                    gold.clear();
-                    gold.extend(p.allowed.iter().map(|a| a.trailing_zeros() as u8));
-                } else {
-                    masked.clone_from(&emis);
-                    for (i, a) in p.allowed.iter().enumerate() {
-                        for l in 0..N_LABELS {
-                            if a & (1 << l) == 0 {
-                                masked[i * N_LABELS + l] = -1.0e30;
-                            }
-                        }
-                    }
-                    viterbi(&masked, &tr.tw, &mut scratch, &mut gold);
-                }
-                if gold != pred {
-                    mistakes += 1;
-                    tr.update(p, &gold, &pred);
-                }
-                tr.c += 1.0;
+            Learner::Perceptron => {
+                let report_every_epoch = runs == 1;
+                epoch_run.perceptron(
+                    &mut tr,
+                    &data,
+                    opts.epochs,
+                    report_every_epoch,
+                    &mut progress,
+                );
+                tr.averaged()
             }
-            let dev_f1 = if epoch == opts.epochs || runs == 1 {
-                let (w, tw) = tr.averaged();
-                dev_scores(&tr, &w, &tw, dev, &dev_infos)
-            } else {
-                Vec::new()
-            };
-            progress(&EpochReport {
-                run: run + 1,
-                epoch,
-                fit: Fit::Mistakes(mistakes),
-                dev_f1,
-            });
-        }
-        let (w, tw) = tr.averaged();
+        };
         sum_w.iter_mut().zip(&w).for_each(|(s, x)| *s += x);
         sum_tw.iter_mut().zip(&tw).for_each(|(s, x)| *s += x);
     }
@@ -491,12 +445,167 @@ pub fn train(
             run: 0,
             epoch: opts.epochs,
             fit: Fit::Mean,
-            dev_f1: dev_scores(&tr, &w, &tw, dev, &dev_infos),
+            dev_f1: dev.scores(&tr, &w, &tw),
         });
     }
+    let mut model = quantize(&tr, &w, &tw, opts);
+    model.prefix_len = prefix_lengths(multi);
+    model.word_freq = word_frequencies(corpora);
+    model.clusters = clusters.to_pairs();
+    model.names = clusters.names_to_pairs();
+    model
+}
+
+/// The dev corpora and their tokens' feature inputs, computed once.
+struct DevSet<'a> {
+    corpora: &'a [Corpus],
+    infos: Vec<Vec<Vec<TokInfo>>>,
+}
+
+impl DevSet<'_> {
+    /// Model-only F1 of weights `w`, `tw` on each dev corpus.
+    fn scores(&self, tr: &Trainer, w: &[f32], tw: &[f32]) -> Vec<f64> {
+        dev_scores(tr, w, tw, self.corpora, &self.infos)
+    }
+}
+
+fn dev_token_infos(
+    gaz: &Gazetteer,
+    clusters: &WordClusters,
+    dev: &[Corpus],
+) -> Vec<Vec<Vec<TokInfo>>> {
+    dev.iter()
+        .map(|c| {
+            c.sentences
+                .iter()
+                .map(|s| {
+                    let words: Vec<&str> = s.tokens.iter().map(String::as_str).collect();
+                    sentence_infos(gaz, clusters, &words)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Reusable buffers of the training loops.
+#[derive(Default)]
+struct Buffers {
+    emis: Vec<f32>,
+    masked: Vec<f32>,
+    scratch: Scratch<f32>,
+    pred: Vec<u8>,
+    gold: Vec<u8>,
+}
+
+/// The epochs of one training run.
+struct EpochRun<'r, 'd> {
+    /// 1-based run number (for reports).
+    run: usize,
+    order: &'r mut Vec<usize>,
+    rng: &'r mut Rng,
+    bufs: &'r mut Buffers,
+    dev: &'r DevSet<'d>,
+}
+
+impl EpochRun<'_, '_> {
+    /// CRF epochs: SGD with a decaying rate and cumulative L1 penalty.
+    fn crf(
+        &mut self,
+        tr: &mut Trainer,
+        data: &[Prepared],
+        epochs: usize,
+        rate: f32,
+        l1: f32,
+        progress: &mut impl FnMut(&EpochReport),
+    ) {
+        let mut crf = CrfState::new(tr.keys.len());
+        for epoch in 1..=epochs {
+            self.rng.shuffle(self.order);
+            let mut nll = 0.0;
+            for (k, &si) in self.order.iter().enumerate() {
+                let frac = (epoch - 1) as f64 + k as f64 / self.order.len() as f64;
+                let eta = f64::from(rate) / (1.0 + frac);
+                crf.penalty += eta * f64::from(l1) / self.order.len() as f64;
+                nll += crf.step(tr, &data[si], eta, &mut self.bufs.emis);
+            }
+            progress(&EpochReport {
+                run: self.run,
+                epoch,
+                fit: Fit::NegLogLikelihood(nll),
+                dev_f1: self.dev.scores(tr, &tr.w, &tr.tw),
+            });
+        }
+    }
+
+    /// Averaged-perceptron epochs; dev F1 after the last epoch (or every epoch when
+    /// `every_epoch`).
+    fn perceptron(
+        &mut self,
+        tr: &mut Trainer,
+        data: &[Prepared],
+        epochs: usize,
+        every_epoch: bool,
+        progress: &mut impl FnMut(&EpochReport),
+    ) {
+        for epoch in 1..=epochs {
+            self.rng.shuffle(self.order);
+            let mut mistakes = 0;
+            for &si in self.order.iter() {
+                if perceptron_step(tr, &data[si], self.bufs) {
+                    mistakes += 1;
+                }
+            }
+            let dev_f1 = if epoch == epochs || every_epoch {
+                let (w, tw) = tr.averaged();
+                self.dev.scores(tr, &w, &tw)
+            } else {
+                Vec::new()
+            };
+            progress(&EpochReport {
+                run: self.run,
+                epoch,
+                fit: Fit::Mistakes(mistakes),
+                dev_f1,
+            });
+        }
+    }
+}
+
+/// One perceptron step on a sentence: decode, and update towards the gold path (the
+/// best path the sentence's allowed labels admit) when they differ. Returns whether it
+/// was a mistake.
+fn perceptron_step(tr: &mut Trainer, p: &Prepared, b: &mut Buffers) -> bool {
+    tr.emissions(p, &mut b.emis);
+    viterbi(&b.emis, &tr.tw, &mut b.scratch, &mut b.pred);
+    if p.exact {
+        b.gold.clear();
+        b.gold
+            .extend(p.allowed.iter().map(|a| a.trailing_zeros() as u8));
+    } else {
+        b.masked.clone_from(&b.emis);
+        for (i, a) in p.allowed.iter().enumerate() {
+            for l in 0..N_LABELS {
+                if a & (1 << l) == 0 {
+                    b.masked[i * N_LABELS + l] = -1.0e30;
+                }
+            }
+        }
+        viterbi(&b.masked, &tr.tw, &mut b.scratch, &mut b.gold);
+    }
+    let mistake = b.gold != b.pred;
+    if mistake {
+        tr.update(p, &b.gold, &b.pred);
+    }
+    tr.c += 1.0;
+    mistake
+}
+
+/// The model file's weights: features seen at least `min_count` times, weights of at
+/// least `prune`, quantized to i16 with one scale. Word tables are left empty.
+fn quantize(tr: &Trainer, w: &[f32], tw: &[f32], opts: &TrainOptions) -> ModelData {
     let max = w
         .iter()
-        .chain(&tw)
+        .chain(tw)
         .fold(0.0f32, |m, &x| m.max(x.abs()))
         .max(1e-6);
     let scale = max / 32000.0;
@@ -520,10 +629,10 @@ pub fn train(
         scale,
         trans: tw.iter().map(|&x| q(x)).collect(),
         rows,
-        prefix_len: prefix_lengths(multi),
-        word_freq: word_frequencies(corpora),
-        clusters: clusters.to_pairs(),
-        names: clusters.names_to_pairs(),
+        prefix_len: Vec::new(),
+        word_freq: Vec::new(),
+        clusters: Vec::new(),
+        names: Vec::new(),
         info: String::new(),
     }
 }
