@@ -68,22 +68,38 @@ impl Marginals {
         allow: impl Fn(usize, usize) -> bool,
     ) -> Option<f64> {
         let n = emis.len() / L;
-        self.e.clear();
-        self.e.resize(n * L, 0.0);
-        self.a.clear();
-        self.a.resize(n * L, 0.0);
-        self.b.clear();
-        self.b.resize(n * L, 0.0);
-        self.c.clear();
-        self.c.resize(n, 1.0);
-        self.node.clear();
-        self.node.resize(n * L, 0.0);
-        self.edge.clear();
-        self.edge.resize(L * L, 0.0);
+        self.reset(n);
         if n == 0 {
             return None;
         }
-        let mut log_z = 0.0;
+        let emission_log = self.exponentiate(emis, n, &allow)?;
+        let (log_z, z_end) = self.forward(t, n, emission_log)?;
+        self.backward(t, n);
+        self.marginals(t, n, z_end);
+        Some(log_z)
+    }
+
+    /// Buffers sized for `n` positions, zeroed (scales at 1).
+    fn reset(&mut self, n: usize) {
+        for v in [&mut self.e, &mut self.a, &mut self.b, &mut self.node] {
+            v.clear();
+            v.resize(n * L, 0.0);
+        }
+        self.c.clear();
+        self.c.resize(n, 1.0);
+        self.edge.clear();
+        self.edge.resize(L * L, 0.0);
+    }
+
+    /// `e = exp(emission - row max)` over the allowed labels; returns the sum of the row
+    /// maxima, or `None` when a position allows no label.
+    fn exponentiate(
+        &mut self,
+        emis: &[f32],
+        n: usize,
+        allow: &impl Fn(usize, usize) -> bool,
+    ) -> Option<f64> {
+        let mut log_sum = 0.0;
         for i in 0..n {
             let row = &emis[i * L..(i + 1) * L];
             let mx = (0..L)
@@ -93,14 +109,20 @@ impl Marginals {
             if mx == f32::NEG_INFINITY {
                 return None;
             }
-            log_z += f64::from(mx);
+            log_sum += f64::from(mx);
             for l in 0..L {
                 if allow(i, l) {
                     self.e[i * L + l] = f64::from(row[l] - mx).exp();
                 }
             }
         }
-        // Forward.
+        Some(log_sum)
+    }
+
+    /// Scaled forward pass: `a` rows normalised to sum 1, scales in `c`. Returns `ln Z`
+    /// (`log_z` plus the logs of the scales and of the end mass) and the end-weighted mass
+    /// of the last row.
+    fn forward(&mut self, t: &Transitions, n: usize, mut log_z: f64) -> Option<(f64, f64)> {
         for l in 0..L {
             self.a[l] = t.start[l] * self.e[l];
         }
@@ -135,7 +157,11 @@ impl Marginals {
             return None;
         }
         log_z += z_end.ln();
-        // Backward.
+        Some((log_z, z_end))
+    }
+
+    /// Backward pass with the forward pass's scales.
+    fn backward(&mut self, t: &Transitions, n: usize) {
         self.b[(n - 1) * L..].copy_from_slice(&t.end);
         let mut tmp = [0.0f64; L];
         for i in (0..n - 1).rev() {
@@ -149,12 +175,16 @@ impl Marginals {
                 self.b[i * L + p] = v / ci;
             }
         }
-        // Marginals.
+    }
+
+    /// Node marginals per position, and edge marginals summed over positions.
+    fn marginals(&mut self, t: &Transitions, n: usize, z_end: f64) {
         for i in 0..n {
             for l in 0..L {
                 self.node[i * L + l] = self.a[i * L + l] * self.b[i * L + l] / z_end;
             }
         }
+        let mut tmp = [0.0f64; L];
         for i in 1..n {
             let k = 1.0 / (self.c[i] * z_end);
             for l in 0..L {
@@ -172,7 +202,6 @@ impl Marginals {
                 }
             }
         }
-        Some(log_z)
     }
 }
 
