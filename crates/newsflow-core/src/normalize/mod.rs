@@ -87,45 +87,12 @@ pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
         body_offset,
     } = raw;
 
-    // HTML either from the `html` field or a body that is really a page.
-    let html_source = match (&body, &html) {
-        (Some(b), _) if !b.trim().is_empty() && html::looks_like_html(b) => Some(b.as_str()),
-        (Some(b), _) if !b.trim().is_empty() => None,
-        (_, Some(h)) => Some(h.as_str()),
-        _ => None,
-    };
-    let (body_text, page, mut anchors) = match html_source {
-        Some(h) => {
-            format = InputFormat::JsonHtml;
-            let page = html::extract(h);
-            let (t, m) = text::normalize_text_mapped(&page.text);
-            (t, Some(page), m)
-        }
-        None => {
-            let (t, m) = text::normalize_text_mapped(body.as_deref().unwrap_or(""));
-            (t, None, m)
-        }
-    };
-    let refers_to = match (&page, format) {
-        (Some(_), _) => OffsetReference::HtmlText,
-        (None, InputFormat::Text) => OffsetReference::Payload,
-        _ => OffsetReference::Body,
-    };
-    if body_offset > 0 {
-        let shift = u32::try_from(body_offset).unwrap_or(u32::MAX);
-        for a in &mut anchors.0 {
-            a[1] = a[1].saturating_add(shift);
-        }
-    }
-    if body_text.is_empty() {
-        return Err(match page {
-            Some(_) => Reject::new(RejectKind::HtmlNoText, "HTML page yields no article text"),
-            None => Reject::new(
-                RejectKind::EmptyText,
-                "text is empty after normalization (only whitespace, controls or marks)",
-            ),
-        });
-    }
+    let BodyText {
+        text: body_text,
+        page,
+        anchors,
+        refers_to,
+    } = body_text(body.as_deref(), html.as_deref(), &mut format, body_offset)?;
 
     let title = title
         .as_deref()
@@ -134,16 +101,13 @@ pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
         .unwrap_or_default();
 
     let published_raw = published_at.or(page.as_ref().and_then(|p| p.published_at.clone()));
-    let published = match published_raw.as_deref() {
-        Some(raw) => {
-            let parsed = dates::parse_published_at(raw);
-            if parsed.is_none() {
-                warnings.push(format!("published_at {raw:?} is not a recognised date"));
-            }
-            parsed
+    let published = published_raw.as_deref().and_then(|raw| {
+        let parsed = dates::parse_published_at(raw);
+        if parsed.is_none() {
+            warnings.push(format!("published_at {raw:?} is not a recognised date"));
         }
-        None => None,
-    };
+        parsed
+    });
 
     let claimed = language.or(page.as_ref().and_then(|p| p.lang.clone()));
     let language = language::detect(&title, &body_text, claimed.as_deref());
@@ -165,5 +129,69 @@ pub fn normalize(raw: RawArticle) -> Result<NormalizedArticle, Reject> {
         warnings,
         body_offsets: BodyOffsets { refers_to, anchors },
         sentences,
+    })
+}
+
+/// The body's normalized text, where it came from, and its offset anchors.
+struct BodyText {
+    text: String,
+    /// The extracted page, when the body was HTML.
+    page: Option<html::HtmlExtract>,
+    anchors: text::OffsetMap,
+    refers_to: OffsetReference,
+}
+
+/// Normalizes the body: HTML either from the `html` field or a body that is really a
+/// page (then `format` becomes HTML), else the body's text. Anchors are shifted by
+/// `body_offset` (where the body starts in the payload). Empty text is a reject.
+fn body_text(
+    body: Option<&str>,
+    html: Option<&str>,
+    format: &mut InputFormat,
+    body_offset: usize,
+) -> Result<BodyText, Reject> {
+    let html_source = match (body, html) {
+        (Some(b), _) if !b.trim().is_empty() && html::looks_like_html(b) => Some(b),
+        (Some(b), _) if !b.trim().is_empty() => None,
+        (_, Some(h)) => Some(h),
+        _ => None,
+    };
+    let (text, page, mut anchors) = match html_source {
+        Some(h) => {
+            *format = InputFormat::JsonHtml;
+            let page = html::extract(h);
+            let (t, m) = text::normalize_text_mapped(&page.text);
+            (t, Some(page), m)
+        }
+        None => {
+            let (t, m) = text::normalize_text_mapped(body.unwrap_or(""));
+            (t, None, m)
+        }
+    };
+    let refers_to = match (&page, *format) {
+        (Some(_), _) => OffsetReference::HtmlText,
+        (None, InputFormat::Text) => OffsetReference::Payload,
+        _ => OffsetReference::Body,
+    };
+    if body_offset > 0 {
+        let shift = u32::try_from(body_offset).unwrap_or(u32::MAX);
+        for a in &mut anchors.0 {
+            a[1] = a[1].saturating_add(shift);
+        }
+    }
+    if text.is_empty() {
+        return Err(match page {
+            Some(_) => Reject::new(RejectKind::HtmlNoText, "HTML page yields no article text"),
+            None => Reject::new(
+                RejectKind::EmptyText,
+                "text is empty after normalization (only whitespace, controls or marks)",
+            ),
+        });
+    }
+    Ok(BodyText {
+        text,
+        page,
+        anchors,
+        refers_to,
     })
 }

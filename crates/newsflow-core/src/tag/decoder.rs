@@ -142,13 +142,11 @@ pub fn viterbi_with<S: Score>(
     if n == 0 {
         return;
     }
-    let (trans, cons, range) = (&tr.trans, &tr.cons, tr.range);
     debug_assert_eq!(tr.open.len() + tr.inside.len(), L);
-    let nc = cons.closed.len();
     scratch.cand.clear();
     scratch.delta.clear();
     scratch.delta.resize(n * L, S::NEG);
-    scratch.closed_prev.resize(nc, S::NEG);
+    scratch.closed_prev.resize(tr.cons.closed.len(), S::NEG);
     for (l, &e) in emis.iter().enumerate().take(L) {
         if allowed(None, l as u8) {
             scratch.delta[l] = e;
@@ -156,51 +154,78 @@ pub fn viterbi_with<S: Score>(
     }
     for i in 1..n {
         let (prev_rows, cur_rows) = scratch.delta.split_at_mut(i * L);
-        let prev = &prev_rows[(i - 1) * L..];
-        let cur_row = &mut cur_rows[..L];
-        let mut top = S::NEG;
-        for (k, &p) in cons.closed.iter().enumerate() {
-            let v = prev[usize::from(p)];
-            scratch.closed_prev[k] = v;
-            if v > top {
-                top = v;
-            }
-        }
-        scratch.cand.clear();
-        for (k, &v) in scratch.closed_prev.iter().enumerate() {
-            if v + range >= top {
-                scratch.cand.push(k as u8);
-            }
-        }
-        let e = &emis[i * L..(i + 1) * L];
-        if scratch.cand.len() * 3 < nc {
-            for &cur in &tr.open {
-                let cur = usize::from(cur);
-                let t = &tr.closed[cur * nc..(cur + 1) * nc];
-                let mut m = S::NEG;
-                for &k in &scratch.cand {
-                    let v = scratch.closed_prev[usize::from(k)] + t[usize::from(k)];
-                    if v > m {
-                        m = v;
-                    }
-                }
-                cur_row[cur] = m + e[cur];
-            }
-        } else {
-            for &cur in &tr.open {
-                let cur = usize::from(cur);
-                cur_row[cur] =
-                    max_plus(&scratch.closed_prev, &tr.closed[cur * nc..(cur + 1) * nc]) + e[cur];
-            }
-        }
-        for &(cur, b, m, tb, tm) in &tr.inside {
-            let x = prev[usize::from(b)] + tb;
-            let y = prev[usize::from(m)] + tm;
-            let cur = usize::from(cur);
-            cur_row[cur] = if y > x { y } else { x } + e[cur];
+        forward_step(
+            tr,
+            &prev_rows[(i - 1) * L..],
+            &mut cur_rows[..L],
+            &emis[i * L..(i + 1) * L],
+            &mut scratch.closed_prev,
+            &mut scratch.cand,
+        );
+    }
+    backtrack(tr, &scratch.delta, n, out);
+}
+
+/// One position of the forward pass: the best score of each label given the previous
+/// row. Labels that may follow any closed label (`open`) take the maximum over the
+/// closed previous labels, pruned to those within the transitions' spread of the best;
+/// labels inside an entity (`inside`) have just two possible predecessors.
+#[inline]
+fn forward_step<S: Score>(
+    tr: &Transitions<S>,
+    prev: &[S],
+    cur_row: &mut [S],
+    e: &[S],
+    closed_prev: &mut [S],
+    cand: &mut Vec<u8>,
+) {
+    let nc = tr.cons.closed.len();
+    let mut top = S::NEG;
+    for (k, &p) in tr.cons.closed.iter().enumerate() {
+        let v = prev[usize::from(p)];
+        closed_prev[k] = v;
+        if v > top {
+            top = v;
         }
     }
-    let last = &scratch.delta[(n - 1) * L..];
+    cand.clear();
+    for (k, &v) in closed_prev.iter().enumerate() {
+        if v + tr.range >= top {
+            cand.push(k as u8);
+        }
+    }
+    if cand.len() * 3 < nc {
+        for &cur in &tr.open {
+            let cur = usize::from(cur);
+            let t = &tr.closed[cur * nc..(cur + 1) * nc];
+            let mut m = S::NEG;
+            for &k in cand.iter() {
+                let v = closed_prev[usize::from(k)] + t[usize::from(k)];
+                if v > m {
+                    m = v;
+                }
+            }
+            cur_row[cur] = m + e[cur];
+        }
+    } else {
+        for &cur in &tr.open {
+            let cur = usize::from(cur);
+            cur_row[cur] = max_plus(closed_prev, &tr.closed[cur * nc..(cur + 1) * nc]) + e[cur];
+        }
+    }
+    for &(cur, b, m, tb, tm) in &tr.inside {
+        let x = prev[usize::from(b)] + tb;
+        let y = prev[usize::from(m)] + tm;
+        let cur = usize::from(cur);
+        cur_row[cur] = if y > x { y } else { x } + e[cur];
+    }
+}
+
+/// The best label path: the best label that may end a sentence, then back through the
+/// stored scores (each label's best allowed predecessor).
+fn backtrack<S: Score>(tr: &Transitions<S>, delta: &[S], n: usize, out: &mut Vec<u8>) {
+    const L: usize = N_LABELS;
+    let last = &delta[(n - 1) * L..];
     let mut best = S::NEG;
     let mut arg = 0u8;
     for (l, &v) in last.iter().enumerate() {
@@ -213,15 +238,15 @@ pub fn viterbi_with<S: Score>(
     out[n - 1] = arg;
     for i in (1..n).rev() {
         let cur = usize::from(out[i]);
-        let prev = &scratch.delta[(i - 1) * L..i * L];
-        let cands: &[u8] = match &cons.inside_prev[cur] {
+        let prev = &delta[(i - 1) * L..i * L];
+        let cands: &[u8] = match &tr.cons.inside_prev[cur] {
             Some(ps) => ps,
-            None => &cons.closed,
+            None => &tr.cons.closed,
         };
         let mut best = S::NEG;
         let mut arg = cands[0];
         for &p in cands {
-            let v = prev[usize::from(p)] + trans[usize::from(p) * L + cur];
+            let v = prev[usize::from(p)] + tr.trans[usize::from(p) * L + cur];
             if v > best {
                 best = v;
                 arg = p;
