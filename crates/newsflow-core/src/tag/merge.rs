@@ -4,7 +4,7 @@
 //! pass only touches the entities of the current window (`out[first_new..]`).
 
 use super::entity::{Component, Entity, EntityType};
-use super::gazetteer::{Gazetteer, GazetteerMatch};
+use super::gazetteer::{Gazetteer, GazetteerEntry, GazetteerMatch};
 use super::hash::hash_bytes;
 use super::rules;
 use super::window::{char_to_byte, Window};
@@ -57,82 +57,114 @@ pub(crate) fn apply_gazetteer(
     first_new: usize,
     out: &mut Vec<Entity>,
 ) {
-    let (text, tokens) = (w.text, w.tokens);
-    let slice = |a: usize, b: usize| {
-        text[char_to_byte(text, tokens, a)..char_to_byte(text, tokens, b)].to_string()
-    };
     for m in gaz_matches {
-        let entry = gazetteer.entry(m.entry);
-        let g_start = tokens[m.first].start + m.prefix_chars;
-        let g_end = tokens[m.last - 1].end - m.suffix_chars;
-        let overlapping = out[first_new..]
-            .iter_mut()
-            .filter(|e| e.start < g_end && g_start < e.end)
-            .collect::<Vec<_>>();
+        let known = KnownName {
+            w,
+            m,
+            entry: gazetteer.entry(m.entry),
+            start: w.tokens[m.first].start + m.prefix_chars,
+            end: w.tokens[m.last - 1].end - m.suffix_chars,
+        };
+        let overlapping: Vec<usize> = (first_new..out.len())
+            .filter(|&i| out[i].start < known.end && known.start < out[i].end)
+            .collect();
         if overlapping.is_empty() {
-            // Ambiguous aliases, and prefix readings of frequent words (מכיוון is not
-            // מ+כ+יוון), need the model's agreement.
-            let tok = tokens[m.first].text;
-            let stem_chars = tok.chars().count() - m.prefix_chars;
-            if m.weak
-                || (m.prefix_chars > 0 && w.lexicon.word_freq(hash_bytes(1, tok.as_bytes())) >= 2)
-                || (m.prefix_chars >= 2 && m.last - m.first == 1 && stem_chars <= 4)
-            {
-                continue;
-            }
-            let mut e = w.entity(m.first, m.last, entry.kind);
-            // The gazetteer knows its prefix split.
-            e.source = Component::Gazetteer;
-            e.confidence = 0.9;
-            e.start = g_start;
-            e.end = g_end;
-            e.text = slice(g_start, g_end);
-            e.canonical = entry.canonical.clone();
-            e.wikidata = entry.wikidata.clone();
-            out.push(e);
+            out.extend(known.missed_entity());
             continue;
         }
         let inside = overlapping
             .iter()
-            .all(|e| g_start <= e.start && e.end <= g_end);
-        if inside
-            && !m.weak
-            && overlapping
-                .iter()
-                .any(|e| e.end < g_end || g_start < e.start)
-        {
+            .all(|&i| known.start <= out[i].start && out[i].end <= known.end);
+        let partial = overlapping
+            .iter()
+            .any(|&i| out[i].end < known.end || known.start < out[i].start);
+        if inside && !m.weak && partial {
             // The model found part of a known name: the gazetteer span wins.
-            let replacement = Entity {
-                kind: entry.kind,
-                text: slice(g_start, g_end),
-                field: w.field,
-                start: g_start,
-                end: g_end,
-                canonical: entry.canonical.clone(),
-                wikidata: entry.wikidata.clone(),
-                confidence: 0.9,
-                source: Component::Gazetteer,
-                value: None,
-            };
             let keep: Vec<Entity> = out
                 .drain(first_new..)
-                .filter(|e| !(e.start < g_end && g_start < e.end))
+                .filter(|e| !(e.start < known.end && known.start < e.end))
                 .collect();
             out.extend(keep);
-            out.push(replacement);
+            out.push(known.entity());
             continue;
         }
-        for e in overlapping {
-            if e.end == g_end && e.start <= g_start && e.start >= tokens[m.first].start {
-                // Same entity (the gazetteer may know the prefix split better).
-                if e.start < g_start {
-                    e.start = g_start;
-                    e.text = slice(g_start, g_end);
-                }
-                e.canonical = entry.canonical.clone();
-                e.wikidata = entry.wikidata.clone();
-                e.confidence = e.confidence.max(0.95);
+        for i in overlapping {
+            known.refine(&mut out[i]);
+        }
+    }
+}
+
+/// One gazetteer match in a window: characters `[start, end)` (prefix letters and
+/// suffixes outside).
+struct KnownName<'w, 'a> {
+    w: &'w Window<'a>,
+    m: &'w GazetteerMatch,
+    entry: &'w GazetteerEntry,
+    start: usize,
+    end: usize,
+}
+
+impl KnownName<'_, '_> {
+    fn text(&self) -> String {
+        let (text, tokens) = (self.w.text, self.w.tokens);
+        text[char_to_byte(text, tokens, self.start)..char_to_byte(text, tokens, self.end)]
+            .to_string()
+    }
+
+    /// The known name as an entity of its own.
+    fn entity(&self) -> Entity {
+        Entity {
+            kind: self.entry.kind,
+            text: self.text(),
+            field: self.w.field,
+            start: self.start,
+            end: self.end,
+            canonical: self.entry.canonical.clone(),
+            wikidata: self.entry.wikidata.clone(),
+            confidence: 0.9,
+            source: Component::Gazetteer,
+            value: None,
+        }
+    }
+
+    /// The entity the model missed, unless the match needs the model's agreement:
+    /// ambiguous aliases, and prefix readings of frequent words (מכיוון is not מ+כ+יוון).
+    fn missed_entity(&self) -> Option<Entity> {
+        let m = self.m;
+        let tok = self.w.tokens[m.first].text;
+        let stem_chars = tok.chars().count() - m.prefix_chars;
+        if m.weak
+            || (m.prefix_chars > 0 && self.w.lexicon.word_freq(hash_bytes(1, tok.as_bytes())) >= 2)
+            || (m.prefix_chars >= 2 && m.last - m.first == 1 && stem_chars <= 4)
+        {
+            return None;
+        }
+        let mut e = self.w.entity(m.first, m.last, self.entry.kind);
+        // The gazetteer knows its prefix split.
+        e.source = Component::Gazetteer;
+        e.confidence = 0.9;
+        e.start = self.start;
+        e.end = self.end;
+        e.text = self.text();
+        e.canonical = self.entry.canonical.clone();
+        e.wikidata = self.entry.wikidata.clone();
+        Some(e)
+    }
+
+    /// A model entity that is this name (same end, starting within its first token)
+    /// takes its canonical form, id and prefix split.
+    fn refine(&self, e: &mut Entity) {
+        if e.end == self.end
+            && e.start <= self.start
+            && e.start >= self.w.tokens[self.m.first].start
+        {
+            if e.start < self.start {
+                e.start = self.start;
+                e.text = self.text();
             }
+            e.canonical = self.entry.canonical.clone();
+            e.wikidata = self.entry.wikidata.clone();
+            e.confidence = e.confidence.max(0.95);
         }
     }
 }

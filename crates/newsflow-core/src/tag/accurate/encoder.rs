@@ -88,13 +88,17 @@ struct Quant {
 struct Layer {
     /// Q, K and V stacked: `[3 * hidden, hidden]`.
     qkv: Linear,
-    ao: Linear,
-    aln_w: Vec<f32>,
-    aln_b: Vec<f32>,
-    fi: Linear,
-    fo: Linear,
-    oln_w: Vec<f32>,
-    oln_b: Vec<f32>,
+    /// Attention output projection.
+    attn_out: Linear,
+    /// Layer norm after attention: weight and bias.
+    attn_norm_w: Vec<f32>,
+    attn_norm_b: Vec<f32>,
+    /// Feed-forward block: up projection (then GELU) and down projection.
+    ffn_in: Linear,
+    ffn_out: Linear,
+    /// Layer norm after the feed-forward block: weight and bias.
+    ffn_norm_w: Vec<f32>,
+    ffn_norm_b: Vec<f32>,
 }
 
 /// The loaded encoder and head.
@@ -216,13 +220,13 @@ impl Encoder {
             };
             layers.push(Layer {
                 qkv: lin(&["q", "k", "v"], h, h)?,
-                ao: lin(&["ao"], h, h)?,
-                aln_w: get(&p("aln.weight"), 1, h)?,
-                aln_b: get(&p("aln.bias"), 1, h)?,
-                fi: lin(&["fi"], ff, h)?,
-                fo: lin(&["fo"], h, ff)?,
-                oln_w: get(&p("oln.weight"), 1, h)?,
-                oln_b: get(&p("oln.bias"), 1, h)?,
+                attn_out: lin(&["ao"], h, h)?,
+                attn_norm_w: get(&p("aln.weight"), 1, h)?,
+                attn_norm_b: get(&p("aln.bias"), 1, h)?,
+                ffn_in: lin(&["fi"], ff, h)?,
+                ffn_out: lin(&["fo"], h, ff)?,
+                ffn_norm_w: get(&p("oln.weight"), 1, h)?,
+                ffn_norm_b: get(&p("oln.bias"), 1, h)?,
             });
         }
         Ok(Encoder {
@@ -258,9 +262,9 @@ impl Encoder {
             .iter()
             .map(|l| {
                 l.qkv.memory_bytes()
-                    + l.ao.memory_bytes()
-                    + l.fi.memory_bytes()
-                    + l.fo.memory_bytes()
+                    + l.attn_out.memory_bytes()
+                    + l.ffn_in.memory_bytes()
+                    + l.ffn_out.memory_bytes()
                     + 16 * self.hidden
             })
             .sum();
@@ -271,10 +275,47 @@ impl Encoder {
     /// `out[i * labels + l]`. `ids` must fit [`Encoder::max_len`].
     pub fn forward(&self, ids: &[u32], read: &[usize], buf: &mut Buffers, out: &mut Vec<f32>) {
         let (h, t) = (self.hidden, ids.len().min(self.max_pos));
-        let hd = h / self.heads;
-        // Embeddings.
+        self.embed(&ids[..t], buf);
+        for l in &self.layers {
+            self.attention(l, t, buf);
+            l.attn_out.apply(&buf.ctx, t, &mut buf.tmp, &mut buf.quant);
+            add_layer_norm(
+                &mut buf.x,
+                Some(&buf.tmp),
+                &l.attn_norm_w,
+                &l.attn_norm_b,
+                self.eps,
+            );
+            l.ffn_in.apply(&buf.x, t, &mut buf.mid, &mut buf.quant);
+            gelu_in_place(&mut buf.mid);
+            l.ffn_out.apply(&buf.mid, t, &mut buf.tmp, &mut buf.quant);
+            add_layer_norm(
+                &mut buf.x,
+                Some(&buf.tmp),
+                &l.ffn_norm_w,
+                &l.ffn_norm_b,
+                self.eps,
+            );
+        }
+        buf.rows.clear();
+        for &r in read {
+            let r = r.min(t.saturating_sub(1));
+            buf.rows.extend_from_slice(&buf.x[r * h..(r + 1) * h]);
+        }
+        linear(&buf.rows, read.len(), h, &self.head_w, &self.head_b, out);
+        for row in out.chunks_exact_mut(self.labels) {
+            let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
+            row.iter_mut().for_each(|v| *v -= lse);
+        }
+    }
+
+    /// Token embeddings (int8 rows with a scale each) plus position and token-type
+    /// embeddings, layer-normed, into `buf.x`.
+    fn embed(&self, ids: &[u32], buf: &mut Buffers) {
+        let h = self.hidden;
         buf.x.clear();
-        for (p, &id) in ids[..t].iter().enumerate() {
+        for (p, &id) in ids.iter().enumerate() {
             let id = (id as usize).min(self.vocab_size - 1);
             let s = self.word_scale[id];
             let row = &self.word_q[id * h..(id + 1) * h];
@@ -287,74 +328,62 @@ impl Encoder {
             );
         }
         add_layer_norm(&mut buf.x, None, &self.eln_w, &self.eln_b, self.eps);
+    }
+
+    /// Multi-head self-attention of layer `l` over the `t` rows of `buf.x`, into
+    /// `buf.ctx` (before the output projection).
+    fn attention(&self, l: &Layer, t: usize, buf: &mut Buffers) {
+        let h = self.hidden;
+        let hd = h / self.heads;
         let scale = 1.0 / (hd as f32).sqrt();
-        for l in &self.layers {
-            l.qkv.apply(&buf.x, t, &mut buf.qkv, &mut buf.quant);
-            buf.ctx.clear();
-            buf.ctx.resize(t * h, 0.0);
-            buf.scores.resize(t * t, 0.0);
-            for head in 0..self.heads {
-                let q = &buf.qkv[head * hd..];
-                let k = &buf.qkv[h + head * hd..];
-                let v = &buf.qkv[2 * h + head * hd..];
-                // SAFETY: q/k/v rows are `3h` apart within `qkv` (t rows of 3h values), the
-                // score matrix is t×t and ctx holds t rows of h values; strides match.
-                unsafe {
-                    matrixmultiply::sgemm(
-                        t,
-                        hd,
-                        t,
-                        scale,
-                        q.as_ptr(),
-                        (3 * h) as isize,
-                        1,
-                        k.as_ptr(),
-                        1,
-                        (3 * h) as isize,
-                        0.0,
-                        buf.scores.as_mut_ptr(),
-                        t as isize,
-                        1,
-                    );
-                }
-                softmax_rows(&mut buf.scores, t);
-                // SAFETY: as above; ctx columns [head*hd, head*hd + hd) of each row.
-                unsafe {
-                    matrixmultiply::sgemm(
-                        t,
-                        t,
-                        hd,
-                        1.0,
-                        buf.scores.as_ptr(),
-                        t as isize,
-                        1,
-                        v.as_ptr(),
-                        (3 * h) as isize,
-                        1,
-                        0.0,
-                        buf.ctx.as_mut_ptr().add(head * hd),
-                        h as isize,
-                        1,
-                    );
-                }
+        l.qkv.apply(&buf.x, t, &mut buf.qkv, &mut buf.quant);
+        buf.ctx.clear();
+        buf.ctx.resize(t * h, 0.0);
+        buf.scores.resize(t * t, 0.0);
+        for head in 0..self.heads {
+            let q = &buf.qkv[head * hd..];
+            let k = &buf.qkv[h + head * hd..];
+            let v = &buf.qkv[2 * h + head * hd..];
+            // SAFETY: q/k/v rows are `3h` apart within `qkv` (t rows of 3h values), the
+            // score matrix is t×t and ctx holds t rows of h values; strides match.
+            unsafe {
+                matrixmultiply::sgemm(
+                    t,
+                    hd,
+                    t,
+                    scale,
+                    q.as_ptr(),
+                    (3 * h) as isize,
+                    1,
+                    k.as_ptr(),
+                    1,
+                    (3 * h) as isize,
+                    0.0,
+                    buf.scores.as_mut_ptr(),
+                    t as isize,
+                    1,
+                );
             }
-            l.ao.apply(&buf.ctx, t, &mut buf.tmp, &mut buf.quant);
-            add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.aln_w, &l.aln_b, self.eps);
-            l.fi.apply(&buf.x, t, &mut buf.mid, &mut buf.quant);
-            gelu_in_place(&mut buf.mid);
-            l.fo.apply(&buf.mid, t, &mut buf.tmp, &mut buf.quant);
-            add_layer_norm(&mut buf.x, Some(&buf.tmp), &l.oln_w, &l.oln_b, self.eps);
-        }
-        buf.rows.clear();
-        for &r in read {
-            let r = r.min(t.saturating_sub(1));
-            buf.rows.extend_from_slice(&buf.x[r * h..(r + 1) * h]);
-        }
-        linear(&buf.rows, read.len(), h, &self.head_w, &self.head_b, out);
-        for row in out.chunks_exact_mut(self.labels) {
-            let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
-            row.iter_mut().for_each(|v| *v -= lse);
+            softmax_rows(&mut buf.scores, t);
+            // SAFETY: as above; ctx columns [head*hd, head*hd + hd) of each row.
+            unsafe {
+                matrixmultiply::sgemm(
+                    t,
+                    t,
+                    hd,
+                    1.0,
+                    buf.scores.as_ptr(),
+                    t as isize,
+                    1,
+                    v.as_ptr(),
+                    (3 * h) as isize,
+                    1,
+                    0.0,
+                    buf.ctx.as_mut_ptr().add(head * hd),
+                    h as isize,
+                    1,
+                );
+            }
         }
     }
 }
