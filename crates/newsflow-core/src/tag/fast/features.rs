@@ -434,6 +434,28 @@ mod tpl {
 #[inline]
 pub fn features(toks: &[TokInfo], i: usize, mut f: impl FnMut(u64)) {
     let t = &toks[i];
+    token_features(t, &mut f);
+    left_context(toks, i, &mut f);
+    right_context(toks, i, &mut f);
+    if t.gaz != 0 && t.n_stems > 0 {
+        f(mix(tpl::STEM0_GAZ, t.stems[0] ^ u64::from(t.gaz)));
+    }
+    for &h in &t.tri[..usize::from(t.n_tri)] {
+        f(mix(tpl::TRI, h));
+    }
+    for &h in &t.stem_starts {
+        if h != 0 {
+            f(mix(tpl::SPRE, h));
+        }
+    }
+    cluster_features(toks, i, &mut f);
+    name_features(toks, i, &mut f);
+}
+
+/// The token's own features: word, lowercase form, stems and prefixes, affixes, shape,
+/// flags, gazetteer tag.
+#[inline]
+fn token_features(t: &TokInfo, f: &mut impl FnMut(u64)) {
     f(mix(tpl::BIAS, 0));
     f(mix(tpl::W0, t.word));
     if t.has_upper {
@@ -460,65 +482,56 @@ pub fn features(toks: &[TokInfo], i: usize, mut f: impl FnMut(u64)) {
     if t.gaz != 0 {
         f(mix(tpl::GAZ0, u64::from(t.gaz)));
     }
-    if i > 0 {
-        let p = &toks[i - 1];
-        f(mix(tpl::WM1, p.word));
-        f(mix(tpl::BIGRAM_L, p.word ^ t.word.rotate_left(17)));
-        f(mix(tpl::SHAPE_L, p.shape ^ t.shape.rotate_left(7)));
-        if p.has_upper {
-            f(mix(tpl::LOWERM1, p.lower));
-        }
-        for k in 0..usize::from(p.n_stems) {
-            f(mix(tpl::STEMM1, p.stems[k]));
-        }
-        if p.gaz != 0 {
-            f(mix(tpl::GAZM1, u64::from(p.gaz)));
-        }
-        for b in [F_INITCAP, F_PUNCT, F_DIGIT] {
-            if p.flags & b != 0 {
-                f(mix(tpl::FLAGM1, u64::from(b)));
-            }
-        }
-        if i > 1 {
-            f(mix(tpl::WM2, toks[i - 2].word));
-        } else {
-            f(mix(tpl::WM2, 0));
-        }
-    } else {
+}
+
+/// The previous tokens: word ±bigram, shape pair, lowercase form, stems, gazetteer tag,
+/// some flags, and the word two back (or the sentence start).
+#[inline]
+fn left_context(toks: &[TokInfo], i: usize, f: &mut impl FnMut(u64)) {
+    if i == 0 {
         f(mix(tpl::BOS, 0));
+        return;
     }
-    if i + 1 < toks.len() {
-        let n = &toks[i + 1];
-        f(mix(tpl::WP1, n.word));
-        f(mix(tpl::BIGRAM_R, t.word ^ n.word.rotate_left(29)));
-        f(mix(tpl::SHAPE_R, t.shape ^ n.shape.rotate_left(11)));
-        for k in 0..usize::from(n.n_stems) {
-            f(mix(tpl::STEMP1, n.stems[k]));
+    let (t, p) = (&toks[i], &toks[i - 1]);
+    f(mix(tpl::WM1, p.word));
+    f(mix(tpl::BIGRAM_L, p.word ^ t.word.rotate_left(17)));
+    f(mix(tpl::SHAPE_L, p.shape ^ t.shape.rotate_left(7)));
+    if p.has_upper {
+        f(mix(tpl::LOWERM1, p.lower));
+    }
+    for k in 0..usize::from(p.n_stems) {
+        f(mix(tpl::STEMM1, p.stems[k]));
+    }
+    if p.gaz != 0 {
+        f(mix(tpl::GAZM1, u64::from(p.gaz)));
+    }
+    for b in [F_INITCAP, F_PUNCT, F_DIGIT] {
+        if p.flags & b != 0 {
+            f(mix(tpl::FLAGM1, u64::from(b)));
         }
-        if n.gaz != 0 {
-            f(mix(tpl::GAZP1, u64::from(n.gaz)));
-        }
-        if i + 2 < toks.len() {
-            f(mix(tpl::WP2, toks[i + 2].word));
-        } else {
-            f(mix(tpl::WP2, 0));
-        }
-    } else {
+    }
+    f(mix(tpl::WM2, if i > 1 { toks[i - 2].word } else { 0 }));
+}
+
+/// The next tokens: word, bigram, shape pair, stems, gazetteer tag, and the word two on
+/// (or the sentence end).
+#[inline]
+fn right_context(toks: &[TokInfo], i: usize, f: &mut impl FnMut(u64)) {
+    if i + 1 >= toks.len() {
         f(mix(tpl::EOS, 0));
+        return;
     }
-    if t.gaz != 0 && t.n_stems > 0 {
-        f(mix(tpl::STEM0_GAZ, t.stems[0] ^ u64::from(t.gaz)));
+    let (t, n) = (&toks[i], &toks[i + 1]);
+    f(mix(tpl::WP1, n.word));
+    f(mix(tpl::BIGRAM_R, t.word ^ n.word.rotate_left(29)));
+    f(mix(tpl::SHAPE_R, t.shape ^ n.shape.rotate_left(11)));
+    for k in 0..usize::from(n.n_stems) {
+        f(mix(tpl::STEMP1, n.stems[k]));
     }
-    for &h in &t.tri[..usize::from(t.n_tri)] {
-        f(mix(tpl::TRI, h));
+    if n.gaz != 0 {
+        f(mix(tpl::GAZP1, u64::from(n.gaz)));
     }
-    for &h in &t.stem_starts {
-        if h != 0 {
-            f(mix(tpl::SPRE, h));
-        }
-    }
-    cluster_features(toks, i, &mut f);
-    name_features(toks, i, &mut f);
+    f(mix(tpl::WP2, toks.get(i + 2).map_or(0, |x| x.word)));
 }
 
 /// The name-list features of position `i`: soft evidence that the model weighs (a listed
