@@ -3,13 +3,14 @@
 
 use super::events::Event;
 use crate::core::tag::EntityType;
-use crate::core::RejectKind;
+use crate::core::{RejectKind, StageTimings};
 use prometheus::{
     Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// All newsflow metrics.
 pub struct Metrics {
@@ -279,28 +280,7 @@ impl Metrics {
                 entity_types,
                 duplicate,
                 watchlist_hits,
-            } => {
-                for list in watchlist_hits {
-                    self.watchlist_hits
-                        .with_label_values(&[list.as_ref()])
-                        .inc();
-                }
-                if duplicate {
-                    self.duplicates.inc();
-                }
-                let s = &self.stage_seconds;
-                s.with_label_values(&["decode"])
-                    .observe(timings.decode_us as f64 / 1e6);
-                s.with_label_values(&["normalize"])
-                    .observe(timings.normalize_us as f64 / 1e6);
-                s.with_label_values(&["tag"])
-                    .observe(timings.tag_us as f64 / 1e6);
-                s.with_label_values(&["encode"])
-                    .observe(encode.as_secs_f64());
-                for t in entity_types {
-                    self.entities.with_label_values(&[t.as_str()]).inc();
-                }
-            }
+            } => self.record_enriched(timings, encode, entity_types, duplicate, watchlist_hits),
             Event::Produced { end_to_end } => {
                 self.produced.inc();
                 if let Some(d) = end_to_end {
@@ -330,28 +310,7 @@ impl Metrics {
                 errors,
                 timeouts,
                 rtt_p99,
-            } => {
-                let now = [retries, errors, timeouts];
-                let before = {
-                    let mut totals = self.client_totals.lock().unwrap_or_else(|p| p.into_inner());
-                    totals.insert(client, now).unwrap_or_default()
-                };
-                for (counter, (n, b)) in [
-                    &self.kafka_retries,
-                    &self.kafka_errors,
-                    &self.kafka_timeouts,
-                ]
-                .into_iter()
-                .zip(now.into_iter().zip(before))
-                {
-                    // A restarted client starts from zero again.
-                    let increase = if n >= b { n - b } else { n };
-                    counter.with_label_values(&[client]).inc_by(increase);
-                }
-                self.kafka_rtt
-                    .with_label_values(&[client])
-                    .set(rtt_p99.as_secs_f64());
-            }
+            } => self.record_client_stats(client, [retries, errors, timeouts], rtt_p99),
             Event::TransactionEnded { committed, .. } => self
                 .transactions
                 .with_label_values(&[if committed { "committed" } else { "aborted" }])
@@ -370,6 +329,61 @@ impl Metrics {
                 }
             }
         }
+    }
+
+    /// An enriched article: watchlist hits, duplicates, stage times, entity types.
+    fn record_enriched(
+        &self,
+        timings: StageTimings,
+        encode: Duration,
+        entity_types: &[EntityType],
+        duplicate: bool,
+        watchlist_hits: &[std::sync::Arc<str>],
+    ) {
+        for list in watchlist_hits {
+            self.watchlist_hits
+                .with_label_values(&[list.as_ref()])
+                .inc();
+        }
+        if duplicate {
+            self.duplicates.inc();
+        }
+        let s = &self.stage_seconds;
+        s.with_label_values(&["decode"])
+            .observe(timings.decode_us as f64 / 1e6);
+        s.with_label_values(&["normalize"])
+            .observe(timings.normalize_us as f64 / 1e6);
+        s.with_label_values(&["tag"])
+            .observe(timings.tag_us as f64 / 1e6);
+        s.with_label_values(&["encode"])
+            .observe(encode.as_secs_f64());
+        for t in entity_types {
+            self.entities.with_label_values(&[t.as_str()]).inc();
+        }
+    }
+
+    /// librdkafka's cumulative request counters (`[retries, errors, timeouts]`) as
+    /// counter increases since the last report, and the broker round trip.
+    fn record_client_stats(&self, client: &'static str, now: [u64; 3], rtt_p99: Duration) {
+        let before = {
+            let mut totals = self.client_totals.lock().unwrap_or_else(|p| p.into_inner());
+            totals.insert(client, now).unwrap_or_default()
+        };
+        for (counter, (n, b)) in [
+            &self.kafka_retries,
+            &self.kafka_errors,
+            &self.kafka_timeouts,
+        ]
+        .into_iter()
+        .zip(now.into_iter().zip(before))
+        {
+            // A restarted client starts from zero again.
+            let increase = if n >= b { n - b } else { n };
+            counter.with_label_values(&[client]).inc_by(increase);
+        }
+        self.kafka_rtt
+            .with_label_values(&[client])
+            .set(rtt_p99.as_secs_f64());
     }
 
     /// The Prometheus text exposition of all metrics.
