@@ -4,14 +4,13 @@
 //! a shared machine do not distort), and whole-core articles/s on one thread and on all
 //! cores. Run: `cargo bench --bench core` (uses ../shared NEMO sentences if present).
 
+use corpus::{default_shared_dir, generate, CorpusItem, CorpusKind, CorpusSpec};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use newsflow::core::decode::decode;
 use newsflow::core::normalize::normalize;
 use newsflow::core::{enrich, Context, Input};
-#[path = "support/corpus.rs"]
-mod corpus;
-use corpus::{default_shared_dir, generate, CorpusItem, CorpusKind, CorpusSpec};
+use newsflow_testkit::corpus;
 use std::time::{Duration, Instant};
 
 fn corpus() -> Vec<CorpusItem> {

@@ -10,9 +10,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-#[path = "support/mod.rs"]
-mod support;
-use support::{articles, cpu_model, thread_cpu_ns};
+use newsflow_testkit::bench::{articles, cpu_model, thread_cpu_ns};
 
 /// Tags `docs` for at least `secs` seconds; prints tokens per second of wall time and per
 /// CPU-second of this thread.

@@ -3,16 +3,13 @@
 //! time and memory of 1,000,000 entries. Run: `cargo bench --bench watchlists`; prints the
 //! CPU model beside the figures (they differ up to 3x between machines).
 
+use corpus::{default_shared_dir, generate, CorpusSpec};
 use newsflow::core::watchlist::{Entry, List, SharedWatchlists, Watchlists};
 use newsflow::core::{enrich, Context, Input};
-#[path = "support/corpus.rs"]
-mod corpus;
-use corpus::{default_shared_dir, generate, CorpusSpec};
+use newsflow_testkit::corpus;
 use std::time::Instant;
 
-#[path = "support/mod.rs"]
-mod support;
-use support::{cpu_model, thread_cpu_ns};
+use newsflow_testkit::bench::{cpu_model, thread_cpu_ns};
 
 /// Deterministic pseudo-random numbers (xorshift).
 struct Rng(u64);

@@ -11,12 +11,10 @@
 //!
 //! Run: `cargo build --release && cargo run --release --example bench_e2e -- --articles 20000`
 
-#[path = "../tests/common/tansu.rs"]
-mod tansu;
+use newsflow_testkit::tansu;
 
-#[path = "../benches/support/corpus.rs"]
-mod corpus;
 use corpus::{default_shared_dir, generate, CorpusSpec};
+use newsflow_testkit::corpus;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;

@@ -1,11 +1,10 @@
 //! Per-step CPU cost of the normalization stage on the benchmark corpus, measured in thread
 //! CPU time (unaffected by other processes on a busy machine).
 //! Run: `cargo run --release --example profile_norm`
+use corpus::*;
 use newsflow::core::decode::decode;
 use newsflow::core::normalize::{fingerprint, language, normalize, text};
-#[path = "../benches/support/corpus.rs"]
-mod corpus;
-use corpus::*;
+use newsflow_testkit::corpus;
 
 fn cpu_secs() -> f64 {
     let mut ts = libc::timespec {

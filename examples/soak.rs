@@ -16,11 +16,9 @@
 //! 4. Verdict: RSS after warm-up (the first 20% of the run) must not grow by more than 10%
 //!    (exit status 1 otherwise), and every published article must have come out.
 
-#[path = "../tests/common/articles.rs"]
-mod articles;
-#[path = "../tests/common/tansu.rs"]
-mod tansu;
 use articles::article;
+use newsflow_testkit::articles;
+use newsflow_testkit::tansu;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};

@@ -8,9 +8,7 @@ use newsflow::core::tag::fast::linear::Model;
 use newsflow::core::tag::{builtin_resources, FastTagger, Tagger};
 use std::hint::black_box;
 
-#[path = "../benches/support/mod.rs"]
-mod support;
-use support::{articles, thread_cpu_ns};
+use newsflow_testkit::bench::{articles, thread_cpu_ns};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

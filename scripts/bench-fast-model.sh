@@ -19,11 +19,16 @@ if [ ! -x "$OLD/bin/tag_loop" ]; then
   rm -rf "$OLD/src"
   mkdir -p "$OLD"
   git worktree add -f "$OLD/src" "$REV" >/dev/null
-  # This checkout's loop (and its bench support module, which older revisions lack), so
-  # both sides run the same workload.
+  # This checkout's loop (and its workload module), so both sides run the same workload.
   cp examples/tag_loop.rs "$OLD/src/examples/"
-  mkdir -p "$OLD/src/benches/support"
-  cp benches/support/mod.rs "$OLD/src/benches/support/"
+  if [ ! -d "$OLD/src/crates/newsflow-testkit" ]; then
+    # A revision before the workspace: the workload as a module of the example, and the
+    # fast model under its old path.
+    mkdir -p "$OLD/src/examples/tag_loop_support"
+    cp crates/newsflow-testkit/src/bench.rs "$OLD/src/examples/tag_loop_support/mod.rs"
+    sed -i -e 's|^use newsflow_testkit::bench::|#[path = "tag_loop_support/mod.rs"]\nmod support;\nuse support::|' \
+      -e 's|tag::fast::linear::Model|tag::linear::Model|' "$OLD/src/examples/tag_loop.rs"
+  fi
   (cd "$OLD/src" && CARGO_TARGET_DIR="$PWD/../target" cargo build --release --quiet --example tag_loop)
   mkdir -p "$OLD/bin"
   cp "$OLD/target/release/examples/tag_loop" "$OLD/bin/"

@@ -1,6 +1,6 @@
 //! Tests of the command line: `process` over files and `check-config`.
 
-mod common;
+use newsflow_testkit as common;
 
 use std::process::Command;
 

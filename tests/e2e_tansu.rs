@@ -2,7 +2,7 @@
 //! running as a separate process on 127.0.0.1. tansu is installed by `scripts/test.sh`;
 //! without it these tests skip, unless NEWSFLOW_REQUIRE_TANSU is set (CI), where they fail.
 
-mod common;
+use newsflow_testkit as common;
 
 use common::service::{http_get, Service};
 use common::tansu::free_port;

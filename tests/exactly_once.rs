@@ -7,7 +7,7 @@
 //! filtering, transactional offsets not stored): see `common::audit` for how the tests
 //! build the read_committed view and keep the offsets.
 
-mod common;
+use newsflow_testkit as common;
 
 use common::service::{kill_rounds, Service};
 use common::*;

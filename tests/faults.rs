@@ -11,7 +11,7 @@
 //! The suite takes about a minute and a half and runs in the default `cargo test`;
 //! `scripts/faults.sh N` runs it (with the exactly-once and tansu kill loops) N times in a row.
 
-mod common;
+use newsflow_testkit as common;
 
 use common::mock::Mock;
 use common::*;

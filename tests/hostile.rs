@@ -6,7 +6,7 @@
 //! peak RSS under a fixed ceiling, and the resident memory after a second pass over the same
 //! corpus no higher than after the first (no growth per hostile input).
 
-mod common;
+use newsflow_testkit as common;
 
 use common::service::{http_get, Service};
 use common::tansu::free_port;

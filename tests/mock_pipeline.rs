@@ -1,6 +1,6 @@
 //! Integration tests of the service on librdkafka's in-process mock cluster.
 
-mod common;
+use newsflow_testkit as common;
 
 use common::*;
 use newsflow::demo::SAMPLES;

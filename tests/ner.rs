@@ -2,8 +2,7 @@
 //! `ner-eval` works on a small fixture, dates are resolved end to end, and (when
 //! `../shared` is present) the dev-set F1 figures hold.
 
-#[path = "support/shared.rs"]
-mod support;
+use newsflow_testkit::shared as support;
 
 use newsflow::core::tag::{EntityType, FastTagger, Field, Tagger};
 use newsflow::training::{bmes, eval};

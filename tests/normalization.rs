@@ -2,8 +2,7 @@
 //! real article in ../shared (skipped when absent), and property tests (idempotence, no
 //! panics on any bytes).
 
-#[path = "support/shared.rs"]
-mod support;
+use newsflow_testkit::shared as support;
 
 use newsflow::core::decode::decode;
 use newsflow::core::normalize::{html, normalize, text::normalize_text};

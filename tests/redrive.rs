@@ -1,6 +1,6 @@
 //! `newsflow redrive` on the in-process mock cluster.
 
-mod common;
+use newsflow_testkit as common;
 
 use common::*;
 use newsflow::redrive::{redrive, RedriveOptions};

@@ -1,7 +1,7 @@
 //! Throughput of at-least-once vs exactly-once on the in-process mock cluster (for
 //! BENCHMARKS.md): `cargo test --release --test throughput -- --ignored --nocapture`.
 
-mod common;
+use newsflow_testkit as common;
 
 use common::*;
 use newsflow::config::DeliveryMode;

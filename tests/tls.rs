@@ -8,7 +8,7 @@
 //! (`tests/common/tls.rs`).
 //! Skips without tansu unless NEWSFLOW_REQUIRE_TANSU is set.
 
-mod common;
+use newsflow_testkit as common;
 
 use common::tansu::free_port;
 use common::tansu::Tansu;

@@ -2,7 +2,7 @@
 //! alerts on the alerts topic in both delivery modes, and reloads (file change, SIGHUP, a
 //! bad file) while articles flow, with nothing lost.
 
-mod common;
+use newsflow_testkit as common;
 
 use common::*;
 use newsflow::config::{Config, DeliveryMode};

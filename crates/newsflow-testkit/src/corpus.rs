@@ -2,9 +2,7 @@
 //! share as HTML pages, a few bad records. Built from NEMO training sentences when the
 //! shared data directory is present, else from the project's own sentences below.
 //!
-//! Shared by the benches and examples through `#[path]` (each uses a part of it); not part
-//! of the library.
-#![allow(dead_code)]
+//! Used by the benches and examples (each uses a part of it); not part of the service.
 
 use std::path::Path;
 

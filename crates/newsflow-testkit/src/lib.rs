@@ -1,6 +1,10 @@
-//! Helpers shared by the integration tests: in-process brokers, service instances, readers,
-//! schema validation.
-#![allow(dead_code)]
+//! What newsflow's integration tests, benchmarks and examples share: in-process brokers,
+//! service instances, readers, schema validation ([this module]); librdkafka's mock
+//! cluster with fault injection ([`mock`]); the `newsflow` binary as a child process
+//! ([`service`]); tansu ([`tansu`]); TLS ([`tls`]); the read-committed audit ([`audit`]);
+//! synthetic articles ([`articles`]); the benchmark corpus ([`corpus`]) and workload
+//! ([`bench`]); `../shared` lookup ([`shared`]). A dev-dependency of the `newsflow`
+//! crate: one compiled library instead of a copy in every test binary.
 
 use newsflow::config::Config;
 use newsflow::telemetry::Telemetry;
@@ -259,7 +263,7 @@ pub fn keys(seen: &[Seen]) -> std::collections::BTreeSet<String> {
 
 /// The output JSON Schema, compiled.
 pub fn schema() -> jsonschema::Validator {
-    let text = include_str!("../../schema/enriched-article.v1.schema.json");
+    let text = include_str!("../../../schema/enriched-article.v1.schema.json");
     let value: serde_json::Value = serde_json::from_str(text).expect("schema is JSON");
     jsonschema::validator_for(&value).expect("schema compiles")
 }
@@ -310,8 +314,11 @@ pub fn assert_valid_record(validator: &jsonschema::Validator, record: &serde_jso
 
 pub mod articles;
 pub mod audit;
+pub mod bench;
+pub mod corpus;
 pub mod mock;
 pub mod service;
+pub mod shared;
 pub mod tansu;
 pub mod tls;
 

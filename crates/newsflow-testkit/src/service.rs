@@ -6,6 +6,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The built `newsflow` binary: `$CARGO_BIN_EXE_newsflow` where the test runner sets it,
+/// else beside the test binary's `deps/` folder (`target/<profile>/newsflow`), where cargo
+/// builds it for the package's integration tests.
+pub fn newsflow_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CARGO_BIN_EXE_newsflow") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut dir = exe
+        .parent()
+        .expect("the test binary's folder")
+        .to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join(format!("newsflow{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// The TOML config of a `newsflow run` process in these tests: `brokers` and `group`,
 /// the [kafka] settings every such test wants (short fetch waits for tansu, client
 /// statistics, short consumer sessions so restarts rebalance quickly), `kafka_extra`
@@ -43,7 +61,7 @@ impl Service {
             .append(true)
             .open(&log)
             .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsflow"));
+        let mut cmd = Command::new(newsflow_bin());
         cmd.args(["run", "--config"])
             .arg(config)
             .env_remove("RUST_LOG")

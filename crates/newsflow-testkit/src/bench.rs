@@ -1,8 +1,6 @@
-//! Shared by the benches and `examples/tag_loop.rs`: the tagging workload, the thread's CPU
+//! Used by the benches and `examples/tag_loop.rs`: the tagging workload, the thread's CPU
 //! time and the CPU model printed beside every speed figure (figures differ up to 3x
 //! between machines).
-
-#![allow(dead_code)] // each user takes what it needs
 
 /// ~5 KB Hebrew articles (40 of them), built from NEMO train sentences when `../shared` is
 /// present, else from the repository's own samples.

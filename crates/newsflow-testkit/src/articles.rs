@@ -1,5 +1,4 @@
-//! Synthetic article payloads for the delivery tests and for `examples/soak.rs`, which
-//! includes this file by path.
+//! Synthetic article payloads for the delivery tests and for `examples/soak.rs`.
 
 /// A synthetic article payload number `i` (JSON, Hebrew or English), about 1 KB.
 pub fn article(i: usize) -> Vec<u8> {

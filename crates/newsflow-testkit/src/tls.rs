@@ -1,7 +1,6 @@
 //! TLS for tests against tansu: a CA and broker certificate generated per test (rcgen),
 //! and a TLS terminator in front of tansu (tansu 0.6.0 accepts `--cert`/`--key` but never
 //! uses them: its TLS acceptor is built and dropped).
-#![allow(dead_code)]
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rdkafka::config::ClientConfig;

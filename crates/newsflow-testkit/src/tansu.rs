@@ -1,8 +1,7 @@
 //! A tansu broker (Kafka-compatible, in-memory storage) as a child process on 127.0.0.1.
 //!
-//! Shared by the integration tests (`mod common`) and the examples that drive the release
-//! binary (`#[path = "../tests/common/tansu.rs"] mod tansu;`), so it depends on std only.
-#![allow(dead_code)]
+//! Used by the integration tests and by the examples that drive the release binary; it
+//! depends on std only.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
