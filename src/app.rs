@@ -4,7 +4,9 @@
 //! through [`build_context`].
 
 use crate::config::Config;
+use crate::core::tag::Tier;
 use crate::core::{Context, ContextError, ContextSettings, DedupSettings};
+use crate::models::{self, LinkedModel, Located, ModelNotFound};
 use crate::telemetry::{self, Telemetry};
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -13,12 +15,24 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// The core's settings, as configured (`[tagger]`, `[pipeline]`, `[dedup]`, `[watchlists]`).
-pub fn context_settings(config: &Config) -> ContextSettings<'_> {
+/// Why the core's context could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The accurate tier's model is nowhere it was looked for.
+    #[error(transparent)]
+    Model(#[from] ModelNotFound),
+    /// The tagger or the watchlists did not load.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+}
+
+/// The core's settings, as configured (`[tagger]`, `[pipeline]`, `[dedup]`, `[watchlists]`),
+/// with the accurate model where it was found.
+pub fn context_settings<'a>(config: &'a Config, model: Option<&'a Located>) -> ContextSettings<'a> {
     let d = &config.dedup;
     ContextSettings {
         tier: config.tagger.mode,
-        accurate_model: Path::new(&config.tagger.accurate_model),
+        accurate_model: model.map(Located::source),
         max_message_bytes: config.pipeline.max_message_bytes,
         dedup: d.enabled.then_some(DedupSettings {
             window: d.window,
@@ -28,10 +42,29 @@ pub fn context_settings(config: &Config) -> ContextSettings<'_> {
     }
 }
 
-/// The core's context for a service or `process` run: the tagger tier loaded, the
-/// watchlists read.
-pub fn build_context(config: &Config) -> Result<Context, ContextError> {
-    Context::new(&context_settings(config))
+/// Finds the accurate tier's model for `config` ([`models::locate`]; `linked` is the copy
+/// in the binary, if any); `None` for the fast tier, which needs none.
+pub fn locate_model(
+    config: &Config,
+    linked: Option<LinkedModel>,
+) -> Result<Option<Located>, ModelNotFound> {
+    match config.tagger.mode {
+        Tier::Fast => Ok(None),
+        Tier::Accurate => {
+            let configured = config.tagger.accurate_model.as_deref().map(Path::new);
+            models::locate(configured, linked).map(Some)
+        }
+    }
+}
+
+/// The core's context for a service or `process` run: the tagger tier loaded (the accurate
+/// model found as [`locate_model`] says), the watchlists read.
+pub fn build_context(config: &Config, linked: Option<LinkedModel>) -> Result<Context, BuildError> {
+    let model = locate_model(config, linked)?;
+    if let Some(m) = &model {
+        tracing::info!(model = %m, "accurate tier model");
+    }
+    Ok(Context::new(&context_settings(config, model.as_ref()))?)
 }
 
 /// A running service: the Kafka runtime in a task of its own, its telemetry, and the token

@@ -3,6 +3,8 @@
 
 use crate::app::{self, App};
 use crate::config::Config;
+use crate::core::tag::Tier;
+use crate::models::LinkedModel;
 use anyhow::Context as _;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -59,8 +61,11 @@ pub struct DemoOptions {
     pub repeat: usize,
     /// HTTP listen address for `--serve`.
     pub listen: String,
-    /// Entity-tagging tier.
-    pub tagger: crate::core::tag::Tier,
+    /// Entity-tagging tier; `None` asks for the accurate tier, or the fast tier (said in
+    /// one line) where no accurate model is found.
+    pub tagger: Option<Tier>,
+    /// The accurate model linked into the binary, if any.
+    pub linked_model: Option<LinkedModel>,
 }
 
 /// What the demo observed.
@@ -98,7 +103,12 @@ pub async fn run_demo(
     let cluster = MockCluster::new(1).context("starting the in-process Kafka mock cluster")?;
     let brokers = cluster.bootstrap_servers();
     let lists_dir = std::env::temp_dir().join(format!("newsflow-demo-{}", std::process::id()));
-    let config = demo_config(&brokers, opts, &lists_dir)?;
+    let mut config = demo_config(&brokers, opts, &lists_dir)?;
+    let (tier, note) = demo_tier(opts.tagger, app::locate_model(&config, opts.linked_model));
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    config.tagger.mode = tier;
     for (topic, partitions) in [
         (config.kafka.input_topic.as_str(), 3),
         (config.kafka.output_topic.as_str(), 3),
@@ -110,7 +120,7 @@ pub async fn run_demo(
             .with_context(|| format!("creating topic {topic}"))?;
     }
 
-    let ctx = Arc::new(app::build_context(&config)?);
+    let ctx = Arc::new(app::build_context(&config, opts.linked_model)?);
     let service = App::start(config.clone(), ctx).await?;
     if let Some(bound) = service.endpoints {
         eprintln!("endpoints: http://{bound}/metrics /healthz /readyz");
@@ -140,6 +150,22 @@ pub async fn run_demo(
 /// The service's configuration for the demo: the mock cluster, short waits, the sample
 /// watchlist (written to `lists_dir`, read through the same loading as a configured one),
 /// alerts on.
+/// The tier the demo runs: the one asked for, else the accurate tier where its model is
+/// found (`located`), else the fast tier with a one-line note saying why.
+fn demo_tier(
+    requested: Option<Tier>,
+    located: Result<Option<crate::models::Located>, crate::models::ModelNotFound>,
+) -> (Tier, Option<String>) {
+    match (requested, located) {
+        (Some(tier), _) => (tier, None),
+        (None, Ok(_)) => (Tier::Accurate, None),
+        (None, Err(e)) => (
+            Tier::Fast,
+            Some(format!("newsflow demo: running the fast tier: {e}")),
+        ),
+    }
+}
+
 fn demo_config(
     brokers: &str,
     opts: &DemoOptions,
@@ -151,7 +177,7 @@ fn demo_config(
     config.kafka.statistics_interval_ms = 1000;
     config.kafka.fetch_wait_max_ms = 10;
     config.pipeline.commit_interval_ms = 200;
-    config.tagger.mode = opts.tagger;
+    config.tagger.mode = opts.tagger.unwrap_or(Tier::Accurate);
     std::fs::create_dir_all(lists_dir).context("creating the demo's watchlist directory")?;
     let list = lists_dir.join("watchlist.jsonl");
     std::fs::write(&list, SAMPLE_WATCHLIST).context("writing the demo's watchlist")?;
@@ -299,4 +325,27 @@ async fn collect(
 
 fn payload_text(msg: &impl Message) -> String {
     String::from_utf8_lossy(msg.payload().unwrap_or(&[])).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Located, ModelNotFound};
+
+    #[test]
+    fn the_demo_falls_back_to_the_fast_tier_only_when_no_tier_was_asked_for() {
+        let missing = || Err(ModelNotFound::Searched(vec!["/x/ner-accurate.bin".into()]));
+        let (tier, note) = demo_tier(None, missing());
+        assert_eq!(tier, Tier::Fast);
+        let note = note.expect("the fallback is said");
+        assert!(
+            !note.contains('\n') && note.contains("/x/ner-accurate.bin"),
+            "{note}"
+        );
+        let found = Ok(Some(Located::File("/m/ner-accurate.bin".into())));
+        assert_eq!(demo_tier(None, found), (Tier::Accurate, None));
+        // Asked for explicitly: no fallback (the model error surfaces when loading).
+        assert_eq!(demo_tier(Some(Tier::Accurate), missing()).0, Tier::Accurate);
+        assert_eq!(demo_tier(Some(Tier::Fast), missing()), (Tier::Fast, None));
+    }
 }

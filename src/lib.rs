@@ -10,6 +10,7 @@
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod models;
 pub mod process;
 pub mod redrive;
 pub mod runtime;

@@ -312,3 +312,336 @@ fn process_reports_watchlist_hits_and_check_config_names_a_bad_line() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains(&want));
 }
+
+/// The shipped accurate model, by absolute path (tests run from the package root).
+fn shipped_model() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ner-accurate.bin")
+}
+
+#[test]
+fn the_accurate_tier_runs_from_any_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = dir.path().join("a.json");
+    std::fs::write(
+        &article,
+        r#"{"id":"t","body":"ראש הממשלה בנימין נתניהו נפגש היום בוושינגטון עם הנשיא ג'ו ביידן."}"#,
+    )
+    .unwrap();
+    // No configuration, a working directory with no models/ in it: the model is found
+    // (beside the binary's source tree or linked into it).
+    let out = newsflow()
+        .current_dir(dir.path())
+        .env_remove("NEWSFLOW_MODEL_DIR")
+        .env_remove("NEWSFLOW_TAGGER__ACCURATE_MODEL")
+        .args([
+            "process", "--tagger", "accurate", "--input", "a.json", "--output", "o.jsonl",
+        ])
+        .output()
+        .unwrap();
+    let rec = first_record(out, &dir.path().join("o.jsonl"));
+    assert_eq!(rec["pipeline"]["tagger"], "accurate");
+    assert!(!rec["entities"].as_array().unwrap().is_empty(), "{rec}");
+
+    // A relative accurate_model reads against the configuration file's directory, not the
+    // working directory.
+    let conf_dir = dir.path().join("etc");
+    std::fs::create_dir_all(conf_dir.join("m")).unwrap();
+    std::fs::copy(shipped_model(), conf_dir.join("m/acc.bin")).unwrap();
+    std::fs::write(
+        conf_dir.join("newsflow.toml"),
+        "[tagger]\nmode = \"accurate\"\naccurate_model = \"m/acc.bin\"\n",
+    )
+    .unwrap();
+    let out = check_config("etc/newsflow.toml")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("# accurate model: etc/m/acc.bin"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_model_directory_variable_comes_first_and_errors_name_the_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A broken file in $NEWSFLOW_MODEL_DIR is the one read (it is searched first), and the
+    // error names it.
+    std::fs::write(dir.path().join("ner-accurate.bin"), b"not a model").unwrap();
+    let out = newsflow()
+        .current_dir(dir.path())
+        .env("NEWSFLOW_MODEL_DIR", dir.path())
+        .env_remove("NEWSFLOW_TAGGER__ACCURATE_MODEL")
+        .args([
+            "process", "--tagger", "accurate", "--input", "x", "--output", "o.jsonl",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!(
+            "{}",
+            dir.path().join("ner-accurate.bin").display()
+        )),
+        "{err}"
+    );
+
+    // A configured file that is missing: named once, the OS error not repeated.
+    let out = newsflow()
+        .current_dir(dir.path())
+        .env("NEWSFLOW_TAGGER__ACCURATE_MODEL", "missing.bin")
+        .args([
+            "process", "--tagger", "accurate", "--input", "x", "--output", "o.jsonl",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.matches("missing.bin").count(), 1, "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    // A file that exists but cannot be read as a file: the OS error appears once.
+    let out = newsflow()
+        .current_dir(dir.path())
+        .env("NEWSFLOW_TAGGER__ACCURATE_MODEL", dir.path())
+        .args([
+            "process", "--tagger", "accurate", "--input", "x", "--output", "o.jsonl",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.matches("os error").count() <= 1, "{err}");
+}
+
+/// A JSON-lines input of `n` short articles with ids `r0`, `r1`, … (every 97th malformed).
+fn backfill_input(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let path = dir.join("backfill.jsonl");
+    let mut text = String::new();
+    for i in 0..n {
+        if i % 97 == 96 {
+            text.push_str("{\"id\": broken\n");
+        } else {
+            text.push_str(&format!(
+                "{{\"id\":\"r{i}\",\"body\":\"ראש הממשלה נפגש ביום {i} בירושלים עם שר החוץ של צרפת.\"}}\n"
+            ));
+        }
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The ids of an output file, in order; every line must be a whole JSON record.
+fn output_ids(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a whole JSON line");
+            v["id"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn process_workers_keep_input_order_and_show_progress_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = backfill_input(dir.path(), 400);
+    let mut outputs = Vec::new();
+    for workers in ["1", "2"] {
+        let out_file = dir.path().join(format!("w{workers}.jsonl"));
+        let out = newsflow()
+            .args([
+                "process",
+                "--tagger",
+                "fast",
+                "--progress-every",
+                "0",
+                "--workers",
+                workers,
+                "--input",
+            ])
+            .arg(&input)
+            .arg("--output")
+            .arg(&out_file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push(output_ids(&out_file));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let expected: Vec<String> = (0..400)
+        .filter(|i| i % 97 != 96)
+        .map(|i| format!("r{i}"))
+        .collect();
+    assert_eq!(outputs[0], expected);
+    // Off a terminal, progress lines at the interval asked for (1 s), the last summary line.
+    let input = backfill_input(dir.path(), 400);
+    let out = newsflow()
+        .args([
+            "process",
+            "--tagger",
+            "accurate",
+            "--progress-every",
+            "1",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("p.jsonl"))
+        .env_remove("NEWSFLOW_MODEL_DIR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("progress: "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("articles (") && line.contains("% of input bytes"),
+        "{line}"
+    );
+}
+
+#[test]
+fn process_stops_cleanly_on_ctrl_c_and_resumes_where_it_said() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let n = 800;
+    let input = backfill_input(dir.path(), n);
+    let output = dir.path().join("out.jsonl");
+    let mut child = newsflow()
+        .args([
+            "process",
+            "--tagger",
+            "accurate",
+            "--workers",
+            "2",
+            "--progress-every",
+            "1",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.starts_with("progress: ") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(
+        seen.contains("progress: "),
+        "no progress line before the end: {seen}"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(130), "{seen}{rest}");
+    let skip: usize = rest
+        .split("--skip ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no resume hint: {rest}"));
+    assert!(skip > 0 && skip < n, "stopped at {skip} of {n}: {rest}");
+    // What was written is whole lines, exactly the first `skip` records.
+    let done = output_ids(&output);
+    let rejects = std::fs::read_to_string(newsflow_rejects(&output)).unwrap();
+    assert_eq!(done.len() + rejects.lines().count(), skip);
+    // Resuming as told completes the run: every record once, in input order.
+    let out = newsflow()
+        .args([
+            "process",
+            "--tagger",
+            "accurate",
+            "--workers",
+            "2",
+            "--skip",
+            &skip.to_string(),
+            "--append",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: Vec<String> = (0..n)
+        .filter(|i| i % 97 != 96)
+        .map(|i| format!("r{i}"))
+        .collect();
+    assert_eq!(output_ids(&output), expected);
+    let rejects = std::fs::read_to_string(newsflow_rejects(&output)).unwrap();
+    assert_eq!(rejects.lines().count(), n / 97);
+}
+
+fn newsflow_rejects(output: &std::path::Path) -> std::path::PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".rejects.jsonl");
+    name.into()
+}
+
+#[test]
+fn process_draws_a_progress_bar_on_a_terminal() {
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: no `script` command to give the process a terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = backfill_input(dir.path(), 300);
+    let command = format!(
+        "{} process --tagger accurate --input {} --output {}",
+        env!("CARGO_BIN_EXE_newsflow"),
+        input.display(),
+        dir.path().join("o.jsonl").display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("ETA") && screen.contains("articles ("),
+        "{screen}"
+    );
+    assert!(screen.contains("100%"), "the bar ends full: {screen}");
+    assert!(
+        !screen.contains("progress: "),
+        "no log lines on a terminal: {screen}"
+    );
+}

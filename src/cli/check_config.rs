@@ -17,9 +17,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.config;
     let c = Config::load(Some(&config))?;
     let t0 = std::time::Instant::now();
-    let model = std::path::Path::new(&c.tagger.accurate_model);
-    newsflow::core::tag::load(c.tagger.mode, model)
+    let model = newsflow::app::locate_model(&c, super::LINKED_MODEL)?;
+    newsflow::core::tag::load(c.tagger.mode, model.as_ref().map(|m| m.source()))
         .with_context(|| format!("tagger mode {}", c.tagger.mode))?;
+    if let Some(m) = &model {
+        println!("# accurate model: {m}");
+    }
     let lists = newsflow::core::watchlist::Watchlists::from_files(&c.watchlists.files)?;
     for l in lists.lists() {
         println!("# watchlist {} ({}): {} entries", l.name, l.path, l.entries);

@@ -20,9 +20,9 @@ pub(crate) struct Args {
     /// Listen address of the endpoints with --serve.
     #[arg(long, default_value = "127.0.0.1:9464")]
     listen: String,
-    /// Entity-tagging tier.
-    #[arg(long, value_enum, default_value_t)]
-    tagger: Tier,
+    /// Entity-tagging tier [default: accurate, or fast where no accurate model is found].
+    #[arg(long, value_enum)]
+    tagger: Option<Tier>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -42,6 +42,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         repeat,
         listen,
         tagger,
+        linked_model: super::LINKED_MODEL,
     };
     let report = rt.block_on(async {
         let shutdown = CancellationToken::new();

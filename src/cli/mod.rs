@@ -11,7 +11,20 @@ pub(crate) mod silver;
 pub(crate) mod train_ner;
 
 use anyhow::Context as _;
+use newsflow::models::LinkedModel;
 use tokio_util::sync::CancellationToken;
+
+/// The accurate tier's model linked into this binary (cargo feature `embedded-model`): the
+/// last place the model is looked for, so an installed binary runs from any directory.
+#[cfg(feature = "embedded-model")]
+pub(crate) const LINKED_MODEL: Option<LinkedModel> = Some(LinkedModel {
+    bytes: include_bytes!("../../models/ner-accurate.bin"),
+    origin: "the model linked into this binary",
+});
+
+/// This build links no model (built without the `embedded-model` feature).
+#[cfg(not(feature = "embedded-model"))]
+pub(crate) const LINKED_MODEL: Option<LinkedModel> = None;
 
 /// Bound on waiting for the async runtime's remaining tasks when the process exits.
 pub(crate) const RUNTIME_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -23,6 +36,14 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .thread_name("newsflow-io")
         .build()
         .context("starting the async runtime")
+}
+
+/// The accurate tier's model: `explicit` (a `--model` flag) where given, else the first
+/// found of the default places or the linked copy (`newsflow::models`).
+pub(crate) fn accurate_model(
+    explicit: Option<&std::path::Path>,
+) -> Result<newsflow::models::Located, newsflow::models::ModelNotFound> {
+    newsflow::models::locate(explicit, LINKED_MODEL)
 }
 
 /// Cancels the token on SIGTERM or SIGINT.

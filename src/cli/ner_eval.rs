@@ -2,7 +2,6 @@
 //! under the NEMO rule, with confidence reliability, unseen-word recall and a baseline check.
 
 use anyhow::{bail, Context as _};
-use newsflow::core::tag::accurate::DEFAULT_MODEL_PATH;
 use newsflow::core::tag::{self, FastTagger, Tagger, Tier};
 use newsflow::training::bmes::{self, Scheme};
 use newsflow::training::recipe::read_bmes;
@@ -35,7 +34,7 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value_t)]
     tagger: Tier,
     /// Use this model file instead of the tier's own (fast: the one built into the
-    /// binary; accurate: models/ner-accurate.bin).
+    /// binary; accurate: the one found as `newsflow run` finds it).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Training files (repeatable): also report recall on the gold mentions that
@@ -91,19 +90,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The tier's tagger, from `model` where given, and a line about its model.
 fn load_tagger(tier: Tier, model: Option<&Path>) -> anyhow::Result<(Box<dyn Tagger>, String)> {
-    let tagger: Box<dyn Tagger> = match (tier, model) {
-        (Tier::Fast, Some(m)) => Box::new(FastTagger::from_file(m)?),
-        (_, m) => tag::load(tier, m.unwrap_or(Path::new(DEFAULT_MODEL_PATH)))?,
-    };
-    let about = match tier {
-        Tier::Fast => tagger.describe(),
-        Tier::Accurate => format!(
-            "accurate model {}: {}",
-            model.unwrap_or(Path::new(DEFAULT_MODEL_PATH)).display(),
-            tagger.describe()
-        ),
-    };
-    Ok((tagger, about))
+    Ok(match (tier, model) {
+        (Tier::Fast, Some(m)) => {
+            let tagger = FastTagger::from_file(m)?;
+            let about = tagger.describe();
+            (Box::new(tagger), about)
+        }
+        (Tier::Fast, None) => {
+            let tagger = tag::load(tier, None)?;
+            let about = tagger.describe();
+            (tagger, about)
+        }
+        (Tier::Accurate, m) => {
+            let found = super::accurate_model(m)?;
+            let tagger = tag::load(tier, Some(found.source()))?;
+            let about = format!("accurate model {found}: {}", tagger.describe());
+            (tagger, about)
+        }
+    })
 }
 
 /// Precision of the predicted entities by component and confidence.

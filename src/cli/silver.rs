@@ -20,9 +20,9 @@ pub(crate) struct Args {
     /// Drop a chunk when one of its spans has a lower confidence than this.
     #[arg(long, default_value_t = 0.0)]
     min_confidence: f32,
-    /// The accurate tier's model file.
-    #[arg(long, default_value = newsflow::core::tag::accurate::DEFAULT_MODEL_PATH)]
-    model: PathBuf,
+    /// The accurate tier's model file [default: found as `newsflow run` finds it].
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Tagging threads (default: the cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -41,9 +41,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let t0 = Instant::now();
-    let bytes = std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
+    let model = super::accurate_model(model.as_deref())?;
+    let bytes: std::borrow::Cow<[u8]> = match &model {
+        newsflow::models::Located::File(path) => std::fs::read(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .into(),
+        newsflow::models::Located::Linked(m) => m.bytes.into(),
+    };
     let labeler = newsflow::core::tag::accurate::EncoderLabeler::from_bytes(&bytes)
-        .with_context(|| format!("loading {}", model.display()))?;
+        .with_context(|| format!("loading {model}"))?;
     let mut texts = Vec::new();
     for spec in &input {
         let (path, count) = match spec.rsplit_once(':') {

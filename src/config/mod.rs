@@ -115,15 +115,20 @@ pub struct TaggerConfig {
     /// `"fast"` or `"accurate"`.
     pub mode: crate::core::tag::Tier,
     /// The accurate tier's model file (read at start-up; a missing or corrupt file stops
-    /// the service with an error naming it).
-    pub accurate_model: String,
+    /// the service with an error naming it). A relative path is read against the
+    /// configuration file's directory (the working directory without a file). Unset: the
+    /// model is searched for (`NEWSFLOW_MODEL_DIR`, `share/newsflow/models` beside the
+    /// executable, `/usr/share/newsflow/models`, the build's source tree, the copy linked
+    /// into the binary; see [`crate::models`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accurate_model: Option<String>,
 }
 
 impl Default for TaggerConfig {
     fn default() -> Self {
         TaggerConfig {
             mode: crate::core::tag::Tier::Accurate,
-            accurate_model: crate::core::tag::accurate::DEFAULT_MODEL_PATH.to_string(),
+            accurate_model: None,
         }
     }
 }
@@ -332,7 +337,23 @@ impl Config {
         let origin = path
             .map(|p| format!(" in {}", p.display()))
             .unwrap_or_default();
-        Config::from_toml_with_env(&text, &origin, std::env::vars())
+        let mut config = Config::from_toml_with_env(&text, &origin, std::env::vars())?;
+        if let Some(dir) = path.and_then(Path::parent) {
+            config.resolve_paths_against(dir);
+        }
+        Ok(config)
+    }
+
+    /// Reads relative file paths of the configuration (the accurate model) against `dir`,
+    /// the configuration file's directory, so the service finds them from any working
+    /// directory.
+    pub fn resolve_paths_against(&mut self, dir: &Path) {
+        if let Some(model) = &self.tagger.accurate_model {
+            let model = Path::new(model);
+            if model.is_relative() && !dir.as_os_str().is_empty() {
+                self.tagger.accurate_model = Some(dir.join(model).display().to_string());
+            }
+        }
     }
 
     /// Parses TOML text, applies the given `NEWSFLOW_` overrides, and validates.

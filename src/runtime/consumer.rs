@@ -2,13 +2,14 @@
 //! what a revoke does), statistics (lag, broker state) and error reporting; and the guard
 //! that closes the consumer without hanging.
 
+use super::blocking::blocking;
 use super::delivery::Delivery;
 use crate::telemetry::Event;
-use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientContext, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,11 @@ fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
         .map(|e| e.partition())
         .collect()
 }
+
+/// Bound on asking the coordinator for a new assignment's committed offsets (the start
+/// positions that skipped offsets are judged from; without an answer the first message of
+/// the assignment is not judged).
+const COMMITTED_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// librdkafka client context of the consumer.
 pub struct NewsflowConsumerContext {
@@ -100,6 +106,14 @@ impl ClientContext for NewsflowConsumerContext {
             .any(|b| b.nodeid >= 0 && b.state == "UP");
         progress.telemetry.broker_up(up);
         if let Some(topic) = stats.topics.get(&progress.input_topic) {
+            progress.telemetry.emit(Event::TopicPartitions {
+                topic: &progress.input_topic,
+                partitions: topic
+                    .partitions
+                    .values()
+                    .filter(|p| p.partition >= 0)
+                    .count(),
+            });
             for p in topic.partitions.values() {
                 if p.partition < 0 || !p.desired {
                     continue;
@@ -145,21 +159,43 @@ impl ConsumerContext for NewsflowConsumerContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let progress = self.delivery.progress();
         match rebalance {
             Rebalance::Assign(tpl) => {
-                let progress = self.delivery.progress();
                 let partitions = partitions_of(tpl, &progress.input_topic);
+                // Where each partition resumes, so that offsets skipped before the first
+                // message are seen. Asked before the lock: it waits on the coordinator.
+                let committed =
+                    blocking(|| consumer.committed_offsets((*tpl).clone(), COMMITTED_TIMEOUT));
                 {
                     let mut t = progress.tracker();
                     for p in &partitions {
                         t.assign(*p);
+                    }
+                    match &committed {
+                        Ok(list) => {
+                            for e in list.elements_for_topic(&progress.input_topic) {
+                                if let Offset::Offset(o) = e.offset() {
+                                    t.expect_from(e.partition(), o);
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "committed offsets unknown; the first messages of this assignment are not checked for skipped offsets")
+                        }
                     }
                 }
                 tracing::info!(?partitions, "partitions assigned");
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(e) => tracing::error!(error = %e, "rebalance error"),
+        }
+        if let Ok(assignment) = consumer.assignment() {
+            progress.telemetry.emit(Event::Assigned {
+                topic: &progress.input_topic,
+                partitions: &partitions_of(&assignment, &progress.input_topic),
+            });
         }
     }
 

@@ -8,8 +8,15 @@
 //!
 //! The tracker is also the one count of in-flight work: `running` counts messages begun and
 //! not yet finished, whatever their outcome and assignment.
+//!
+//! It also sees offsets the broker never delivered ([`OffsetTracker::skipped`]): between two
+//! consecutive messages of a partition, and between the position an assignment starts from
+//! (the committed offset, or where an aborted transaction rewound to) and its first message.
+//! Compaction and transaction markers make such gaps in real topics; on a plain topic they
+//! mean records were skipped.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
 
 /// Proof that an offset was registered; handed back on completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +37,8 @@ struct PartitionState {
     next: Option<i64>,
     /// The last watermark handed out for commit.
     committed: Option<i64>,
+    /// Where this assignment's first message is expected, when known.
+    start: Option<i64>,
 }
 
 impl PartitionState {
@@ -70,6 +79,25 @@ impl OffsetTracker {
         self.partitions
             .remove(&partition)
             .and_then(|s| s.watermark())
+    }
+
+    /// This assignment of `partition` reads from `offset` on (its committed offset, or where
+    /// a rewind put it): offsets between it and the first message are reported skipped.
+    pub fn expect_from(&mut self, partition: i32, offset: i64) {
+        if let Some(s) = self.partitions.get_mut(&partition) {
+            if s.next.is_none() {
+                s.start = Some(offset);
+            }
+        }
+    }
+
+    /// Offsets of `partition` that the broker skipped if `offset` is consumed next: those
+    /// from one past the last consumed message (or the expected start of the assignment) up
+    /// to `offset`. `None` for the next offset, a re-read, or an unknown start.
+    pub fn skipped(&self, partition: i32, offset: i64) -> Option<Range<i64>> {
+        let state = self.partitions.get(&partition)?;
+        let expected = state.next.or(state.start)?;
+        (offset > expected).then_some(expected..offset)
     }
 
     /// Registers a consumed offset as in flight.
@@ -177,6 +205,29 @@ impl OffsetTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets_the_broker_skipped_are_seen() {
+        let mut t = OffsetTracker::new();
+        t.assign(0);
+        // Unknown start: the first message is not judged.
+        assert_eq!(t.skipped(0, 7), None);
+        t.expect_from(0, 5);
+        assert_eq!(t.skipped(0, 5), None);
+        assert_eq!(t.skipped(0, 8), Some(5..8));
+        t.begin(0, 8);
+        assert_eq!(t.skipped(0, 9), None);
+        assert_eq!(t.skipped(0, 12), Some(9..12));
+        // A re-read after a rewind is not a gap.
+        assert_eq!(t.skipped(0, 3), None);
+        // Once messages flowed, a late expect_from changes nothing.
+        t.expect_from(0, 100);
+        assert_eq!(t.skipped(0, 9), None);
+        // A new assignment forgets the old position.
+        t.assign(0);
+        assert_eq!(t.skipped(0, 50), None);
+        assert_eq!(t.skipped(1, 50), None, "an untracked partition");
+    }
 
     #[test]
     fn watermark_is_contiguous_prefix() {

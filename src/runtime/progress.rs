@@ -3,7 +3,7 @@
 //! work to settle (a condition variable signalled whenever a message finishes).
 
 use super::offsets::{OffsetTracker, Ticket};
-use crate::telemetry::Telemetry;
+use crate::telemetry::{Event, Telemetry};
 use rdkafka::{Offset, TopicPartitionList};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -36,10 +36,21 @@ impl Progress {
     }
 
     /// Registers a consumed message; returns its ticket and the messages now in flight.
+    /// Offsets the broker skipped before it are reported ([`Event::OffsetGap`]).
     pub fn begin(&self, partition: i32, offset: i64) -> (Ticket, usize) {
         let mut t = self.tracker();
+        let skipped = t.skipped(partition, offset);
         let ticket = t.begin(partition, offset);
-        (ticket, t.running())
+        let running = t.running();
+        drop(t);
+        if let Some(range) = skipped {
+            self.telemetry.emit(Event::OffsetGap {
+                topic: &self.input_topic,
+                partition,
+                skipped: range,
+            });
+        }
+        (ticket, running)
     }
 
     /// A message is finished (see [`OffsetTracker::finish`]); wakes the waiters.

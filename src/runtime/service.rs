@@ -59,6 +59,12 @@ impl Service {
             settings.input_topic.clone(),
             telemetry.clone(),
         ));
+        // An instance holds nothing until the group assigns it partitions: the series
+        // exists at 0, so the sum over instances counts it.
+        telemetry.emit(Event::Assigned {
+            topic: &settings.input_topic,
+            partitions: &[],
+        });
         let producer: Arc<super::clients::Producer> = Arc::new(
             kafka_client_config(config, Role::Producer)?
                 .create_with_context(ProducerClientContext {

@@ -72,6 +72,29 @@ pub enum Event<'a> {
         /// Partition.
         partition: i32,
     },
+    /// Partitions of a topic this instance holds, after a rebalance.
+    Assigned {
+        /// The topic.
+        topic: &'a str,
+        /// The partitions held.
+        partitions: &'a [i32],
+    },
+    /// Partitions a topic has, from the client's metadata.
+    TopicPartitions {
+        /// The topic.
+        topic: &'a str,
+        /// Partitions in the metadata.
+        partitions: usize,
+    },
+    /// Offsets of an input partition that were never delivered (logged with the range).
+    OffsetGap {
+        /// The topic.
+        topic: &'a str,
+        /// Partition.
+        partition: i32,
+        /// The offsets skipped (end exclusive).
+        skipped: std::ops::Range<i64>,
+    },
     /// librdkafka statistics of one client: cumulative counters since the client started,
     /// summed over its brokers, and the slowest broker's round trip.
     ClientStats {
@@ -125,6 +148,9 @@ impl Event<'_> {
             Event::Commit { .. } => "commit",
             Event::Lag { .. } => "lag",
             Event::PartitionRevoked { .. } => "partition_revoked",
+            Event::Assigned { .. } => "assigned",
+            Event::TopicPartitions { .. } => "topic_partitions",
+            Event::OffsetGap { .. } => "offset_gap",
             Event::ClientStats { .. } => "client_stats",
             Event::TransactionEnded {
                 committed: true, ..
@@ -160,6 +186,21 @@ impl Event<'_> {
             Event::TransactionRetry { call, error } => {
                 tracing::warn!(event, call, error, "{call} failed; retrying")
             }
+            Event::OffsetGap {
+                topic,
+                partition,
+                skipped,
+            } => tracing::warn!(
+                event,
+                topic,
+                partition,
+                from = skipped.start,
+                to = skipped.end - 1,
+                count = skipped.end - skipped.start,
+                "offsets {}..={} were never delivered (expected on compacted or transactional topics; else the broker skipped records)",
+                skipped.start,
+                skipped.end - 1
+            ),
             _ => {}
         }
     }

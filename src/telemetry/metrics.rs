@@ -26,6 +26,9 @@ pub struct Metrics {
     end_to_end: Histogram,
     in_flight: IntGauge,
     lag: IntGaugeVec,
+    assigned_partitions: IntGaugeVec,
+    topic_partitions: IntGaugeVec,
+    offset_gaps: IntCounterVec,
     entities: IntCounterVec,
     ready: IntGauge,
     watchlist_hits: IntCounterVec,
@@ -149,6 +152,35 @@ impl Metrics {
                     &["partition"],
                 )
                 .expect("valid metric opts"),
+            ),
+            assigned_partitions: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "newsflow_assigned_partitions",
+                        "Partitions of the topic this instance holds in its consumer group.",
+                    ),
+                    &["topic"],
+                )
+                .expect("valid metric opts"),
+            ),
+            topic_partitions: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "newsflow_topic_partitions",
+                        "Partitions the topic has (client metadata).",
+                    ),
+                    &["topic"],
+                )
+                .expect("valid metric opts"),
+            ),
+            offset_gaps: counter_vec(
+                "newsflow_input_offset_gaps_total",
+                "Input offsets never delivered: between consecutive messages of a partition, \
+                 or between an assignment's committed position and its first message. \
+                 Expected on compacted or transactional topics; else the broker skipped records.",
+                &["partition"],
             ),
             entities: counter_vec(
                 "newsflow_entities_total",
@@ -304,6 +336,26 @@ impl Metrics {
             Event::PartitionRevoked { partition } => {
                 let _ = self.lag.remove_label_values(&[&partition.to_string()]);
             }
+            Event::Assigned { topic, partitions } => {
+                self.assigned_partitions
+                    .with_label_values(&[topic])
+                    .set(i64::try_from(partitions.len()).unwrap_or(i64::MAX));
+                // The gap counters of held partitions exist from 0, so that `increase`
+                // sees their first gap.
+                for p in partitions {
+                    self.offset_gaps.with_label_values(&[&p.to_string()]);
+                }
+            }
+            Event::TopicPartitions { topic, partitions } => self
+                .topic_partitions
+                .with_label_values(&[topic])
+                .set(i64::try_from(partitions).unwrap_or(i64::MAX)),
+            Event::OffsetGap {
+                partition, skipped, ..
+            } => self
+                .offset_gaps
+                .with_label_values(&[&partition.to_string()])
+                .inc_by(u64::try_from(skipped.end - skipped.start).unwrap_or(0)),
             Event::ClientStats {
                 client,
                 retries,

@@ -89,8 +89,8 @@ impl Context {
 pub struct ContextSettings<'a> {
     /// Which tagger tier.
     pub tier: tag::Tier,
-    /// The accurate tier's model file (read only for that tier).
-    pub accurate_model: &'a std::path::Path,
+    /// The accurate tier's model (read only for that tier, which fails without one).
+    pub accurate_model: Option<tag::ModelSource<'a>>,
     /// Oversize limit in bytes.
     pub max_message_bytes: usize,
     /// Duplicate flagging; `None` disables it.

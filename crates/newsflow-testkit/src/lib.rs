@@ -87,7 +87,7 @@ pub struct Instance {
 
 impl Instance {
     pub fn start(config: Config) -> Instance {
-        let ctx = Arc::new(newsflow::app::build_context(&config).unwrap());
+        let ctx = Arc::new(newsflow::app::build_context(&config, None).unwrap());
         let app = newsflow::app::App::spawn(config, ctx, Arc::new(Telemetry::new()));
         Instance {
             telemetry: app.telemetry,

@@ -14,8 +14,8 @@ pub enum TagError {
         /// What is wrong.
         message: String,
     },
-    /// A resource file could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// A resource file could not be read (the OS error is the source, not repeated here).
+    #[error("cannot read {path}")]
     Io {
         /// File path.
         path: String,
@@ -33,6 +33,9 @@ pub enum TagError {
         /// What is wrong.
         message: String,
     },
+    /// The accurate tier was asked for without a model.
+    #[error("the accurate tier needs its model file, and none was given")]
+    NoModel,
     /// A word-cluster line is malformed.
     #[error("word clusters line {line}: {message}")]
     Clusters {

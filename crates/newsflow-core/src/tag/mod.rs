@@ -217,12 +217,42 @@ impl FastTagger {
     }
 }
 
+/// Where the accurate tier's model comes from: a file, or bytes the program holds.
+#[derive(Debug, Clone, Copy)]
+pub enum ModelSource<'a> {
+    /// A model file, read at load.
+    File(&'a Path),
+    /// A model file's bytes (e.g. linked into the binary); `origin` names them in errors.
+    Bytes {
+        /// The file's contents.
+        bytes: &'a [u8],
+        /// Where they came from.
+        origin: &'a str,
+    },
+}
+
+impl std::fmt::Display for ModelSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::File(path) => write!(f, "{}", path.display()),
+            ModelSource::Bytes { origin, .. } => f.write_str(origin),
+        }
+    }
+}
+
 /// The tagger of a tier: the fast tier from the binary's resources, the accurate tier from
-/// its model file (`accurate_model`; errors name the file).
-pub fn load(tier: Tier, accurate_model: &Path) -> Result<Box<dyn Tagger>, TagError> {
-    Ok(match tier {
-        Tier::Fast => Box::new(FastTagger::builtin()?),
-        Tier::Accurate => Box::new(AccurateTagger::load(accurate_model)?),
+/// its model (`accurate_model`, read only for that tier; errors name the file).
+pub fn load(
+    tier: Tier,
+    accurate_model: Option<ModelSource<'_>>,
+) -> Result<Box<dyn Tagger>, TagError> {
+    Ok(match (tier, accurate_model) {
+        (Tier::Fast, _) => Box::new(FastTagger::builtin()?),
+        (Tier::Accurate, None) => return Err(TagError::NoModel),
+        (Tier::Accurate, Some(ModelSource::File(path))) => Box::new(AccurateTagger::load(path)?),
+        (Tier::Accurate, Some(ModelSource::Bytes { bytes, origin })) => {
+            Box::new(AccurateTagger::from_model_bytes(bytes, origin)?)
+        }
     })
 }
 

@@ -12,7 +12,7 @@ use super::lexicon::Lexicon;
 use super::names::is_title;
 use super::window::{chunks, window_end, Window};
 use super::{english, merge, Kernel, Tagger, Tier};
-use crate::segment::tokenize;
+use crate::segment::{tokenize, Token};
 use chrono::NaiveDate;
 use std::sync::Arc;
 
@@ -27,7 +27,19 @@ pub trait Labeler: Send + Sync + std::fmt::Debug {
 
     /// Its model in one line (size, features, training notes), for evaluations.
     fn describe(&self) -> String;
+
+    /// What labelling `words` costs, in the unit of the pipeline's budget
+    /// ([`Pipeline::with_fallback`]): one a word unless the labeller counts otherwise.
+    fn cost(&self, words: &[&str]) -> usize {
+        words.len()
+    }
 }
+
+/// Runs of at least this many symbol-only tokens (no letter or digit: brackets, dashes,
+/// punctuation art) are not given to the labeller: no entity is made of them, and a byte of
+/// punctuation is a token, so a hostile field of brackets would cost the encoder as much as
+/// many articles.
+pub const SYMBOL_RUN: usize = 8;
 
 /// The shared pipeline around a tier's labeller.
 #[derive(Debug)]
@@ -38,8 +50,8 @@ pub struct Pipeline<L> {
     /// gazetteer match behind a prefix is a real word).
     lexicon: Arc<Lexicon>,
     labeler: L,
-    /// The labeller of the part of a field past `full_bytes` (a slow tier's bound on the
-    /// work one huge field can cause), if any.
+    /// The labeller of what a field holds past its budget (a slow tier's bound on the work
+    /// one huge field can cause, in [`Labeler::cost`] units), if any.
     fallback: Option<(usize, Box<dyn Labeler>)>,
 }
 
@@ -55,10 +67,11 @@ impl<L: Labeler> Pipeline<L> {
         }
     }
 
-    /// Windows of a field that start at or after byte `full_bytes` are labelled by
-    /// `fallback` instead of the tier's labeller.
-    pub fn with_fallback(mut self, full_bytes: usize, fallback: Box<dyn Labeler>) -> Self {
-        self.fallback = Some((full_bytes, fallback));
+    /// Each field gives the tier's labeller chunks worth at most `budget` (in its
+    /// [`Labeler::cost`]); from the first chunk that does not fit on, `fallback` labels the
+    /// field's chunks instead.
+    pub fn with_fallback(mut self, budget: usize, fallback: Box<dyn Labeler>) -> Self {
+        self.fallback = Some((budget, fallback));
         self
     }
 
@@ -77,10 +90,11 @@ impl<L: Labeler> Pipeline<L> {
         &self.labeler
     }
 
-    /// Tags one window of a field (offsets relative to `text`) with `labeler`.
+    /// Tags one window of a field (offsets relative to `text`), spending the field's
+    /// labelling `budget`.
     fn tag_window(
         &self,
-        labeler: &dyn Labeler,
+        budget: &mut Budget,
         text: &str,
         field: Field,
         anchor: Option<NaiveDate>,
@@ -96,18 +110,34 @@ impl<L: Labeler> Pipeline<L> {
         let mut gtags = vec![0; tokens.len()];
         let gaz_matches = gazetteer::scan(&self.gazetteer, &tokens, &mut gtags);
         let first_new = out.len();
-        self.label_chunks(labeler, &w, &gtags, &gaz_matches, out);
+        self.label_chunks(budget, &w, &gtags, &gaz_matches, out);
         merge::drop_spans_made_of_known_names(&w, &gaz_matches, first_new, out);
         merge::apply_gazetteer(&w, &self.gazetteer, &gaz_matches, first_new, out);
         merge::apply_rules(&w, anchor, first_new, out);
         merge::finish(first_new, out);
     }
 
+    /// The labeller of a chunk of `words`: the tier's while the field's budget lasts.
+    fn labeler_for(&self, budget: &mut Budget, words: &[&str]) -> &dyn Labeler {
+        let Some((_, fallback)) = &self.fallback else {
+            return &self.labeler;
+        };
+        let cost = self.labeler.cost(words);
+        if cost <= budget.left {
+            budget.left -= cost;
+            &self.labeler
+        } else {
+            budget.left = 0;
+            fallback.as_ref()
+        }
+    }
+
     /// Model entities of every chunk: English chunks by capitalisation rules, the others
-    /// by the tier's labeller (titles before a name are cut off the span).
+    /// by the tier's labeller (titles before a name are cut off the span), runs of
+    /// symbols by none.
     fn label_chunks(
         &self,
-        labeler: &dyn Labeler,
+        budget: &mut Budget,
         w: &Window<'_>,
         gtags: &[GazTag],
         gaz_matches: &[GazetteerMatch],
@@ -126,7 +156,10 @@ impl<L: Labeler> Pipeline<L> {
         }
         let mut words: Vec<&str> = Vec::new();
         let mut spans: Vec<Span> = Vec::new();
-        for (a, b) in chunks(w.text, tokens) {
+        for (a, b) in chunks(w.text, tokens)
+            .into_iter()
+            .flat_map(|(a, b)| without_symbol_runs(tokens, a, b))
+        {
             if english::is_english(&tokens[a..b]) {
                 let title = w.field == Field::Title;
                 for sp in english::spans(tokens, a, b, &covered, &last_names, title) {
@@ -143,6 +176,7 @@ impl<L: Labeler> Pipeline<L> {
             words.clear();
             words.extend(tokens[a..b].iter().map(|t| t.text));
             spans.clear();
+            let labeler = self.labeler_for(budget, &words);
             labeler.spans(&words, &gtags[a..b], &mut spans);
             for sp in &spans {
                 // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title.
@@ -156,6 +190,44 @@ impl<L: Labeler> Pipeline<L> {
             }
         }
     }
+}
+
+/// What is left of a field's labelling budget.
+struct Budget {
+    left: usize,
+}
+
+/// Whether a token has no letter and no digit.
+fn is_symbols(token: &str) -> bool {
+    !token.chars().any(char::is_alphanumeric)
+}
+
+/// The parts of the chunk `[a, b)` outside runs of [`SYMBOL_RUN`] or more symbol-only
+/// tokens (the whole chunk when it has none).
+fn without_symbol_runs(tokens: &[Token<'_>], a: usize, b: usize) -> Vec<(usize, usize)> {
+    let mut parts = Vec::new();
+    let mut start = a;
+    let mut i = a;
+    while i < b {
+        if !is_symbols(tokens[i].text) {
+            i += 1;
+            continue;
+        }
+        let run = i;
+        while i < b && is_symbols(tokens[i].text) {
+            i += 1;
+        }
+        if i - run >= SYMBOL_RUN {
+            if run > start {
+                parts.push((start, run));
+            }
+            start = i;
+        }
+    }
+    if start < b {
+        parts.push((start, b));
+    }
+    parts
 }
 
 impl<L: Labeler> Tagger for Pipeline<L> {
@@ -178,17 +250,16 @@ impl<L: Labeler> Tagger for Pipeline<L> {
         anchor: Option<NaiveDate>,
         out: &mut Vec<Entity>,
     ) {
+        let mut budget = Budget {
+            left: self.fallback.as_ref().map_or(usize::MAX, |(b, _)| *b),
+        };
         let mut byte = 0;
         let mut chars = 0;
         while byte < text.len() {
             let end = window_end(text, byte);
             let window = &text[byte..end];
             let first = out.len();
-            let labeler: &dyn Labeler = match &self.fallback {
-                Some((limit, fallback)) if byte >= *limit => fallback.as_ref(),
-                _ => &self.labeler,
-            };
-            self.tag_window(labeler, window, field, anchor, out);
+            self.tag_window(&mut budget, window, field, anchor, out);
             for e in &mut out[first..] {
                 e.start += chars;
                 e.end += chars;
@@ -196,5 +267,84 @@ impl<L: Labeler> Tagger for Pipeline<L> {
             chars += window.chars().count();
             byte = end;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A labeller that only counts the words it is given.
+    #[derive(Debug, Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl Labeler for Counting {
+        fn spans(&self, words: &[&str], _gaz: &[GazTag], _out: &mut Vec<Span>) {
+            self.0.fetch_add(words.len(), Ordering::Relaxed);
+        }
+        fn kernel(&self) -> Kernel {
+            Kernel::F32
+        }
+        fn describe(&self) -> String {
+            "counting".into()
+        }
+    }
+
+    /// A pipeline with a counting main labeller (budget `budget` words a field) and a
+    /// counting fallback; returns it and the two counters.
+    fn counting_pipeline(
+        budget: usize,
+    ) -> (Pipeline<Counting>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let (gazetteer, model) = crate::tag::builtin_resources().unwrap();
+        let lexicon = Arc::clone(model.lexicon());
+        let (main, rest) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let p = Pipeline::new(Tier::Accurate, gazetteer, lexicon, Counting(main.clone()))
+            .with_fallback(budget, Box::new(Counting(rest.clone())));
+        (p, main, rest)
+    }
+
+    #[test]
+    fn runs_of_symbols_reach_no_labeller() {
+        let (p, main, rest) = counting_pipeline(1000);
+        let brackets = format!("ראש הממשלה נפגש היום {} עם שר החוץ", "[".repeat(200_000));
+        let mut out = Vec::new();
+        p.tag_field(&brackets, Field::Body, &mut out);
+        // The words around the run are labelled; the 200,000 brackets are not.
+        let (m, r) = (main.load(Ordering::Relaxed), rest.load(Ordering::Relaxed));
+        assert!(m + r < 20, "{m} + {r} words labelled");
+        // Short runs of punctuation stay in the text the labeller reads.
+        main.store(0, Ordering::Relaxed);
+        p.tag_field("הוא אמר: \"(...)\" ויצא.", Field::Body, &mut out);
+        assert!(main.load(Ordering::Relaxed) >= 9);
+    }
+
+    #[test]
+    fn a_field_past_its_budget_goes_to_the_fallback() {
+        let (p, main, rest) = counting_pipeline(1000);
+        let words = "א ב ג ד ה ו ז ח ט י ".repeat(10_000);
+        let mut out = Vec::new();
+        p.tag_field(&words, Field::Body, &mut out);
+        let (m, r) = (main.load(Ordering::Relaxed), rest.load(Ordering::Relaxed));
+        assert!(m <= 1000 && m > 500, "main labeller: {m} words");
+        assert_eq!(m + r, 100_000, "every word labelled once");
+        // Each field has its own budget.
+        main.store(0, Ordering::Relaxed);
+        p.tag_field("ראש הממשלה נפגש היום עם שר החוץ", Field::Title, &mut out);
+        assert_eq!(main.load(Ordering::Relaxed), 7);
+    }
+
+    #[test]
+    fn symbol_runs_split_chunks_only_when_long() {
+        let text = "a , b ( ) - - - - - - - - c";
+        let tokens = tokenize(text);
+        let parts = without_symbol_runs(&tokens, 0, tokens.len());
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert_eq!(tokens[parts[1].0].text, "c");
+        let short = tokenize("a ( ) , . b");
+        assert_eq!(
+            without_symbol_runs(&short, 0, short.len()),
+            vec![(0, short.len())]
+        );
     }
 }

@@ -37,10 +37,13 @@ pub const MAX_WORD_PIECES: usize = 16;
 const BOS: u32 = 0;
 const EOS: u32 = 2;
 
-/// Bytes of a field the encoder reads; the rest of a longer field (only hostile or
-/// pathological inputs: a news article is 2–10 KB) is labelled by the fast tier's model, so
-/// one 10 MB body costs seconds, not an hour. One tagging window.
-pub const ENCODER_FIELD_BYTES: usize = super::window::WINDOW_BYTES;
+/// Encoder pieces a field may cost; the chunks of a longer field past it are labelled by
+/// the fast tier's model. A 5 KB Hebrew article is about 1,030 pieces (580 words), so the
+/// budget holds about 20 KB of Hebrew prose: only very long or hostile fields reach it.
+/// With at most [`MAX_WORD_PIECES`] a word and runs of symbols skipped
+/// ([`super::pipeline::SYMBOL_RUN`]), no field costs the encoder more than about four
+/// articles, whatever its bytes.
+pub const ENCODER_FIELD_PIECES: usize = 4096;
 
 /// The default location of the accurate tier's model file.
 pub const DEFAULT_MODEL_PATH: &str = "models/ner-accurate.bin";
@@ -197,6 +200,19 @@ impl Labeler for EncoderLabeler {
         });
     }
 
+    /// Encoder pieces of the words (what the encoder's time grows with).
+    fn cost(&self, words: &[&str]) -> usize {
+        let mut pieces = Vec::new();
+        words
+            .iter()
+            .map(|word| {
+                pieces.clear();
+                self.tokenizer.word(word, &mut pieces);
+                pieces.len().min(MAX_WORD_PIECES)
+            })
+            .sum()
+    }
+
     /// The kernel of the linear layers.
     fn kernel(&self) -> Kernel {
         if self.encoder.uses_int8() {
@@ -234,7 +250,7 @@ impl AccurateTagger {
             lexicon,
             EncoderLabeler::from_bytes(bytes)?,
         )
-        .with_fallback(ENCODER_FIELD_BYTES, fallback))
+        .with_fallback(ENCODER_FIELD_PIECES, fallback))
     }
 
     /// The accurate tier with the model file at `path` and the built-in gazetteer and
@@ -244,11 +260,17 @@ impl AccurateTagger {
             path: path.display().to_string(),
             source,
         })?;
+        AccurateTagger::from_model_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// The accurate tier from a model file's bytes (`origin` names where they came from, for
+    /// errors) and the built-in gazetteer and fast-model tables.
+    pub fn from_model_bytes(bytes: &[u8], origin: &str) -> Result<AccurateTagger, TagError> {
         let (gazetteer, fast) = super::builtin_resources()?;
         let lexicon = Arc::clone(fast.lexicon());
-        AccurateTagger::from_parts(gazetteer, lexicon, fast, &bytes).map_err(|e| match e {
+        AccurateTagger::from_parts(gazetteer, lexicon, fast, bytes).map_err(|e| match e {
             TagError::Model(message) => TagError::ModelFile {
-                path: path.display().to_string(),
+                path: origin.to_string(),
                 message,
             },
             other => other,
