@@ -79,7 +79,7 @@ async fn exactly_once_survives_repeated_sigkill() {
     produce_all(&brokers, RAW, &items).await;
     let exp = expected(&items);
     let r = reader(&brokers, &[OUT, DLQ]);
-    let (seen, mut logs) = kill_rounds(&config, dir.path(), &r, 3, 100, 600, exp.len()).await;
+    let (seen, mut logs) = kill_rounds(&config, dir.path(), &r, &[], 3, 100, 600, exp.len()).await;
     let mut last = Service::start(&config, &[], dir.path().join("last.log"));
     logs.push(dir.path().join("last.log"));
     let committed = || {

@@ -125,6 +125,12 @@ fn generated() -> Vec<(String, Vec<u8>)> {
             v
         }),
         ("gen_nul_1mb.txt".into(), vec![0u8; MB]),
+        // Not JSON (read as text): 200,000 punctuation tokens, which cost the encoder
+        // 30 s a message before runs of symbols were kept from it.
+        (
+            "gen_brackets_200k.json".into(),
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(),
+        ),
         ("gen_binary_5mb.bin".into(), {
             let mut x = 0x2545_f491_4f6c_dd1du64;
             (0..5 * MB)

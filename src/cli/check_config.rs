@@ -17,7 +17,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = args.config;
     let c = Config::load(Some(&config))?;
     let t0 = std::time::Instant::now();
-    let model = newsflow::app::locate_model(&c, super::LINKED_MODEL)?;
+    let model = newsflow::app::locate_model(&c, super::linked_model())?;
     newsflow::core::tag::load(c.tagger.mode, model.as_ref().map(|m| m.source()))
         .with_context(|| format!("tagger mode {}", c.tagger.mode))?;
     if let Some(m) = &model {

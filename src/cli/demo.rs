@@ -42,7 +42,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         repeat,
         listen,
         tagger,
-        linked_model: super::LINKED_MODEL,
+        linked_model: super::linked_model(),
     };
     let report = rt.block_on(async {
         let shutdown = CancellationToken::new();

@@ -14,17 +14,26 @@ use anyhow::Context as _;
 use newsflow::models::LinkedModel;
 use tokio_util::sync::CancellationToken;
 
-/// The accurate tier's model linked into this binary (cargo feature `embedded-model`): the
-/// last place the model is looked for, so an installed binary runs from any directory.
+/// The accurate tier's model file linked into this binary (cargo feature
+/// `embedded-model`): one `static`, so the 39 MB are in the binary once.
 #[cfg(feature = "embedded-model")]
-pub(crate) const LINKED_MODEL: Option<LinkedModel> = Some(LinkedModel {
-    bytes: include_bytes!("../../models/ner-accurate.bin"),
-    origin: "the model linked into this binary",
-});
+static LINKED_MODEL_BYTES: &[u8] = include_bytes!("../../models/ner-accurate.bin");
 
-/// This build links no model (built without the `embedded-model` feature).
-#[cfg(not(feature = "embedded-model"))]
-pub(crate) const LINKED_MODEL: Option<LinkedModel> = None;
+/// The accurate tier's model linked into this binary, if it was built with one: the last
+/// place the model is looked for, so an installed binary runs from any directory.
+pub(crate) fn linked_model() -> Option<LinkedModel> {
+    #[cfg(feature = "embedded-model")]
+    {
+        Some(LinkedModel {
+            bytes: LINKED_MODEL_BYTES,
+            origin: "the model linked into this binary",
+        })
+    }
+    #[cfg(not(feature = "embedded-model"))]
+    {
+        None
+    }
+}
 
 /// Bound on waiting for the async runtime's remaining tasks when the process exits.
 pub(crate) const RUNTIME_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -43,7 +52,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub(crate) fn accurate_model(
     explicit: Option<&std::path::Path>,
 ) -> Result<newsflow::models::Located, newsflow::models::ModelNotFound> {
-    newsflow::models::locate(explicit, LINKED_MODEL)
+    newsflow::models::locate(explicit, linked_model())
 }
 
 /// Cancels the token on SIGTERM or SIGINT.

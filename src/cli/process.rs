@@ -51,7 +51,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(t) = args.tagger {
         config.tagger.mode = t;
     }
-    let ctx = newsflow::app::build_context(&config, super::LINKED_MODEL)?;
+    let ctx = newsflow::app::build_context(&config, super::linked_model())?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal ends the process at once.

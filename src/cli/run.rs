@@ -19,7 +19,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
     telemetry::logging::init(&config.log);
-    let ctx = Arc::new(app::build_context(&config, super::LINKED_MODEL)?);
+    let ctx = Arc::new(app::build_context(&config, super::linked_model())?);
     log_tagger(ctx.tagger.as_ref());
     let rt = runtime()?;
     let result = rt.block_on(async move {

@@ -180,14 +180,16 @@ impl Rng {
     }
 }
 
-/// Starts `newsflow run --config CONFIG` `rounds` times, SIGKILLs it each time at a random
-/// moment (after `progress` more records arrived on `reader`, plus up to `jitter_ms`), and
-/// returns what was read plus the log file of each round (`run{round}.log` in `dir`).
-/// Panics when a round makes no progress.
+/// Starts `newsflow run --config CONFIG` (with extra environment `env`) `rounds` times,
+/// SIGKILLs it each time at a random moment (after `progress` more records arrived on
+/// `reader`, plus up to `jitter_ms`), and returns what was read plus the log file of each
+/// round (`run{round}.log` in `dir`). Panics when a round makes no progress.
+#[allow(clippy::too_many_arguments)]
 pub async fn kill_rounds(
     config: &Path,
     dir: &Path,
     reader: &rdkafka::consumer::StreamConsumer,
+    env: &[(&str, &str)],
     rounds: usize,
     progress: usize,
     jitter_ms: u64,
@@ -199,7 +201,7 @@ pub async fn kill_rounds(
     for round in 0..rounds {
         let log = dir.join(format!("run{round}.log"));
         logs.push(log.clone());
-        let mut svc = Service::start(config, &[], log);
+        let mut svc = Service::start(config, env, log);
         let target = seen.len() + progress;
         let more = super::read_until(reader, Duration::from_secs(90), |s| {
             seen.len() + s.len() >= target
