@@ -437,6 +437,26 @@ fn backfill_input(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
     path
 }
 
+/// `newsflow process ARGS --input INPUT --output OUTPUT`, to run.
+fn backfill(args: &[&str], input: &std::path::Path, output: &std::path::Path) -> Command {
+    let mut c = newsflow();
+    c.arg("process")
+        .args(args)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output);
+    c
+}
+
+/// The expected ids of [`backfill_input`]`(_, n)`'s output, in order.
+fn backfill_ids(n: usize) -> Vec<String> {
+    (0..n)
+        .filter(|i| i % 97 != 96)
+        .map(|i| format!("r{i}"))
+        .collect()
+}
+
 /// The ids of an output file, in order; every line must be a whole JSON record.
 fn output_ids(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -456,22 +476,15 @@ fn process_workers_keep_input_order_and_show_progress_off_a_terminal() {
     let mut outputs = Vec::new();
     for workers in ["1", "2"] {
         let out_file = dir.path().join(format!("w{workers}.jsonl"));
-        let out = newsflow()
-            .args([
-                "process",
-                "--tagger",
-                "fast",
-                "--progress-every",
-                "0",
-                "--workers",
-                workers,
-                "--input",
-            ])
-            .arg(&input)
-            .arg("--output")
-            .arg(&out_file)
-            .output()
-            .unwrap();
+        let args = [
+            "--tagger",
+            "fast",
+            "--progress-every",
+            "0",
+            "--workers",
+            workers,
+        ];
+        let out = backfill(&args, &input, &out_file).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -480,25 +493,10 @@ fn process_workers_keep_input_order_and_show_progress_off_a_terminal() {
         outputs.push(output_ids(&out_file));
     }
     assert_eq!(outputs[0], outputs[1]);
-    let expected: Vec<String> = (0..400)
-        .filter(|i| i % 97 != 96)
-        .map(|i| format!("r{i}"))
-        .collect();
-    assert_eq!(outputs[0], expected);
+    assert_eq!(outputs[0], backfill_ids(400));
     // Off a terminal, progress lines at the interval asked for (1 s), the last summary line.
-    let input = backfill_input(dir.path(), 400);
-    let out = newsflow()
-        .args([
-            "process",
-            "--tagger",
-            "accurate",
-            "--progress-every",
-            "1",
-            "--input",
-        ])
-        .arg(&input)
-        .arg("--output")
-        .arg(dir.path().join("p.jsonl"))
+    let args = ["--tagger", "accurate", "--progress-every", "1"];
+    let out = backfill(&args, &input, &dir.path().join("p.jsonl"))
         .env_remove("NEWSFLOW_MODEL_DIR")
         .output()
         .unwrap();
@@ -521,20 +519,15 @@ fn process_stops_cleanly_on_ctrl_c_and_resumes_where_it_said() {
     let n = 800;
     let input = backfill_input(dir.path(), n);
     let output = dir.path().join("out.jsonl");
-    let mut child = newsflow()
-        .args([
-            "process",
-            "--tagger",
-            "accurate",
-            "--workers",
-            "2",
-            "--progress-every",
-            "1",
-            "--input",
-        ])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
+    let args = [
+        "--tagger",
+        "accurate",
+        "--workers",
+        "2",
+        "--progress-every",
+        "1",
+    ];
+    let mut child = backfill(&args, &input, &output)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -570,44 +563,28 @@ fn process_stops_cleanly_on_ctrl_c_and_resumes_where_it_said() {
     assert!(skip > 0 && skip < n, "stopped at {skip} of {n}: {rest}");
     // What was written is whole lines, exactly the first `skip` records.
     let done = output_ids(&output);
-    let rejects = std::fs::read_to_string(newsflow_rejects(&output)).unwrap();
+    let rejects = std::fs::read_to_string(newsflow::process::rejects_path(&output)).unwrap();
     assert_eq!(done.len() + rejects.lines().count(), skip);
     // Resuming as told completes the run: every record once, in input order.
-    let out = newsflow()
-        .args([
-            "process",
-            "--tagger",
-            "accurate",
-            "--workers",
-            "2",
-            "--skip",
-            &skip.to_string(),
-            "--append",
-            "--input",
-        ])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .output()
-        .unwrap();
+    let skip_arg = skip.to_string();
+    let args = [
+        "--tagger",
+        "accurate",
+        "--workers",
+        "2",
+        "--skip",
+        &skip_arg,
+        "--append",
+    ];
+    let out = backfill(&args, &input, &output).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let expected: Vec<String> = (0..n)
-        .filter(|i| i % 97 != 96)
-        .map(|i| format!("r{i}"))
-        .collect();
-    assert_eq!(output_ids(&output), expected);
-    let rejects = std::fs::read_to_string(newsflow_rejects(&output)).unwrap();
+    assert_eq!(output_ids(&output), backfill_ids(n));
+    let rejects = std::fs::read_to_string(newsflow::process::rejects_path(&output)).unwrap();
     assert_eq!(rejects.lines().count(), n / 97);
-}
-
-fn newsflow_rejects(output: &std::path::Path) -> std::path::PathBuf {
-    let mut name = output.as_os_str().to_owned();
-    name.push(".rejects.jsonl");
-    name.into()
 }
 
 #[test]
