@@ -35,7 +35,7 @@ COUNTERS_GAUGES = [
     "newsflow_kafka_request_retries_total", "newsflow_kafka_request_errors_total",
     "newsflow_kafka_request_timeouts_total", "newsflow_kafka_broker_rtt_seconds",
     "newsflow_assigned_partitions", "newsflow_topic_partitions",
-    "newsflow_input_offset_gaps_total",
+    "newsflow_input_offset_gaps_total", "newsflow_rebalances_total",
     "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds",
     "process_start_time_seconds", "process_virtual_memory_bytes", "process_max_fds",
 ]

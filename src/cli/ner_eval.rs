@@ -41,6 +41,12 @@ pub(crate) struct Args {
     /// contain a word none of them has.
     #[arg(long = "unseen-from")]
     unseen_from: Vec<PathBuf>,
+
+    /// Also read every N consecutive sentences as one article and score it with and without
+    /// the article-level coherence step (one type per name, names found again, ...), counting
+    /// names tagged with two types in one article
+    #[arg(long, value_name = "N")]
+    documents: Option<usize>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -75,6 +81,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.unseen_from.is_empty() {
         print_unseen_recall(&sentences, &r.predictions, &args.unseen_from)?;
     }
+    if let Some(k) = args.documents {
+        print_documents(&newsflow::training::eval::evaluate_documents(
+            tagger.as_ref(),
+            &sentences,
+            scheme,
+            k,
+        ));
+    }
     let f1 = r.scores.micro.f1();
     println!(
         "micro P {:.4} R {:.4} F1 {:.4}",
@@ -86,6 +100,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(b) => check_baseline(f1, b, args.baseline_key.as_deref(), gold, args.tolerance),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The document-level figures of `--documents`.
+fn print_documents(d: &newsflow::training::eval::DocumentEval) {
+    println!(
+        "as {} articles of {} sentences: names with two types {} -> {} with the article-level step; micro F1 {:.4} -> {:.4} (P {:.4} -> {:.4}, R {:.4} -> {:.4})",
+        d.documents,
+        d.sentences_per_document,
+        d.two_types.0,
+        d.two_types.1,
+        d.without.micro.f1(),
+        d.with.micro.f1(),
+        d.without.micro.precision(),
+        d.with.micro.precision(),
+        d.without.micro.recall(),
+        d.with.micro.recall(),
+    );
 }
 
 /// The tier's tagger, from `model` where given, and a line about its model.

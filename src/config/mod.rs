@@ -236,6 +236,9 @@ pub struct PipelineConfig {
     pub rebalance_drain_timeout_ms: u64,
     /// Backoff between retries of a failed produce, milliseconds.
     pub produce_retry_backoff_ms: u64,
+    /// Readiness fails when messages are in flight and none has finished for this long
+    /// (a stuck worker or a producer that cannot deliver), milliseconds; 0 disables it.
+    pub stall_timeout_ms: u64,
     /// Forward payloads unchanged instead of enriching them (measures the Kafka I/O ceiling
     /// in benchmarks; never in production).
     pub passthrough: bool,
@@ -263,6 +266,7 @@ impl Default for PipelineConfig {
             shutdown_timeout_ms: 20_000,
             rebalance_drain_timeout_ms: 10_000,
             produce_retry_backoff_ms: 500,
+            stall_timeout_ms: 120_000,
             passthrough: false,
             transaction_max_messages: 500,
             transaction_max_ms: 100,

@@ -187,8 +187,15 @@ impl ConsumerContext for NewsflowConsumerContext {
                     }
                 }
                 tracing::info!(?partitions, "partitions assigned");
+                progress.telemetry.health.assigned();
+                progress.telemetry.emit(Event::Rebalance { assigned: true });
             }
-            Rebalance::Revoke(_) => {}
+            Rebalance::Revoke(_) => {
+                progress.telemetry.health.revoked();
+                progress
+                    .telemetry
+                    .emit(Event::Rebalance { assigned: false });
+            }
             Rebalance::Error(e) => tracing::error!(error = %e, "rebalance error"),
         }
         if let Ok(assignment) = consumer.assignment() {
@@ -197,6 +204,7 @@ impl ConsumerContext for NewsflowConsumerContext {
                 partitions: &partitions_of(&assignment, &progress.input_topic),
             });
         }
+        let _ = progress.telemetry.report_ready();
     }
 
     fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {

@@ -146,7 +146,8 @@ impl Delivery {
     }
 
     /// Partitions are being revoked (called from the rebalance callback, blocking).
-    /// At-least-once: wait (bounded) for their work, then commit their watermarks.
+    /// At-least-once: release their queued work, wait (bounded) for their running work,
+    /// then commit their watermarks.
     /// Exactly-once: end the open transaction while this member still owns them.
     pub fn revoke<C: ConsumerContext, K: Consumer<C>>(
         &self,
@@ -167,19 +168,29 @@ impl Delivery {
             return Ok(());
         }
         let deadline = Instant::now() + self.drain_timeout;
+        {
+            // Their queued work is released unprocessed (the next owner reads it); what
+            // runs is waited for.
+            let mut t = self.progress.tracker();
+            for p in partitions {
+                t.begin_revoke(*p);
+            }
+        }
         // Waiting blocks this thread; let tokio move its other tasks elsewhere meanwhile.
         blocking(|| {
-            self.progress
-                .wait_until(deadline, |t| partitions.iter().all(|p| t.pending(*p) == 0))
+            self.progress.wait_until(deadline, |t| {
+                partitions.iter().all(|p| t.running_in(*p) == 0)
+            })
         });
-        let (commits, abandoned) = {
+        let (commits, still_running, unfinished) = {
             let mut t = self.progress.tracker();
-            let abandoned: usize = partitions.iter().map(|p| t.pending(*p)).sum();
+            let still_running: usize = partitions.iter().map(|p| t.running_in(*p)).sum();
+            let unfinished: usize = partitions.iter().map(|p| t.pending(*p)).sum();
             let commits: Vec<(i32, i64)> = partitions
                 .iter()
                 .filter_map(|p| t.revoke(*p).map(|w| (*p, w)))
                 .collect();
-            (commits, abandoned)
+            (commits, still_running, unfinished)
         };
         for p in partitions {
             telemetry.emit(Event::PartitionRevoked { partition: *p });
@@ -193,14 +204,19 @@ impl Delivery {
                 tracing::warn!(error = %e, ?commits, "commit on revoke failed; the next owner re-reads from the last committed offset");
             }
         }
-        if abandoned > 0 {
+        if still_running > 0 {
             tracing::warn!(
                 ?partitions,
-                abandoned,
-                "partitions revoked with work still in flight; it will be re-processed by the next owner"
+                still_running,
+                "partitions revoked while messages were still being processed (drain deadline); the next owner processes them again"
             );
         }
-        tracing::info!(?partitions, ?commits, "partitions revoked");
+        tracing::info!(
+            ?partitions,
+            ?commits,
+            unfinished,
+            "partitions revoked; their unfinished messages are read again by the next owner"
+        );
         Ok(())
     }
 

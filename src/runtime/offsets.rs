@@ -39,6 +39,10 @@ struct PartitionState {
     committed: Option<i64>,
     /// Where this assignment's first message is expected, when known.
     start: Option<i64>,
+    /// Messages of this assignment begun and not finished.
+    running: usize,
+    /// Being revoked: work not started yet is not wanted.
+    revoking: bool,
 }
 
 impl PartitionState {
@@ -110,6 +114,7 @@ impl OffsetTracker {
             .get_mut(&partition)
             .unwrap_or_else(|| unreachable!("inserted above"));
         state.pending.insert(offset);
+        state.running += 1;
         self.running += 1;
         state.next = Some(state.next.map_or(offset + 1, |n| n.max(offset + 1)));
         Ticket {
@@ -125,13 +130,35 @@ impl OffsetTracker {
     /// the ticket belongs to an earlier assignment and was ignored).
     pub fn finish(&mut self, ticket: Ticket, delivered: bool) -> bool {
         self.running = self.running.saturating_sub(1);
-        if !delivered {
-            return false;
-        }
         match self.partitions.get_mut(&ticket.partition) {
-            Some(s) if s.epoch == ticket.epoch => s.pending.remove(&ticket.offset),
+            Some(s) if s.epoch == ticket.epoch => {
+                s.running = s.running.saturating_sub(1);
+                delivered && s.pending.remove(&ticket.offset)
+            }
             _ => false,
         }
+    }
+
+    /// Whether `ticket` belongs to its partition's current assignment, and that
+    /// assignment is not being revoked.
+    pub fn is_current(&self, ticket: Ticket) -> bool {
+        self.partitions
+            .get(&ticket.partition)
+            .is_some_and(|s| s.epoch == ticket.epoch && !s.revoking)
+    }
+
+    /// `partition` is being revoked: its work not started yet is no longer wanted
+    /// ([`OffsetTracker::is_current`] says no), so the revoke waits only for the work
+    /// running ([`OffsetTracker::running_in`]).
+    pub fn begin_revoke(&mut self, partition: i32) {
+        if let Some(s) = self.partitions.get_mut(&partition) {
+            s.revoking = true;
+        }
+    }
+
+    /// Messages of `partition`'s current assignment begun and not finished.
+    pub fn running_in(&self, partition: i32) -> usize {
+        self.partitions.get(&partition).map_or(0, |s| s.running)
     }
 
     /// Messages begun and not yet finished, over all partitions and assignments.
@@ -277,13 +304,28 @@ mod tests {
         let mut t = OffsetTracker::new();
         t.assign(3);
         let old = t.begin(3, 5);
+        assert!(t.is_current(old));
         assert_eq!(t.revoke(3), Some(5));
+        assert!(
+            !t.is_current(old),
+            "revoked: a queued job of it is not wanted"
+        );
         t.assign(3);
         let new = t.begin(3, 5);
+        assert!(!t.is_current(old), "nor after the partition came back");
+        assert!(t.is_current(new));
+        assert_eq!(
+            t.running_in(3),
+            1,
+            "the old ticket is not this assignment's"
+        );
+        t.begin_revoke(3);
+        assert!(!t.is_current(new), "being revoked: queued work is released");
         assert!(!t.finish(old, true));
         assert_eq!(t.watermark(3), Some(5));
         assert!(t.finish(new, true));
         assert_eq!(t.watermark(3), Some(6));
+        assert_eq!(t.running_in(3), 0);
     }
 
     #[test]

@@ -42,6 +42,7 @@ impl Progress {
         let skipped = t.skipped(partition, offset);
         let ticket = t.begin(partition, offset);
         let running = t.running();
+        self.telemetry.health.work(running, false);
         drop(t);
         if let Some(range) = skipped {
             self.telemetry.emit(Event::OffsetGap {
@@ -53,9 +54,21 @@ impl Progress {
         (ticket, running)
     }
 
+    /// Whether `ticket` belongs to the current assignment of its partition (not to one
+    /// revoked since it was consumed, whose next owner reads the message again).
+    pub fn is_current(&self, ticket: Ticket) -> bool {
+        self.tracker().is_current(ticket)
+    }
+
     /// A message is finished (see [`OffsetTracker::finish`]); wakes the waiters.
     pub fn finish(&self, ticket: Ticket, delivered: bool) {
-        self.tracker().finish(ticket, delivered);
+        let mut t = self.tracker();
+        t.finish(ticket, delivered);
+        let running = t.running();
+        self.telemetry.health.work(running, true);
+        drop(t);
+        self.telemetry
+            .emit(Event::InFlight(i64::try_from(running).unwrap_or(i64::MAX)));
         self.settled.notify_all();
     }
 

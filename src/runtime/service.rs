@@ -1,8 +1,9 @@
 //! The service: one type that owns the Kafka clients, the delivery mode, the worker pool and
 //! the watchlist reloader. [`Service::start`] builds it from settings resolved once;
 //! [`Service::run`] consumes until a stop signal (or a fatal error) and then shuts down as a
-//! phase of its own, bounded by `pipeline.shutdown_timeout_ms`: stop fetching, drain the
-//! in-flight work, flush, commit (or end the last transaction), leave the group.
+//! phase of its own, bounded by `pipeline.shutdown_timeout_ms`: stop fetching, release the
+//! queued work not yet started, finish the messages being processed, flush, commit (or end
+//! the last transaction), leave the group.
 
 use super::blocking::blocking;
 use super::clients::{kafka_client_config, ProducerClientContext, Role};
@@ -40,6 +41,8 @@ pub struct Service {
     /// Cancelled when the shutdown deadline passed (or the service is dropped): deliveries
     /// give up, their offsets stay uncommitted.
     abort: CancellationToken,
+    /// Cancelled when the shutdown begins: workers release queued jobs unprocessed.
+    stopping: CancellationToken,
     _abort_on_drop: DropGuard,
     _reload_stop_on_drop: DropGuard,
     /// Last: closing the consumer (leaving the group) is the last thing a drop does.
@@ -65,6 +68,7 @@ impl Service {
             topic: &settings.input_topic,
             partitions: &[],
         });
+        telemetry.health.set_stall_after(settings.stall_timeout);
         let producer: Arc<super::clients::Producer> = Arc::new(
             kafka_client_config(config, Role::Producer)?
                 .create_with_context(ProducerClientContext {
@@ -77,7 +81,9 @@ impl Service {
         let fatal = CancellationToken::new();
         let consumer = Self::subscribe(config, &settings, delivery.clone(), fatal.clone())?;
         let abort = CancellationToken::new();
+        let stopping = CancellationToken::new();
         let sink = Arc::new(Sink {
+            stopping: stopping.clone(),
             producer,
             delivery: delivery.clone(),
             output_topic: settings.output_topic.clone(),
@@ -114,6 +120,7 @@ impl Service {
             fatal,
             _abort_on_drop: abort.clone().drop_guard(),
             abort,
+            stopping,
             _reload_stop_on_drop: reload_stop.drop_guard(),
             consumer,
         })
@@ -268,10 +275,19 @@ impl Service {
         commit_stop: CancellationToken,
     ) -> anyhow::Result<()> {
         self.telemetry.health.set_shutting_down();
-        self.telemetry.emit(Event::Ready(false));
+        let _ = self.telemetry.report_ready();
+        // At-least-once: work not started yet is released, to be read again after the
+        // restart. Exactly-once keeps it: a transaction cannot commit with a released
+        // message in it, and aborting would throw away the finished part of the batch.
+        if self.settings.exactly_once.is_none() {
+            self.stopping.cancel();
+        }
         let deadline = Instant::now() + self.settings.shutdown_timeout;
         let in_flight = self.delivery.progress().tracker().running();
-        tracing::info!(in_flight, "shutting down: draining in-flight messages");
+        tracing::info!(
+            in_flight,
+            "shutting down: finishing the messages being processed"
+        );
         if !self.delivery.drain(deadline).await {
             let left = self.delivery.progress().tracker().running();
             tracing::warn!(

@@ -48,6 +48,8 @@ pub struct Settings {
     pub drain_timeout: Duration,
     /// Wait between produce retries.
     pub retry_backoff: Duration,
+    /// In-flight work that does not move for this long fails readiness (zero: never).
+    pub stall_timeout: Duration,
     /// Watchlist files to reload on change.
     pub watchlist_files: Vec<String>,
     /// Poll interval of the watchlist files (zero: SIGHUP only).
@@ -81,6 +83,7 @@ impl Settings {
             shutdown_timeout: ms(p.shutdown_timeout_ms),
             drain_timeout: ms(p.rebalance_drain_timeout_ms),
             retry_backoff: ms(p.produce_retry_backoff_ms),
+            stall_timeout: ms(p.stall_timeout_ms),
             watchlist_files: config.watchlists.files.clone(),
             watchlist_reload_interval: ms(config.watchlists.reload_interval_ms),
         }

@@ -47,6 +47,10 @@ pub struct Sink {
     pub alerts_topic: Option<String>,
     /// Wait between retries.
     pub retry_backoff: Duration,
+    /// Cancelled when the shutdown begins: queued jobs not yet started are released (read
+    /// again after the restart, by this instance or the partition's next owner) instead of
+    /// keeping the partitions from their next owner while they are processed.
+    pub stopping: CancellationToken,
     /// Cancelled when the shutdown deadline passed: retry loops give up (offsets stay
     /// uncommitted, so the messages are re-read later).
     pub abort: CancellationToken,
@@ -84,6 +88,25 @@ enum Outcome {
 impl Sink {
     fn telemetry(&self) -> &crate::telemetry::Telemetry {
         &self.delivery.progress().telemetry
+    }
+
+    /// Why a queued job should not be processed, if so: its partition was revoked since it
+    /// was consumed (the next owner reads it again), or the service is stopping.
+    pub fn unwanted(&self, job: &Job) -> Option<&'static str> {
+        if self.stopping.is_cancelled() {
+            Some("the service is stopping")
+        } else if !self.delivery.progress().is_current(job.ticket) {
+            Some("its partition was revoked")
+        } else {
+            None
+        }
+    }
+
+    /// Gives a job up unprocessed: its offset stays pending (uncommitted) and its in-flight
+    /// slot is freed.
+    pub fn release(&self, job: Job, why: &'static str) {
+        tracing::debug!(parent: &job.span, why, "released unprocessed");
+        self.delivery.finished(job.ticket, false);
     }
 
     /// Delivers the result of one job and completes its offset on acknowledgement.

@@ -1,6 +1,8 @@
 //! CPU worker threads: the enrichment core runs here, off the async runtime, and hands each
 //! result to a delivery task on the runtime. A panic in the core for one message is caught
 //! ([`enrich_guarded`]) and dead-lettered as `internal_error` instead of killing the worker.
+//! A queued job nobody wants any more (its partition was revoked, or the service is
+//! stopping) is released unprocessed: its offset stays uncommitted and is read again.
 
 use super::sink::{Job, Sink};
 use crate::core::{enrich_guarded, Context, Input, Provenance, Reject};
@@ -37,6 +39,10 @@ impl WorkerPool {
                     .name(format!("newsflow-worker-{i}"))
                     .spawn(move || {
                         for job in rx {
+                            if let Some(why) = sink.unwanted(&job) {
+                                sink.release(job, why);
+                                continue;
+                            }
                             let result = if passthrough {
                                 Ok(forward(&job))
                             } else {

@@ -79,6 +79,11 @@ pub enum Event<'a> {
         /// The partitions held.
         partitions: &'a [i32],
     },
+    /// The group assigned partitions to this member (`assigned`) or revoked them.
+    Rebalance {
+        /// Assign (true) or revoke (false).
+        assigned: bool,
+    },
     /// Partitions a topic has, from the client's metadata.
     TopicPartitions {
         /// The topic.
@@ -149,6 +154,7 @@ impl Event<'_> {
             Event::Lag { .. } => "lag",
             Event::PartitionRevoked { .. } => "partition_revoked",
             Event::Assigned { .. } => "assigned",
+            Event::Rebalance { .. } => "rebalance",
             Event::TopicPartitions { .. } => "topic_partitions",
             Event::OffsetGap { .. } => "offset_gap",
             Event::ClientStats { .. } => "client_stats",

@@ -12,7 +12,10 @@ async fn metrics(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        t.metrics.render(),
+        {
+            let _ = t.report_ready();
+            t.metrics.render()
+        },
     )
 }
 
@@ -21,10 +24,12 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
-    if t.health.is_ready() {
-        (StatusCode::OK, "ready\n")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    match t.report_ready() {
+        Ok(()) => (StatusCode::OK, "ready\n".to_string()),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        ),
     }
 }
 

@@ -29,6 +29,7 @@ pub struct Metrics {
     assigned_partitions: IntGaugeVec,
     topic_partitions: IntGaugeVec,
     offset_gaps: IntCounterVec,
+    rebalances: IntCounterVec,
     entities: IntCounterVec,
     ready: IntGauge,
     watchlist_hits: IntCounterVec,
@@ -182,6 +183,12 @@ impl Metrics {
                  Expected on compacted or transactional topics; else the broker skipped records.",
                 &["partition"],
             ),
+            rebalances: counter_vec(
+                "newsflow_rebalances_total",
+                "Consumer group rebalances seen by this instance: partitions assigned \
+                 (kind=\"assign\", also on joining) or revoked (kind=\"revoke\").",
+                &["kind"],
+            ),
             entities: counter_vec(
                 "newsflow_entities_total",
                 "Entity mentions found, by type.",
@@ -191,7 +198,8 @@ impl Metrics {
                 &r,
                 IntGauge::new(
                     "newsflow_ready",
-                    "1 when the service is ready (broker reachable).",
+                    "1 when /readyz answers 200: a broker reachable, a member of the consumer group, \
+                     in-flight work moving, not shutting down.",
                 )
                 .expect("valid metric opts"),
             ),
@@ -346,6 +354,10 @@ impl Metrics {
                     self.offset_gaps.with_label_values(&[&p.to_string()]);
                 }
             }
+            Event::Rebalance { assigned } => self
+                .rebalances
+                .with_label_values(&[if assigned { "assign" } else { "revoke" }])
+                .inc(),
             Event::TopicPartitions { topic, partitions } => self
                 .topic_partitions
                 .with_label_values(&[topic])

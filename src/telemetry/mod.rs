@@ -1,6 +1,7 @@
 //! Observability: metrics, health state, the HTTP endpoints and logging set-up.
 
 pub(crate) mod events;
+pub mod health;
 pub mod http;
 pub mod logging;
 pub(crate) mod metrics;
@@ -8,31 +9,7 @@ pub(crate) mod metrics;
 pub use events::Event;
 pub use metrics::Metrics;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Health of one service instance, read by `/readyz`.
-#[derive(Debug, Default)]
-pub struct Health {
-    broker_up: AtomicBool,
-    shutting_down: AtomicBool,
-}
-
-impl Health {
-    /// Records whether at least one broker connection is up.
-    pub fn set_broker_up(&self, up: bool) -> bool {
-        self.broker_up.swap(up, Ordering::Relaxed) != up
-    }
-
-    /// Marks the instance as draining (not ready for new work).
-    pub fn set_shutting_down(&self) {
-        self.shutting_down.store(true, Ordering::Relaxed);
-    }
-
-    /// Ready: a broker is reachable and the instance is not shutting down.
-    pub fn is_ready(&self) -> bool {
-        self.broker_up.load(Ordering::Relaxed) && !self.shutting_down.load(Ordering::Relaxed)
-    }
-}
+pub use health::{Health, NotReady};
 
 /// Metrics plus health: what the runtime reports into and the endpoints read.
 #[derive(Default)]
@@ -59,11 +36,27 @@ impl Telemetry {
     pub fn broker_up(&self, up: bool) {
         if self.health.set_broker_up(up) {
             if up {
-                tracing::info!("broker connection up; ready");
+                tracing::info!("broker connection up");
             } else {
-                tracing::warn!("no broker reachable; not ready (librdkafka keeps retrying)");
+                tracing::warn!("no broker reachable (librdkafka keeps retrying)");
             }
         }
-        self.metrics.emit(Event::Ready(self.health.is_ready()));
+        let _ = self.report_ready();
+    }
+
+    /// Evaluates readiness, sets `newsflow_ready` and logs a change once, with the reason.
+    /// Called on broker and group changes, on client statistics, and by the HTTP handlers
+    /// (readiness also changes with time: a stall, a rebalance past its grace).
+    pub fn report_ready(&self) -> Result<(), NotReady> {
+        let readiness = self.health.readiness();
+        let ready = readiness.is_ok();
+        if self.health.note_reported(ready) {
+            match &readiness {
+                Ok(()) => tracing::info!("ready"),
+                Err(why) => tracing::warn!(reason = %why, "not ready"),
+            }
+        }
+        self.metrics.emit(Event::Ready(ready));
+        readiness
     }
 }

@@ -2,7 +2,9 @@
 
 use super::decode::InputFormat;
 use super::dedup::DuplicateOf;
+use super::geo::{Geo, Places};
 use super::normalize::{Fingerprint, LanguageInfo, NormalizedArticle};
+use super::salience::{salience, ArticleLength};
 use super::tag::{Entity, EntityType, Tier};
 use super::watchlist::Hit;
 use serde::Serialize;
@@ -51,6 +53,12 @@ pub struct EntitySummary {
     pub wikidata: Option<String>,
     /// Number of mentions in title and body.
     pub mentions: usize,
+    /// How much the article is about this entity, in [0, 1] (`crate::salience`); the
+    /// summary is sorted by it.
+    pub salience: f32,
+    /// Where the place is (GPE and LOC entities the place table knows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geo: Option<Geo>,
 }
 
 #[derive(Serialize)]
@@ -123,26 +131,49 @@ pub fn encode_alert(article: &NormalizedArticle, id: &str, hits: &[Hit]) -> Vec<
     serde_json::to_vec(&alert).unwrap_or_default()
 }
 
-/// Counts mentions per (type, canonical), most mentioned first.
-pub fn summarize(entities: &[Entity]) -> Vec<EntitySummary> {
-    let mut out: Vec<EntitySummary> = Vec::new();
+/// One line per entity (type and canonical form) with its mentions counted, salience and
+/// place; most salient first.
+pub fn summarize(entities: &[Entity], len: ArticleLength) -> Vec<EntitySummary> {
+    let mut groups: Vec<Vec<&Entity>> = Vec::new();
     for e in entities {
-        match out
+        match groups
             .iter_mut()
-            .find(|s| s.kind == e.kind && s.canonical == e.canonical)
+            .find(|g| g[0].kind == e.kind && g[0].canonical == e.canonical)
         {
-            Some(s) => s.mentions += 1,
-            None => out.push(EntitySummary {
-                kind: e.kind,
-                canonical: e.canonical.clone(),
-                wikidata: e.wikidata.clone(),
-                mentions: 1,
-            }),
+            Some(g) => g.push(e),
+            None => groups.push(vec![e]),
         }
     }
+    let is_place = |k: EntityType| matches!(k, EntityType::GPE | EntityType::LOC);
+    let place_names: Vec<Vec<&str>> = groups
+        .iter()
+        .filter(|g| is_place(g[0].kind))
+        .map(|g| {
+            let mut names = vec![g[0].canonical.as_str()];
+            names.extend(g.iter().map(|e| e.text.as_str()));
+            names
+        })
+        .collect();
+    let mut places = Places::builtin().locate(&place_names).into_iter();
+    let mut out: Vec<EntitySummary> = groups
+        .iter()
+        .map(|g| EntitySummary {
+            kind: g[0].kind,
+            canonical: g[0].canonical.clone(),
+            wikidata: g.iter().find_map(|e| e.wikidata.clone()),
+            mentions: g.len(),
+            salience: salience(g.iter().copied(), len),
+            geo: if is_place(g[0].kind) {
+                places.next().flatten()
+            } else {
+                None
+            },
+        })
+        .collect();
     out.sort_by(|a, b| {
-        b.mentions
-            .cmp(&a.mentions)
+        b.salience
+            .total_cmp(&a.salience)
+            .then(b.mentions.cmp(&a.mentions))
             .then(a.kind.cmp(&b.kind))
             .then(a.canonical.cmp(&b.canonical))
     });
@@ -159,7 +190,13 @@ pub fn encode(
     timings: StageTimings,
     tagger: Tier,
 ) -> Vec<u8> {
-    let summary = summarize(found.entities);
+    let summary = summarize(
+        found.entities,
+        ArticleLength {
+            title: article.title.chars().count(),
+            body: article.body.chars().count(),
+        },
+    );
     let record = Record {
         schema_version: SCHEMA_VERSION,
         id,

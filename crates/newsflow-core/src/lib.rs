@@ -16,8 +16,10 @@
 pub mod decode;
 pub(crate) mod dedup;
 pub(crate) mod encode;
+pub mod geo;
 pub mod normalize;
 pub(crate) mod reject;
+pub mod salience;
 pub mod segment;
 pub mod tag;
 pub mod watchlist;

@@ -175,3 +175,94 @@ pub fn evaluate(tagger: &dyn Tagger, gold: &[Sentence], scheme: Scheme) -> EvalR
         reliability,
     }
 }
+
+/// Scores of consecutive gold sentences read as documents, with and without the
+/// article-level coherence step (`Tagger::tag_article`).
+#[derive(Debug, Clone)]
+pub struct DocumentEval {
+    /// Sentences a document.
+    pub sentences_per_document: usize,
+    /// Documents read.
+    pub documents: usize,
+    /// Each document's body tagged field by field, no article-level step.
+    pub without: Scores,
+    /// The same documents through `tag_article` (coherence included).
+    pub with: Scores,
+    /// Names (canonical forms) tagged with two or more types in one document, without
+    /// and with the article-level step.
+    pub two_types: (usize, usize),
+}
+
+/// Names with more than one type among `ents`.
+fn names_with_two_types(ents: &[Entity]) -> usize {
+    let mut types: BTreeMap<&str, std::collections::BTreeSet<_>> = BTreeMap::new();
+    for e in ents {
+        if !matches!(
+            e.kind,
+            newsflow_core::tag::EntityType::DATE
+                | newsflow_core::tag::EntityType::TIME
+                | newsflow_core::tag::EntityType::MONEY
+                | newsflow_core::tag::EntityType::PERCENT
+        ) {
+            types
+                .entry(e.canonical.as_str())
+                .or_default()
+                .insert(e.kind);
+        }
+    }
+    types.values().filter(|t| t.len() > 1).count()
+}
+
+/// Evaluates the tagger on runs of `k` consecutive gold sentences taken as one document
+/// body each (one sentence a line): once field by field, once as an article.
+pub fn evaluate_documents(
+    tagger: &dyn Tagger,
+    gold: &[Sentence],
+    scheme: Scheme,
+    k: usize,
+) -> DocumentEval {
+    let k = k.max(1);
+    let mut tags_without = Vec::with_capacity(gold.len());
+    let mut tags_with = Vec::with_capacity(gold.len());
+    let mut two_types = (0, 0);
+    for doc in gold.chunks(k) {
+        let texts: Vec<String> = doc.iter().map(|s| s.tokens.join(" ")).collect();
+        let body = texts.join("\n");
+        let mut plain = Vec::new();
+        tagger.tag_field_at(&body, Field::Body, None, &mut plain);
+        let coherent = tagger.tag_article("", &body, None);
+        two_types.0 += names_with_two_types(&plain);
+        two_types.1 += names_with_two_types(&coherent);
+        let mut base = 0;
+        for (sent, text) in doc.iter().zip(&texts) {
+            let len = text.chars().count();
+            let mut spans = Vec::with_capacity(sent.tokens.len());
+            let mut pos = 0;
+            for t in &sent.tokens {
+                let n = t.chars().count();
+                spans.push((pos, pos + n));
+                pos += n + 1;
+            }
+            let local = |ents: &[Entity]| -> Vec<Entity> {
+                ents.iter()
+                    .filter(|e| e.field == Field::Body && e.start >= base && e.end <= base + len)
+                    .map(|e| Entity {
+                        start: e.start - base,
+                        end: e.end - base,
+                        ..e.clone()
+                    })
+                    .collect()
+            };
+            tags_without.push(tags_from_entities(&spans, &local(&plain), scheme));
+            tags_with.push(tags_from_entities(&spans, &local(&coherent), scheme));
+            base += len + 1;
+        }
+    }
+    DocumentEval {
+        sentences_per_document: k,
+        documents: gold.len().div_ceil(k),
+        without: bmes::score(gold, &tags_without),
+        with: bmes::score(gold, &tags_with),
+        two_types,
+    }
+}

@@ -3,7 +3,8 @@
 //!
 //! File format (`models/gazetteer.tsv`), one entity a line, `#` comments:
 //! `TYPE <TAB> CANONICAL <TAB> WIKIDATA-or-"-" <TAB> alias|alias|...`; an alias ending in
-//! `?` is ambiguous (weak).
+//! `?` is ambiguous (weak); one starting with `=` begins with a ה that is part of the name,
+//! not the article, so it stays written after ב, ל, כ (`=האג`: `בהאג` is "in The Hague").
 
 use super::{EntityType, TagError};
 use crate::segment::{prefix_splits, Token};
@@ -56,6 +57,14 @@ pub struct Gazetteer {
     /// The same for aliases starting with the article ה, keyed without it: after ב, ל, כ
     /// the article is not written (בבית הלבן = ב + הבית הלבן).
     hidden_he: HashMap<String, Vec<(Vec<String>, usize, bool)>>,
+    /// Canonical form → entry, for entries with at least one unambiguous alias (the type
+    /// that decides an article's mentions of that entity).
+    by_canonical: HashMap<String, usize>,
+    /// Whole alias (normalized, tokens joined by one space) → entry, unambiguous aliases
+    /// only.
+    by_alias: HashMap<String, usize>,
+    /// First tokens of aliases whose leading ה is part of the name (`=` in the file).
+    intrinsic_he: std::collections::HashSet<String>,
 }
 
 impl Gazetteer {
@@ -87,6 +96,10 @@ impl Gazetteer {
                     Some(a) => (a, true),
                     None => (alias, false),
                 };
+                let (alias, intrinsic) = match alias.strip_prefix('=') {
+                    Some(a) => (a, true),
+                    None => (alias, false),
+                };
                 let normalized = crate::normalize::text::normalize_text(alias);
                 let toks: Vec<String> = crate::segment::tokenize(&normalized)
                     .iter()
@@ -95,6 +108,13 @@ impl Gazetteer {
                 let Some((first, rest)) = toks.split_first() else {
                     continue;
                 };
+                if intrinsic {
+                    g.intrinsic_he.insert(first.clone());
+                }
+                if !weak {
+                    g.by_canonical.entry(canonical.to_string()).or_insert(entry);
+                    g.by_alias.entry(toks.join(" ")).or_insert(entry);
+                }
                 g.index
                     .entry(first.clone())
                     .or_default()
@@ -117,6 +137,16 @@ impl Gazetteer {
     /// The entry at `i`.
     pub fn entry(&self, i: usize) -> &GazetteerEntry {
         &self.entries[i]
+    }
+
+    /// The entry whose canonical form is `canonical`, if one of its aliases is unambiguous.
+    pub fn by_canonical(&self, canonical: &str) -> Option<&GazetteerEntry> {
+        self.by_canonical.get(canonical).map(|&i| &self.entries[i])
+    }
+
+    /// The entry with the unambiguous alias `alias` (tokens separated by one space).
+    pub fn by_alias(&self, alias: &str) -> Option<&GazetteerEntry> {
+        self.by_alias.get(alias).map(|&i| &self.entries[i])
     }
 
     /// Number of entries.
@@ -144,7 +174,7 @@ impl Gazetteer {
             let hidden = prefix.ends_with(['ב', 'ל', 'כ']);
             // After ב, ל, כ the article ה is not written: ולהכנסת is "and to insert", not
             // "and to the Knesset" (ולכנסת).
-            if hidden && stem.starts_with('ה') {
+            if hidden && stem.starts_with('ה') && !self.intrinsic_he.contains(stem) {
                 continue;
             }
             let direct = self.index.get(stem).into_iter().flatten();

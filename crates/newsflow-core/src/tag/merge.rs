@@ -152,12 +152,23 @@ impl KnownName<'_, '_> {
     }
 
     /// A model entity that is this name (same end, starting within its first token)
-    /// takes its canonical form, id and prefix split.
+    /// takes its canonical form, id and prefix split, and its type unless the alias is
+    /// ambiguous.
     fn refine(&self, e: &mut Entity) {
         if e.end == self.end
             && e.start <= self.start
             && e.start >= self.w.tokens[self.m.first].start
         {
+            // Behind prefix letters the known name may be a misreading of a surname
+            // (בושוויץ is a person, not ב + שוויץ): a person whose span keeps those letters
+            // stays the model's.
+            if !self.m.weak
+                && e.start < self.start
+                && e.kind == EntityType::PER
+                && self.entry.kind != EntityType::PER
+            {
+                return;
+            }
             if e.start < self.start {
                 e.start = self.start;
                 e.text = self.text();
@@ -165,6 +176,11 @@ impl KnownName<'_, '_> {
             e.canonical = self.entry.canonical.clone();
             e.wikidata = self.entry.wikidata.clone();
             e.confidence = e.confidence.max(0.95);
+            if !self.m.weak {
+                // An unambiguous known name has one type: Switzerland is a GPE wherever
+                // the model read it as a person, Telegram an organisation.
+                e.kind = self.entry.kind;
+            }
         }
     }
 }

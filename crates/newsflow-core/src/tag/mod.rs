@@ -22,6 +22,7 @@ pub mod fast;
 // Shared by both tiers. `decoder`, `english`, `hash` and `window` are public for
 // `newsflow-train`, which scores and trains the labellers with the same functions.
 pub(crate) mod canonical;
+pub(crate) mod coherence;
 pub mod decoder;
 pub mod english;
 pub(crate) mod entity;

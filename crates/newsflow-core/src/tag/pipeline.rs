@@ -243,6 +243,14 @@ impl<L: Labeler> Tagger for Pipeline<L> {
         self.labeler().describe()
     }
 
+    fn tag_article(&self, title: &str, body: &str, published: Option<NaiveDate>) -> Vec<Entity> {
+        let mut out = Vec::new();
+        self.tag_field_at(title, Field::Title, published, &mut out);
+        self.tag_field_at(body, Field::Body, published, &mut out);
+        super::coherence::cohere(&mut out, &self.gazetteer, title, body);
+        out
+    }
+
     fn tag_field_at(
         &self,
         text: &str,

@@ -5,10 +5,12 @@
 //! - `אתמול`/`yesterday` = anchor − 1, `היום`/`today` = anchor, `מחר`/`tomorrow` = anchor + 1,
 //!   `שלשום` = anchor − 2; a weekday in parentheses after them (`אתמול (רביעי)`) must agree,
 //!   otherwise the value is left empty.
-//! - A bare weekday (`ביום שני`, `on Monday`) is the most recent such day before the anchor
-//!   (news reports the past); on the anchor's own weekday it is ambiguous (today or a week
-//!   ago): no value. `האחרון`/`שעבר`/`last` = the most recent such day strictly before the
-//!   anchor (a week back on the same weekday); `הקרוב`/`הבא`/`next`/`this coming` = the next one after.
+//! - A bare weekday (`ביום שני`, `on Monday`, `(רביעי)`, `בלילה שבין שלישי לרביעי`) is the
+//!   most recent such day before the anchor (news reports the past); on the anchor's own
+//!   weekday it is the anchor itself (a Thursday report's "on Thursday" is that day; a week
+//!   ago would be "last Thursday"). `האחרון`/`שעבר`/`last` = the most recent such day
+//!   strictly before the anchor (a week back on the same weekday); `הקרוב`/`הבא`/`next`/
+//!   `this coming` = the next one after.
 //! - `מרץ 2023`/`March 2023` = `2023-03`; `21 באוגוסט 2025`, `21.8.2025`, `August 21, 2025`
 //!   = full dates (day.month.year order for numeric dates); a day and month without a
 //!   year take the anchor's year (the previous year when that would be more than two
@@ -193,7 +195,7 @@ enum Rel {
 fn resolve_weekday(anchor: Option<NaiveDate>, wd: Weekday, rel: Rel) -> Option<String> {
     let a = anchor?;
     let d = match rel {
-        Rel::Bare if a.weekday() == wd => return None,
+        Rel::Bare if a.weekday() == wd => a,
         Rel::Bare | Rel::Last => last_weekday(a, wd),
         Rel::Next => next_weekday(a, wd),
     };
@@ -279,6 +281,8 @@ impl Scanner<'_, '_> {
     fn at(&mut self, i: usize) -> Option<usize> {
         self.deictic_day(i)
             .or_else(|| self.hebrew_weekday(i))
+            .or_else(|| self.hebrew_weekday_range(i))
+            .or_else(|| self.weekday_in_parentheses(i))
             .or_else(|| self.english_weekday(i))
             .or_else(|| self.numeric_date(i))
             .or_else(|| self.day_and_month(i))
@@ -333,6 +337,39 @@ impl Scanner<'_, '_> {
         let v = resolve_weekday(self.anchor, wd, rel);
         self.push(EntityType::DATE, i, prefix, last, v);
         Some(last + 1)
+    }
+
+    /// Hebrew `[ש]בין [יום] <weekday> ל[יום]<weekday>` (the night between Tuesday and
+    /// Wednesday): both days.
+    fn hebrew_weekday_range(&mut self, i: usize) -> Option<usize> {
+        self.stem_match(i, |s| (s == "בין").then_some(()))?;
+        let day_word = |j: usize| usize::from(self.text(j) == "יום");
+        let a = i + 1 + day_word(i + 1);
+        let first = he_weekday(self.text(a))?;
+        let (prefix, second) = self
+            .stem_match(a + 1, |s| he_weekday(s).map(|wd| (wd, 0)))
+            .or_else(|| {
+                let (p, ()) = self.stem_match(a + 1, |s| (s == "יום").then_some(()))?;
+                he_weekday(self.text(a + 2)).map(|wd| (p, (wd, 1)))
+            })
+            .filter(|(p, _)| *p == 1 && self.text(a + 1).starts_with('ל'))?;
+        let (second, extra) = second;
+        let v = resolve_weekday(self.anchor, first, Rel::Bare);
+        self.push(EntityType::DATE, i + 1, 0, a, v);
+        let v = resolve_weekday(self.anchor, second, Rel::Bare);
+        self.push(EntityType::DATE, a + 1, prefix, a + 1 + extra, v);
+        Some(a + 2 + extra)
+    }
+
+    /// A weekday alone in parentheses: `(רביעי)`, `(Wednesday)`.
+    fn weekday_in_parentheses(&mut self, i: usize) -> Option<usize> {
+        if i == 0 || self.text(i - 1) != "(" || self.text(i + 1) != ")" {
+            return None;
+        }
+        let wd = he_weekday(self.text(i)).or_else(|| en_weekday(self.text(i)))?;
+        let v = resolve_weekday(self.anchor, wd, Rel::Bare);
+        self.push(EntityType::DATE, i, 0, i, v);
+        Some(i + 1)
     }
 
     /// English `[last|next|this] <Weekday>`, or a capitalised weekday alone.
@@ -619,12 +656,48 @@ mod tests {
             one("on August 21, 2025 the"),
             ("August 21, 2025".into(), Some("2025-08-21".into()))
         );
-        // Same weekday as the article: today or a week ago: no value.
-        assert_eq!(one("ביום חמישי נפגשו").1, None);
+        // Same weekday as the article: that day (a week ago would be "last Thursday").
+        assert_eq!(one("ביום חמישי נפגשו").1, Some("2025-08-21".into()));
+        assert_eq!(one("said on Thursday.").1, Some("2025-08-21".into()));
+        assert_eq!(one("last Thursday.").1, Some("2025-08-14".into()));
         // A weekday in parentheses that disagrees: no value.
         assert_eq!(one("אתמול (שני)").1, None);
         assert_eq!(one("ביום שלישי הבא").1, Some("2025-08-26".into()));
         assert_eq!(one("בדצמבר").1, None);
+    }
+
+    #[test]
+    fn weekdays_between_and_in_parentheses() {
+        assert_eq!(
+            run("בלילה שבין שלישי לרביעי נפגעו"),
+            vec![
+                ("שלישי".into(), Some("2025-08-19".into()), EntityType::DATE),
+                ("רביעי".into(), Some("2025-08-20".into()), EntityType::DATE),
+            ]
+        );
+        assert_eq!(
+            run("בין יום שני ליום רביעי"),
+            vec![
+                (
+                    "יום שני".into(),
+                    Some("2025-08-18".into()),
+                    EntityType::DATE
+                ),
+                (
+                    "יום רביעי".into(),
+                    Some("2025-08-20".into()),
+                    EntityType::DATE
+                ),
+            ]
+        );
+        assert_eq!(
+            one("ההודעה (רביעי) פורסמה"),
+            ("רביעי".into(), Some("2025-08-20".into()))
+        );
+        // `בין` without two weekdays is no date.
+        assert!(run("בין שלישי לבין")
+            .iter()
+            .all(|x| x.0 != "שלישי" || x.1.is_some()));
     }
 
     #[test]
