@@ -8,7 +8,7 @@
 //! within one article: the entities above 0.5 are what the article is about; the scale is
 //! not comparable across languages or tiers.
 
-use crate::tag::{Entity, EntityType, Field};
+use crate::tag::{Entity, Field};
 
 // Weights printed by `scripts/fit-salience.py` (GUM, all documents).
 const W_BIAS: f32 = -2.6871;
@@ -48,10 +48,7 @@ pub fn salience<'a>(mentions: impl IntoIterator<Item = &'a Entity>, len: Article
         first = first.min(p);
         last = last.max(p);
         in_title |= e.field == Field::Title;
-        value |= matches!(
-            e.kind,
-            EntityType::DATE | EntityType::TIME | EntityType::MONEY | EntityType::PERCENT
-        );
+        value |= !e.kind.is_name();
     }
     if n == 0 {
         return 0.0;
@@ -70,7 +67,7 @@ pub fn salience<'a>(mentions: impl IntoIterator<Item = &'a Entity>, len: Article
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tag::Component;
+    use crate::tag::{Component, EntityType};
 
     fn at(field: Field, start: usize, kind: EntityType) -> Entity {
         Entity {

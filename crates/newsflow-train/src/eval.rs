@@ -17,6 +17,14 @@ pub fn predict_sentence(tagger: &dyn Tagger, sent: &Sentence, scheme: Scheme) ->
 /// every token in that text.
 fn predict_entities(tagger: &dyn Tagger, sent: &Sentence) -> (Vec<(usize, usize)>, Vec<Entity>) {
     let text = sent.tokens.join(" ");
+    let spans = token_spans(sent);
+    let mut ents: Vec<Entity> = Vec::new();
+    tagger.tag_field_at(&text, Field::Body, None, &mut ents);
+    (spans, ents)
+}
+
+/// Character span of every token of a sentence in its tokens joined with single spaces.
+fn token_spans(sent: &Sentence) -> Vec<(usize, usize)> {
     let mut spans = Vec::with_capacity(sent.tokens.len());
     let mut pos = 0;
     for t in &sent.tokens {
@@ -24,9 +32,7 @@ fn predict_entities(tagger: &dyn Tagger, sent: &Sentence) -> (Vec<(usize, usize)
         spans.push((pos, pos + n));
         pos += n + 1;
     }
-    let mut ents: Vec<Entity> = Vec::new();
-    tagger.tag_field_at(&text, Field::Body, None, &mut ents);
-    (spans, ents)
+    spans
 }
 
 /// BIOSE tags of tokens (character spans) from entities; entities whose type is outside
@@ -236,13 +242,7 @@ pub fn evaluate_documents(
         let mut base = 0;
         for (sent, text) in doc.iter().zip(&texts) {
             let len = text.chars().count();
-            let mut spans = Vec::with_capacity(sent.tokens.len());
-            let mut pos = 0;
-            for t in &sent.tokens {
-                let n = t.chars().count();
-                spans.push((pos, pos + n));
-                pos += n + 1;
-            }
+            let spans = token_spans(sent);
             let local = |ents: &[Entity]| -> Vec<Entity> {
                 ents.iter()
                     .filter(|e| e.field == Field::Body && e.start >= base && e.end <= base + len)

@@ -50,15 +50,6 @@ const PROPAGATE_CONFIDENCE: f32 = 0.9;
 /// Confidence given to a mention found by propagation.
 const PROPAGATED_CONFIDENCE: f32 = 0.6;
 
-/// Whether a type names something (persons, organisations, places, ...), as opposed to a
-/// value (dates, amounts).
-pub(crate) fn is_name(kind: EntityType) -> bool {
-    !matches!(
-        kind,
-        EntityType::DATE | EntityType::TIME | EntityType::MONEY | EntityType::PERCENT
-    )
-}
-
 /// Applies the article-level rules to the entities of `title` and `body`.
 pub(crate) fn cohere(entities: &mut Vec<Entity>, gazetteer: &Gazetteer, title: &str, body: &str) {
     strip_descriptors(entities);
@@ -85,7 +76,7 @@ fn strip_hebrew_prefix(word: &str) -> impl Iterator<Item = &str> {
 
 /// Rule 1: `ברשת X` → `X`.
 fn strip_descriptors(entities: &mut [Entity]) {
-    for e in entities.iter_mut().filter(|e| is_name(e.kind)) {
+    for e in entities.iter_mut().filter(|e| e.kind.is_name()) {
         let Some((first, rest)) = e.text.split_once(' ') else {
             continue;
         };
@@ -111,7 +102,7 @@ fn strip_descriptors(entities: &mut [Entity]) {
 
 /// Rule 2: a lone ה-word that only the model found, unsure and unknown.
 fn is_unlinked_common_word(e: &Entity) -> bool {
-    is_name(e.kind)
+    e.kind.is_name()
         && e.source == Component::Model
         && e.wikidata.is_none()
         && e.canonical == e.text
@@ -128,7 +119,7 @@ fn resolve_partial_names(entities: &mut [Entity]) {
     let multi: Vec<(usize, usize)> = entities
         .iter()
         .enumerate()
-        .filter(|(_, e)| is_name(e.kind) && e.text.contains(' '))
+        .filter(|(_, e)| e.kind.is_name() && e.text.contains(' '))
         .map(|(i, e)| (i, words(e)))
         .filter(|&(_, n)| n >= 2)
         .collect();
@@ -170,7 +161,7 @@ fn resolve_partial_names(entities: &mut [Entity]) {
 /// Rule 4: every mention of an entity (same canonical form) gets one type.
 fn one_type_per_entity(entities: &mut [Entity], gazetteer: &Gazetteer) {
     let mut votes: HashMap<&str, HashMap<EntityType, f32>> = HashMap::new();
-    for e in entities.iter().filter(|e| is_name(e.kind)) {
+    for e in entities.iter().filter(|e| e.kind.is_name()) {
         *votes
             .entry(e.canonical.as_str())
             .or_default()
@@ -184,7 +175,7 @@ fn one_type_per_entity(entities: &mut [Entity], gazetteer: &Gazetteer) {
             let known = gazetteer
                 .by_canonical(canonical)
                 .map(|g| g.kind)
-                .filter(|k| is_name(*k));
+                .filter(|k| k.is_name());
             let voted = v
                 .into_iter()
                 .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
@@ -193,7 +184,7 @@ fn one_type_per_entity(entities: &mut [Entity], gazetteer: &Gazetteer) {
         })
         .filter_map(|(c, k)| k.map(|k| (c, k)))
         .collect();
-    for e in entities.iter_mut().filter(|e| is_name(e.kind)) {
+    for e in entities.iter_mut().filter(|e| e.kind.is_name()) {
         if let Some(k) = decided.get(&e.canonical) {
             e.kind = *k;
         }
@@ -350,7 +341,7 @@ fn behind_prefix(word: &str, skip: usize) -> Option<(usize, &str)> {
 /// A mention worth finding elsewhere: a name, linked to the gazetteer or found with high
 /// confidence, long enough not to be a fragment of other words.
 fn is_propagatable(e: &Entity) -> bool {
-    is_name(e.kind)
+    e.kind.is_name()
         && e.text.chars().count() >= 3
         && (e.source == Component::Gazetteer
             || e.wikidata.is_some()

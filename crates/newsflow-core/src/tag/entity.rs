@@ -114,6 +114,15 @@ impl EntityType {
         }
     }
 
+    /// Whether the type names something (persons, organisations, places, ...), as opposed
+    /// to a value (dates, times, amounts, percentages).
+    pub fn is_name(self) -> bool {
+        !matches!(
+            self,
+            EntityType::DATE | EntityType::TIME | EntityType::MONEY | EntityType::PERCENT
+        )
+    }
+
     /// Parses a type code.
     pub fn parse(s: &str) -> Option<EntityType> {
         EntityType::ALL.into_iter().find(|t| t.as_str() == s)

@@ -60,9 +60,6 @@ pub struct Gazetteer {
     /// Canonical form → entry, for entries with at least one unambiguous alias (the type
     /// that decides an article's mentions of that entity).
     by_canonical: HashMap<String, usize>,
-    /// Whole alias (normalized, tokens joined by one space) → entry, unambiguous aliases
-    /// only.
-    by_alias: HashMap<String, usize>,
     /// First tokens of aliases whose leading ה is part of the name (`=` in the file).
     intrinsic_he: std::collections::HashSet<String>,
 }
@@ -113,7 +110,6 @@ impl Gazetteer {
                 }
                 if !weak {
                     g.by_canonical.entry(canonical.to_string()).or_insert(entry);
-                    g.by_alias.entry(toks.join(" ")).or_insert(entry);
                 }
                 g.index
                     .entry(first.clone())
@@ -142,11 +138,6 @@ impl Gazetteer {
     /// The entry whose canonical form is `canonical`, if one of its aliases is unambiguous.
     pub fn by_canonical(&self, canonical: &str) -> Option<&GazetteerEntry> {
         self.by_canonical.get(canonical).map(|&i| &self.entries[i])
-    }
-
-    /// The entry with the unambiguous alias `alias` (tokens separated by one space).
-    pub fn by_alias(&self, alias: &str) -> Option<&GazetteerEntry> {
-        self.by_alias.get(alias).map(|&i| &self.entries[i])
     }
 
     /// Number of entries.
