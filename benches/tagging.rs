@@ -1,6 +1,7 @@
 //! Throughput of the whole tagging stage (tokenize, gazetteer, features, model, Viterbi,
 //! rules, canonical forms) on ~5 KB Hebrew articles: built from NEMO train sentences when
-//! `../shared` is present, else from the repository's own samples. Prints tokens/s.
+//! `../shared` is present, else from the repository's own samples; and ~5 KB English
+//! articles (Universal NER EWT dev sentences, else the English sample). Prints tokens/s.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use newsflow::core::segment::tokenize;
@@ -10,7 +11,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-use newsflow_testkit::bench::{articles, cpu_model, thread_cpu_ns};
+use newsflow_testkit::bench::{articles, cpu_model, english_articles, thread_cpu_ns};
 
 /// Tags `docs` for at least `secs` seconds; prints tokens per second of wall time and per
 /// CPU-second of this thread.
@@ -78,6 +79,15 @@ fn bench(c: &mut Criterion) {
             let few = &docs[..docs.len().min(4)];
             let few_tokens: usize = few.iter().map(|d| tokenize(d).len()).sum();
             measure("accurate", acc, few, few_tokens, 10.0);
+        }
+        let en = english_articles();
+        let en_tokens: usize = en.iter().map(|d| tokenize(d).len()).sum();
+        eprintln!("{} English articles, {en_tokens} tokens", en.len());
+        measure("fast (English)", &tagger, &en, en_tokens, 2.0);
+        if let Ok(acc) = &accurate {
+            let few = &en[..en.len().min(4)];
+            let few_tokens: usize = few.iter().map(|d| tokenize(d).len()).sum();
+            measure("accurate (English)", acc, few, few_tokens, 10.0);
         }
     }
     let mut g = c.benchmark_group("tagging");

@@ -7,8 +7,11 @@
 #   1. silver data: the accurate tier tags a sample of ../shared/data/hebrew_text
 #      (capped per source so the laws do not drown the rest): ~2.5 minutes on 2 cores
 #      with AVX-512 VNNI, 625,000 tokens;
-#   2. train-ner on NEMO + BMC (x3) + IAHLT Knesset train + the silver, with those word
-#      classes and the name lists of ../shared/data/gazetteers as soft features: ~3 minutes.
+#   2. train-ner on NEMO + BMC (x3) + IAHLT Knesset train + the silver + the English gold
+#      (UNER EWT dev and GUM's names, written by scripts/english-gold.py), with those word
+#      classes plus the English classes of models/word_clusters_en.tsv
+#      (scripts/word-clusters.py --lang en) and the name lists of ../shared/data/gazetteers
+#      as soft features: ~3 minutes.
 # Then rebuild (cargo build --release) to compile the new model into the binary.
 # Cross-validation of the same recipe: add --folds 5 to the train-ner line (no model is
 # written); BENCHMARKS.md has the fold means.
@@ -22,6 +25,10 @@ if [ ! -f "$CLUSTERS" ]; then
   python3 scripts/text-clusters.py --data "$DATA" --min-count 3 \
     --combine models/word_clusters.tsv --out "$CLUSTERS"
 fi
+python3 scripts/english-gold.py --data "$DATA" --out target/english
+# The English classes join the Hebrew table (their ids lie past its ids; a word already
+# in the Hebrew table keeps its Hebrew classes).
+awk -F'\t' '!/^#/ && !seen[$1]++' "$CLUSTERS" models/word_clusters_en.tsv > target/clusters_he_en.tsv
 cargo build --release --quiet
 target/release/newsflow silver \
   --input "$H/svlm_wiki.txt:20000" --input "$H/heq_contexts.txt" \
@@ -29,6 +36,6 @@ target/release/newsflow silver \
   --input "$H/architecture.txt:2000" --input "$H/il_laws.txt:3000" \
   --input "$H/knesset0405.txt" \
   --output target/silver/silver.bmes
-target/release/newsflow train-ner --data "$DATA" --iahlt \
-  --silver target/silver/silver.bmes --clusters "$CLUSTERS" \
+target/release/newsflow train-ner --data "$DATA" --iahlt --english target/english \
+  --silver target/silver/silver.bmes --clusters target/clusters_he_en.tsv \
   --name-lists "$DATA/gazetteers" --out "${OUT:-models/ner.bin}" "$@"

@@ -196,4 +196,22 @@ fn a_small_model_round_trips_through_the_file_format() {
     assert_eq!(again.dims, f.dims);
     assert_eq!(again.vocab.pieces, f.vocab.pieces);
     assert_eq!(again.tensors.len(), f.tensors.len());
+    assert_eq!(again.languages, f.languages);
+}
+
+/// The shipped model reads English; a version-1 file (Hebrew only, no languages word)
+/// still loads, and leaves English to the capitalisation rules.
+#[test]
+fn model_files_say_which_languages_they_read() {
+    use newsflow::core::tag::accurate::file::{LANG_ENGLISH, LANG_HEBREW, MAGIC_V1};
+    let f = EncoderFile::parse(&std::fs::read(MODEL).unwrap()).unwrap();
+    assert_eq!(f.languages, LANG_HEBREW | LANG_ENGLISH);
+    let v2 = f.to_bytes();
+    // Version 1: the old magic, and no languages word after the epsilon (byte 36).
+    let mut v1 = MAGIC_V1.to_vec();
+    v1.extend_from_slice(&v2[8..36]);
+    v1.extend_from_slice(&v2[40..]);
+    let old = EncoderFile::parse(&v1).unwrap();
+    assert_eq!(old.languages, LANG_HEBREW);
+    assert_eq!(old.vocab.pieces, f.vocab.pieces);
 }

@@ -234,8 +234,18 @@ fn dev_sets_hold_their_recorded_f1() {
     for (key, file, scheme) in [
         ("nemo_dev", "nemo/token-single_dev.bmes", bmes::Scheme::Nemo),
         ("bmc_dev", "bmc/bmc_dev.bmes", bmes::Scheme::Bmc),
+        (
+            "en_ewt_test",
+            "english/uner_ewt/en_ewt-ud-test.iob2",
+            bmes::Scheme::Uner,
+        ),
     ] {
-        let gold = bmes::parse(&std::fs::read_to_string(shared.join(file)).unwrap());
+        let text = std::fs::read_to_string(shared.join(file)).unwrap();
+        let gold = if file.ends_with(".iob2") {
+            bmes::parse_iob2(&text)
+        } else {
+            bmes::parse(&text)
+        };
         let f1 = eval::evaluate(&t, &gold, scheme).scores.micro.f1();
         let want = recorded[key]["f1"].as_f64().unwrap();
         assert!(f1 + 0.05 >= want, "{key}: F1 {f1:.4} vs recorded {want:.4}");

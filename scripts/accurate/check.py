@@ -54,13 +54,27 @@ def reference_lib():
 
 
 def read_model(path):
+    m = _read(path)
+    return {k: v for k, v in m.items() if k != "pieces"}
+
+
+def read_model_tensors(path):
+    """The piece strings (index order) and the dequantized tensors of a model file."""
+    m = _read(path)
+    return m["pieces"], m["t"]
+
+
+def _read(path):
     b = open(path, "rb").read()
-    assert b[:8] == b"NFENC\x00\x00\x01", "not an accurate-tier model"
+    assert b[:8] in (b"NFENC\x00\x00\x01", b"NFENC\x00\x00\x02"), "not an accurate-tier model"
+    version = b[7]
     o = 8
     H, NL, NH, FF, MAXP, NLAB = struct.unpack_from("<6I", b, o)
     o += 24
     (eps,) = struct.unpack_from("<f", b, o)
     o += 4
+    if version >= 2:
+        o += 4  # languages
     n, unk, unk_score = struct.unpack_from("<IIf", b, o)
     o += 12
     pieces, scores = [], []
@@ -99,7 +113,7 @@ def read_model(path):
             o += rows * cols
         t[name] = v
     table = {p: (i, s) for i, (p, s) in enumerate(zip(pieces, scores)) if p and i != unk}
-    return dict(H=H, NL=NL, NH=NH, eps=eps, t=t, tok=Unigram(table, unk, unk_score, norm))
+    return dict(H=H, NL=NL, NH=NH, eps=eps, t=t, tok=Unigram(table, unk, unk_score, norm), pieces=pieces)
 
 
 def forward(m, ids, firsts):
@@ -154,6 +168,10 @@ def main():
         sents += read_bmes(os.path.join(a.data, "bmc/bmc_dev.bmes"))
         sents += read_bmes(os.path.join(a.data, "iahlt/knesset_ne_dev.bmes"))
         sents = sents[: a.n]
+        # English: the Web Treebank dev sentences as scripts/english-gold.py writes them.
+        english = "target/english/uner_ewt_dev.bmes"
+        if os.path.exists(english):
+            sents += read_bmes(english)[: a.n // 2]
         same_full = words_diff = words = 0
         buf = (ctypes.c_int * 65536)()
         lines = []

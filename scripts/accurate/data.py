@@ -40,6 +40,10 @@ SCHEMES = {
         {t: [t] for t in ["PER", "ORG", "GPE", "LOC", "FAC", "EVE", "WOA", "DUC", "ANG"]},
         TIMEX=["DATE", "TIME"],
     ),
+    # Universal NER (English Web Treebank): PER, ORG, LOC, where LOC is any place.
+    "uner": {"PER": ["PER"], "ORG": ["ORG"], "LOC": ["GPE", "LOC", "FAC"]},
+    # GUM's named mentions as scripts/english-gold.py converts them.
+    "gum": {"PER": ["PER"], "ORG": ["ORG"], "PLACE": ["GPE", "LOC", "FAC"], "EVE": ["EVE"]},
 }
 
 

@@ -58,6 +58,10 @@ DEV_SETS = [
     ("bmc", "bmc/bmc_dev.bmes"),
     ("iahlt", "iahlt/knesset_ne_dev.bmes"),
 ]
+# English gold as scripts/english-gold.py writes it (under --english): trained on with
+# `--english`; the Web Treebank's test file is read only as an evaluation set.
+ENGLISH_TRAIN_SETS = [("uner", "uner_ewt_dev.bmes"), ("gum", "gum_names.bmes")]
+ENGLISH_DEV_SETS = [("uner", "uner_ewt_test.bmes")]
 MAX_PIECES = 254  # per sequence, besides <s> and </s>
 
 
@@ -98,9 +102,54 @@ def build_vocab(e5, data):
     return keep
 
 
+def english_pieces(e5, have, english_dir, geo_table):
+    """Pieces English text needs that `have` lacks: every piece chosen when segmenting all of
+    wordfreq's English list (~320k words), the English training files' words and the Latin
+    names of the place table (models/geo.tsv). The Hebrew recipe's 50k English words leave
+    half the words of English names split differently from the full vocabulary; with these,
+    4 % (Web Treebank test, never read here)."""
+    from wordfreq import top_n_list
+
+    full = {p: (i, float(e5.scores[i])) for i, p in enumerate(e5.pieces) if i > 3}
+    tok = Unigram(full, e5.unk, e5.unk_score, e5.norm)
+    words = set(top_n_list("en", 1000000, wordlist="large"))
+    for _, rel in ENGLISH_TRAIN_SETS:
+        words.update(w for s in read_bmes(os.path.join(english_dir, rel)) for w, _ in s)
+    with open(geo_table, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                for name in line.rstrip("\n").split("\t")[6].split("|"):
+                    if name.isascii():
+                        words.update(name.split())
+    have = set(have)
+    new = {pid for w in words for pid in tok.word(w) if pid not in have}
+    log(f"{len(words)} English words need {len(new)} more pieces")
+    return sorted(new)
+
+
 def pruned_tokenizer(e5, keep):
     table = {e5.pieces[old]: (new, float(e5.scores[old])) for new, old in enumerate(keep) if old > 3}
     return Unigram(table, 3, e5.unk_score, e5.norm)
+
+
+def read_init(e5, path):
+    """The vocabulary (as e5 piece ids) and tensors of an exported model file, to continue
+    training from it (int8 tensors dequantized: the round trip costs nothing measurable)."""
+    from check import read_model_tensors
+
+    pieces, tensors = read_model_tensors(path)
+    index = {p: i for i, p in enumerate(e5.pieces)}
+    keep = [k if k < 4 else index[p] for k, p in enumerate(pieces)]
+    return keep, tensors
+
+
+def load_tensors(model, tensors):
+    import torch
+
+    sd = model.state_dict()
+    for name, v in tensors.items():
+        sd[name] = torch.from_numpy(np.ascontiguousarray(v)).reshape(sd[name].shape)
+    model.load_state_dict(sd)
 
 
 # ----------------------------------------------------------------------------- model
@@ -321,15 +370,19 @@ def _scheme_cats(scheme):
 
 
 # ----------------------------------------------------------------------------- export
-MAGIC = b"NFENC\x00\x00\x01"
+MAGIC = b"NFENC\x00\x00\x02"
+LANG_HEBREW, LANG_ENGLISH = 1, 2
 
 
-def export(model, e5, keep, n_layers, path):
-    """Writes the Rust tier's model file: header, pruned vocabulary, int8 tensors."""
+def export(model, e5, keep, n_layers, path, english):
+    """Writes the Rust tier's model file: header (with the languages trained on: English
+    text goes to the encoder only when it was trained on English), pruned vocabulary, int8
+    tensors."""
     sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     out = bytearray(MAGIC)
     out += struct.pack("<6I", e5.H, n_layers, e5.NH, e5.FF, e5.MAXP, N_LABELS)
     out += struct.pack("<f", e5.eps)
+    out += struct.pack("<I", LANG_HEBREW | (LANG_ENGLISH if english else 0))
     out += struct.pack("<IIf", len(keep), 3, e5.unk_score)
     for old in keep:
         b = e5.pieces[old].encode("utf-8") if old > 3 else b""
@@ -395,6 +448,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
+    ap.add_argument("--init", help="continue from this exported model (its vocabulary and weights)")
+    ap.add_argument("--english", help="directory of scripts/english-gold.py's files: train on English too")
+    ap.add_argument("--warmup", type=float, default=0.06)
+    ap.add_argument("--interpolate", type=float, default=0.0,
+                    help="eval: move the trained weights this fraction back towards --init's")
+    ap.add_argument("--held-back-only", action="store_true", help="eval: score the held-back slices only")
+    ap.add_argument("--geo", default="models/geo.tsv", help="place table whose Latin names the English vocabulary covers")
     args = ap.parse_args()
 
     import torch
@@ -407,18 +467,32 @@ def main():
     t0 = time.time()
     e5 = E5File()
     vocab_path = os.path.join(args.work, "keep.npy")
-    if os.path.exists(vocab_path):
+    init = None
+    if args.init:
+        keep, init = read_init(e5, args.init)
+    elif os.path.exists(vocab_path):
         keep = np.load(vocab_path).tolist()
     else:
         keep = build_vocab(e5, args.data)
         np.save(vocab_path, np.array(keep))
+    if args.english:
+        added = english_pieces(e5, keep, args.english, args.geo)
+        keep = list(keep) + added
+        if init is not None:
+            base = e5.tensor("emb.word", (e5.VOC, e5.H))[added]
+            init["word.weight"] = np.concatenate([init["word.weight"], base], axis=0)
     tok = pruned_tokenizer(e5, keep)
     log(f"vocabulary ready ({len(keep)} pieces) in {time.time() - t0:.0f}s")
 
     train, held = [], {}
     seen = set()
-    for scheme, rel in TRAIN_SETS:
-        sents = read_bmes(os.path.join(args.data, rel))
+    sets = [(scheme, os.path.join(args.data, rel)) for scheme, rel in TRAIN_SETS]
+    dev_sets = [(scheme, os.path.join(args.data, rel)) for scheme, rel in DEV_SETS]
+    if args.english:
+        sets += [(scheme, os.path.join(args.english, rel)) for scheme, rel in ENGLISH_TRAIN_SETS]
+        dev_sets += [(scheme, os.path.join(args.english, rel)) for scheme, rel in ENGLISH_DEV_SETS]
+    for scheme, path in sets:
+        sents = read_bmes(path)
         tr, hb = split_held_back(sents, args.held_back, args.seed)
         held[scheme] = hb
         reps = args.bmc_repeat if scheme == "bmc" else 1
@@ -432,6 +506,9 @@ def main():
     log(f"{len(train)} sequences, {words} words, {pieces} pieces ({pieces / words:.2f} a word)")
 
     model = build_model(e5, keep, args.layers, args.dropout)
+    if init is not None:
+        load_tensors(model, init)
+        log(f"continuing from {args.init}")
     ckpt = os.path.join(args.work, "best.pt")
     if args.step == "all":
         head = [p for n, p in model.named_parameters() if n.startswith("head.")]
@@ -442,7 +519,7 @@ def main():
         rng = random.Random(args.seed)
         steps_per_epoch = math.ceil(len(train) / args.batch)
         total = steps_per_epoch * args.epochs
-        warm = max(1, int(0.06 * total))
+        warm = max(1, int(args.warmup * total))
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
         )
@@ -483,13 +560,34 @@ def main():
                 break
         log(f"training done in {(time.time() - t0) / 60:.1f} min")
     model.load_state_dict(torch.load(ckpt))
+    if args.interpolate > 0:
+        # Weight-space interpolation with the model training started from (--init; its
+        # missing English vocabulary rows are e5's own): keeps more of what it knew.
+        if init is None:
+            raise SystemExit("--interpolate needs --init")
+        a = args.interpolate
+        with torch.no_grad():
+            for name, p in model.state_dict().items():
+                if name in init:
+                    start = torch.from_numpy(np.ascontiguousarray(init[name])).reshape(p.shape)
+                    p.copy_((1 - a) * p + a * start)
+        log(f"interpolated {a:.2f} of the way back to {args.init}")
+    if args.step == "eval":
+        f1s = []
+        for scheme, hb in held.items():
+            sc = evaluate(model, tok, hb, scheme, seen)
+            f1s.append(sc.f1())
+            log(f"held-back {scheme}: {sc.row()}")
+        log(f"held-back mean F1 {100 * sum(f1s) / len(f1s):.2f}")
+        if args.held_back_only:
+            return
     for label_, quant in (("fp32", False), ("int8", True)):
         if quant:
             quantize_in_place(model)
-        for scheme, rel in DEV_SETS:
-            sents = read_bmes(os.path.join(args.data, rel))
+        for scheme, path in dev_sets:
+            sents = read_bmes(path)
             log(f"{label_} dev {scheme}: {evaluate(model, tok, sents, scheme, seen).row()}")
-    export(model, e5, keep, args.layers, args.out)
+    export(model, e5, keep, args.layers, args.out, english=bool(args.english))
     log(f"all done in {(time.time() - t0) / 60:.1f} min")
 
 

@@ -11,11 +11,13 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Gold file: one `token TAG` a line, blank line between sentences.
+    /// Gold file: one `token TAG` a line, blank line between sentences (BIOSE), or a
+    /// Universal NER `.iob2` file (tab-separated, IOB2 tags).
     #[arg(long)]
     gold: PathBuf,
-    /// Annotation scheme of the gold file: nemo or bmc.
-    #[arg(long, value_parser = ["nemo", "bmc"])]
+    /// Annotation scheme of the gold file: nemo, bmc, uner (Universal NER: PER, ORG and
+    /// LOC for any place) or gum (scripts/english-gold.py's GUM names).
+    #[arg(long, value_parser = ["nemo", "bmc", "uner", "gum"])]
     scheme: String,
     /// Write predictions in the same format.
     #[arg(long)]
@@ -52,7 +54,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let tier = args.tagger;
     let gold = args.gold.as_path();
-    let scheme = Scheme::parse(&args.scheme).context("--scheme must be nemo or bmc")?;
+    let scheme = Scheme::parse(&args.scheme).context("--scheme must be nemo, bmc, uner or gum")?;
     let t0 = Instant::now();
     let (tagger, about) = load_tagger(tier, args.model.as_deref())?;
     let load = t0.elapsed();

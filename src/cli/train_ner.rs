@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use newsflow::core::tag::fast::clusters::WordClusters;
 use newsflow::core::tag::gazetteer::Gazetteer;
 use newsflow::core::tag::BUILTIN_GAZETTEER;
-use newsflow::training::recipe::{self, FoldScores, Sources, TrainingData, GOLD_NAMES};
+use newsflow::training::recipe::{self, FoldScores, Sources, TrainingData};
 use newsflow::training::train::{Learner, TrainOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -75,6 +75,11 @@ pub(crate) struct Args {
     /// categories; its TTL, TIMEX and MISC are left open) and report its dev split.
     #[arg(long)]
     iahlt: bool,
+    /// Also train on English gold: the folder `scripts/english-gold.py` writes (UNER
+    /// EWT dev and GUM's names; its `uner_ewt_test.bmes` is reported as the English dev
+    /// set). The model then tags English text itself instead of the capitalisation rules.
+    #[arg(long, value_name = "DIR")]
+    english: Option<PathBuf>,
     /// Cross-validate over this many folds of the gold training data (silver is always
     /// trained on) and print each fold's F1 and the mean ± sd; writes no model.
     #[arg(long, default_value_t = 0)]
@@ -111,6 +116,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         name_lists,
         silver: args.silver,
         iahlt: args.iahlt,
+        english: args.english,
     };
     let mut progress = |line: &str| eprintln!("{line}");
     let gaz = Gazetteer::parse(BUILTIN_GAZETTEER)?;
@@ -146,14 +152,22 @@ fn train(
     } else {
         format!(" + {} silver", data.silver_sentences())
     };
+    let corpora: Vec<String> = data
+        .gold
+        .iter()
+        .zip(&data.gold_names)
+        .map(|(c, n)| {
+            let times = if *n == "bmc" {
+                format!(" (x{bmc_repeat})")
+            } else {
+                String::new()
+            };
+            format!("{} {n}{times}", c.sentences.len())
+        })
+        .collect();
     eprintln!(
-        "training on {} NEMO + {} BMC sentences (x{bmc_repeat}){}{silver}, {epochs} epochs x {runs} runs, seed {seed}",
-        data.gold[0].sentences.len(),
-        data.gold[1].sentences.len(),
-        data.gold
-            .get(2)
-            .map(|c| format!(" + {} IAHLT Knesset", c.sentences.len()))
-            .unwrap_or_default(),
+        "training on {} sentences{silver}, {epochs} epochs x {runs} runs, seed {seed}",
+        corpora.join(" + "),
     );
     let started = Instant::now();
     let model = recipe::train_model(gaz, clusters, data, src, opts, |r| {
@@ -164,10 +178,10 @@ fn train(
             format!("run {}", r.run)
         };
         eprintln!(
-            "{run} epoch {:>2}: {}; dev F1 (model only, nemo/bmc{}) {}  [{:.1}s]",
+            "{run} epoch {:>2}: {}; dev F1 (model only, {}) {}  [{:.1}s]",
             r.epoch,
             r.fit,
-            if src.iahlt { "/iahlt" } else { "" },
+            data.dev_names.join("/"),
             dev.join(" / "),
             started.elapsed().as_secs_f64()
         );
@@ -198,7 +212,7 @@ fn cross_validate(
 ) {
     let line = |v: &[f64]| -> String {
         v.iter()
-            .zip(GOLD_NAMES)
+            .zip(&data.gold_names)
             .map(|(f, n)| format!("{n} {:.4}", f))
             .collect::<Vec<_>>()
             .join("  ")
@@ -216,7 +230,7 @@ fn cross_validate(
     });
     let summary = |pick: fn(&FoldScores) -> &Vec<f64>| -> String {
         (0..data.gold.len())
-            .zip(GOLD_NAMES)
+            .zip(&data.gold_names)
             .map(|(c, n)| {
                 let v: Vec<f64> = folds
                     .iter()

@@ -19,6 +19,32 @@ pub fn articles() -> Vec<String> {
                 .collect()
         }
     };
+    join_articles(&sentences)
+}
+
+/// About forty ~5 KB English articles for the benchmarks: Universal NER's English Web
+/// Treebank dev sentences when `../shared` is present, else the English sample article.
+pub fn english_articles() -> Vec<String> {
+    let ewt = std::path::Path::new("../shared/data/english/uner_ewt/en_ewt-ud-dev.iob2");
+    let sentences: Vec<String> = match std::fs::read_to_string(ewt) {
+        Ok(text) => newsflow::training::bmes::parse_iob2(&text)
+            .into_iter()
+            .map(|s| s.tokens.join(" "))
+            .collect(),
+        Err(_) => {
+            let text = std::fs::read_to_string("samples/en_summit.json").unwrap_or_default();
+            let body = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["body"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            body.split_inclusive(". ").map(str::to_string).collect()
+        }
+    };
+    join_articles(&sentences)
+}
+
+/// Sentences joined into ~5 KB articles (at most forty).
+fn join_articles(sentences: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for s in sentences.iter().cycle().take(sentences.len().max(1) * 2) {

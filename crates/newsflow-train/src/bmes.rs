@@ -54,6 +54,69 @@ pub fn parse(text: &str) -> Vec<Sentence> {
     out
 }
 
+/// Parses Universal NER's IOB2 files (`index token tag ...`, tab-separated, `#` comment
+/// lines, a blank line between sentences) into BIOSE sentences; categories other than
+/// PER, ORG and LOC (UNER's OTH) read as `O`. Lines with fewer than three columns are
+/// skipped.
+pub fn parse_iob2(text: &str) -> Vec<Sentence> {
+    let mut out = Vec::new();
+    let mut cur = Sentence::default();
+    let flush = |cur: &mut Sentence, out: &mut Vec<Sentence>| {
+        if !cur.tokens.is_empty() {
+            iob2_to_bioes(&mut cur.tags);
+            out.push(std::mem::take(cur));
+        }
+    };
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with('#') {
+            continue;
+        }
+        if line.trim().is_empty() {
+            flush(&mut cur, &mut out);
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 || cols[1].trim().is_empty() {
+            continue;
+        }
+        let tag = match cols[2].split_once('-') {
+            Some((_, "PER" | "ORG" | "LOC")) => cols[2],
+            _ => "O",
+        };
+        cur.tokens.push(cols[1].trim().to_string());
+        cur.tags.push(tag.to_string());
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+/// IOB2 tags to BIOSE in place (an `I-` without a matching predecessor starts a mention).
+fn iob2_to_bioes(tags: &mut [String]) {
+    let cat = |t: &str| t.split_once('-').map(|(_, c)| c.to_string());
+    let mut i = 0;
+    while i < tags.len() {
+        let Some(c) = cat(&tags[i]) else {
+            i += 1;
+            continue;
+        };
+        let mut j = i + 1;
+        while j < tags.len() && tags[j] == format!("I-{c}") {
+            j += 1;
+        }
+        if j - i == 1 {
+            tags[i] = format!("S-{c}");
+        } else {
+            tags[i] = format!("B-{c}");
+            for t in &mut tags[i + 1..j - 1] {
+                *t = format!("I-{c}");
+            }
+            tags[j - 1] = format!("E-{c}");
+        }
+        i = j;
+    }
+}
+
 /// Writes sentences in the same format.
 pub fn write(sentences: &[Sentence]) -> String {
     let mut s = String::new();
@@ -76,6 +139,11 @@ pub enum Scheme {
     Nemo,
     /// BMC: PER ORG LOC (places and countries) DATE TIME MONEY PERCENT.
     Bmc,
+    /// Universal NER (English Web Treebank, PUD): PER ORG LOC (any place).
+    Uner,
+    /// GUM's named mentions as `scripts/english-gold.py` writes them: PER ORG PLACE (any
+    /// place) EVE.
+    Gum,
 }
 
 impl Scheme {
@@ -92,14 +160,35 @@ impl Scheme {
                 GPE | LOC | FAC => Some("LOC"),
                 EVE | WOA | DUC | ANG => None,
             },
+            Scheme::Uner => match t {
+                PER | ORG => Some(t.as_str()),
+                GPE | LOC | FAC => Some("LOC"),
+                _ => None,
+            },
+            Scheme::Gum => match t {
+                PER | ORG | EVE => Some(t.as_str()),
+                GPE | LOC | FAC => Some("PLACE"),
+                _ => None,
+            },
         }
     }
 
-    /// Parses `nemo` or `bmc`.
+    /// Whether a gold `O` of this scheme may hide an entity of type `t`: a type the scheme
+    /// does not annotate, in the Hebrew schemes. In the English ones, none: no English
+    /// gold marks dates, amounts, works, products or languages, so left open nothing would
+    /// teach the linear model that an English word is not one (it called capitalised
+    /// sentence starts WOA, and `said` a TIME); the rules find dates and amounts.
+    pub fn open_in_o(self, t: EntityType) -> bool {
+        self.map(t).is_none() && !matches!(self, Scheme::Uner | Scheme::Gum)
+    }
+
+    /// Parses `nemo`, `bmc`, `uner` or `gum`.
     pub fn parse(s: &str) -> Option<Scheme> {
         match s.to_ascii_lowercase().as_str() {
             "nemo" => Some(Scheme::Nemo),
             "bmc" => Some(Scheme::Bmc),
+            "uner" => Some(Scheme::Uner),
+            "gum" => Some(Scheme::Gum),
             _ => None,
         }
     }
@@ -109,6 +198,8 @@ impl Scheme {
         match self {
             Scheme::Nemo => "nemo",
             Scheme::Bmc => "bmc",
+            Scheme::Uner => "uner",
+            Scheme::Gum => "gum",
         }
     }
 }
@@ -333,6 +424,27 @@ mod tests {
         assert_eq!(s.per_type["PER"].gold, 2);
         let text = write(&gold);
         assert_eq!(parse(&text), gold);
+    }
+
+    #[test]
+    fn iob2_reads_as_bioes() {
+        let text = "# sent_id = a\n1\tin\tO\t-\t-\n2\ttampa\tB-LOC\t-\tx\n3\tbay\tI-LOC\t-\tx\n\
+                    4\tby\tO\t-\t-\n5\tGoogle\tB-ORG\t-\tx\n6\tfoo\tB-OTH\t-\tx\n\n\
+                    1\tAnn\tI-PER\t-\tx\n2\tLee\tI-PER\t-\tx\n";
+        let s = parse_iob2(text);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].tokens, ["in", "tampa", "bay", "by", "Google", "foo"]);
+        assert_eq!(s[0].tags, ["O", "B-LOC", "E-LOC", "O", "S-ORG", "O"]);
+        assert_eq!(s[1].tags, ["B-PER", "E-PER"]);
+    }
+
+    #[test]
+    fn english_schemes_map_places_to_one_category() {
+        assert_eq!(Scheme::Uner.map(EntityType::GPE), Some("LOC"));
+        assert_eq!(Scheme::Uner.map(EntityType::EVE), None);
+        assert_eq!(Scheme::Gum.map(EntityType::FAC), Some("PLACE"));
+        assert_eq!(Scheme::Gum.map(EntityType::EVE), Some("EVE"));
+        assert_eq!(Scheme::parse("UNER"), Some(Scheme::Uner));
     }
 
     #[test]

@@ -36,12 +36,16 @@ pub enum TrainError {
     },
 }
 
-/// Reads a BIOSE file (one `token TAG` a line, blank line between sentences).
+/// Reads a gold file: BIOSE (one `token TAG` a line, blank line between sentences), or
+/// Universal NER's IOB2 when the name ends in `.iob2`.
 pub fn read_bmes(path: &Path) -> Result<Vec<Sentence>, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|source| TrainError::Read {
         path: path.display().to_string(),
         source,
     })?;
+    if path.extension().is_some_and(|e| e == "iob2") {
+        return Ok(bmes::parse_iob2(&text));
+    }
     Ok(bmes::parse(&text))
 }
 
@@ -62,7 +66,19 @@ pub struct Sources {
     pub silver: Vec<PathBuf>,
     /// Also train on IAHLT Knesset train (NEMO categories; TTL, TIMEX and MISC left open).
     pub iahlt: bool,
+    /// Also train on English gold: the folder `scripts/english-gold.py` writes
+    /// (`uner_ewt_dev.bmes`, `gum_names.bmes`; `uner_ewt_test.bmes` is the English dev set).
+    pub english: Option<PathBuf>,
 }
+
+/// The English gold files under [`Sources::english`]: (file, scheme, name).
+pub const ENGLISH_GOLD: [(&str, Scheme, &str); 2] = [
+    ("uner_ewt_dev.bmes", Scheme::Uner, "uner"),
+    ("gum_names.bmes", Scheme::Gum, "gum"),
+];
+
+/// The English dev file under [`Sources::english`] (never trained on).
+pub const ENGLISH_DEV: &str = "uner_ewt_test.bmes";
 
 /// Word classes and name-list flags, the model's word features.
 pub fn word_features(
@@ -122,10 +138,11 @@ pub struct TrainingData {
     pub dev: Vec<Corpus>,
     /// NEMO token-multi train (empty where absent).
     pub multi: Vec<Sentence>,
+    /// Names of the gold corpora, in `gold`'s order.
+    pub gold_names: Vec<&'static str>,
+    /// Names of the dev corpora, in `dev`'s order.
+    pub dev_names: Vec<&'static str>,
 }
-
-/// Names of the gold corpora, in [`TrainingData::gold`]'s order.
-pub const GOLD_NAMES: [&str; 3] = ["nemo", "bmc", "iahlt"];
 
 /// Reads the corpora of `src`. Decontamination: NEMO and BMC share source text (309 of
 /// NEMO dev's 500 sentences are in BMC train, 64 of BMC dev's 247 in NEMO train), so
@@ -140,16 +157,33 @@ pub fn read_data(
         corpus(&data.join("nemo/token-single_train.bmes"), Scheme::Nemo)?,
         corpus(&data.join("bmc/bmc_train.bmes"), Scheme::Bmc)?,
     ];
+    let mut gold_names = vec!["nemo", "bmc"];
     let mut dev_files = vec![
-        ("nemo/token-single_dev.bmes", Scheme::Nemo),
-        ("bmc/bmc_dev.bmes", Scheme::Bmc),
+        (
+            data.join("nemo/token-single_dev.bmes"),
+            Scheme::Nemo,
+            "nemo",
+        ),
+        (data.join("bmc/bmc_dev.bmes"), Scheme::Bmc, "bmc"),
     ];
     if src.iahlt {
         gold.push(corpus(
             &data.join("iahlt/knesset_ne_train.bmes"),
             Scheme::Nemo,
         )?);
-        dev_files.push(("iahlt/knesset_ne_dev.bmes", Scheme::Nemo));
+        gold_names.push("iahlt");
+        dev_files.push((
+            data.join("iahlt/knesset_ne_dev.bmes"),
+            Scheme::Nemo,
+            "iahlt",
+        ));
+    }
+    if let Some(dir) = &src.english {
+        for (file, scheme, name) in ENGLISH_GOLD {
+            gold.push(corpus(&dir.join(file), scheme)?);
+            gold_names.push(name);
+        }
+        dev_files.push((dir.join(ENGLISH_DEV), Scheme::Uner, "english"));
     }
     let silver = src
         .silver
@@ -157,10 +191,11 @@ pub fn read_data(
         .map(|p| corpus(p, Scheme::Nemo))
         .collect::<Result<Vec<_>, _>>()?;
     let mut dev = Vec::new();
-    for (f, scheme) in dev_files {
-        let p = data.join(f);
+    let mut dev_names = Vec::new();
+    for (p, scheme, name) in dev_files {
         if p.exists() {
             dev.push(corpus(&p, scheme)?);
+            dev_names.push(name);
         }
     }
     let mut held_out: HashSet<String> = dev.iter().flat_map(sentence_texts).collect();
@@ -172,6 +207,8 @@ pub fn read_data(
         silver,
         dev,
         multi: Vec::new(),
+        gold_names,
+        dev_names,
     };
     out.drop_held_out(&held_out, progress);
     let multi = data.join("nemo/token-multi_train.bmes");
@@ -195,7 +232,8 @@ fn sentence_texts(c: &Corpus) -> impl Iterator<Item = String> + '_ {
 impl TrainingData {
     /// Drops the gold and silver sentences whose text is in `held_out`.
     fn drop_held_out(&mut self, held_out: &HashSet<String>, progress: &mut dyn FnMut(&str)) {
-        let named = GOLD_NAMES
+        let named = self
+            .gold_names
             .iter()
             .zip(self.gold.iter_mut())
             .chain(std::iter::repeat(&"silver").zip(self.silver.iter_mut()));
@@ -262,11 +300,17 @@ pub fn train_model(
         learner,
     } = *opts;
     let silver = data.silver_sentences();
+    model.english = src.english.is_some();
     model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train x{}{}{} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, {learner:?}, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
+        "newsflow {} train-ner: NEMO token-single train + BMC train x{}{}{}{} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, {learner:?}, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
         newsflow_core::VERSION,
         src.bmc_repeat,
         if src.iahlt { " + IAHLT Knesset train" } else { "" },
+        if src.english.is_some() {
+            " + UNER EWT dev + GUM names (English)"
+        } else {
+            ""
+        },
         if data.silver.is_empty() {
             String::new()
         } else {
@@ -438,6 +482,7 @@ mod tests {
             name_lists: None,
             silver: Vec::new(),
             iahlt: false,
+            english: None,
         };
         let mut lines = Vec::new();
         let data = read_data(&src, &mut |l| lines.push(l.to_string())).unwrap();

@@ -71,7 +71,7 @@ pub fn allowed_labels(tag: &str, scheme: Scheme) -> u64 {
     if pos == Pos::O {
         bits |= 1 << O;
         for t in EntityType::ALL {
-            if scheme.map(t).is_none() {
+            if scheme.open_in_o(t) {
                 for p in [Pos::B, Pos::I, Pos::E, Pos::S] {
                     bits |= 1 << label(p, t);
                 }
@@ -633,6 +633,7 @@ fn quantize(tr: &Trainer, w: &[f32], tw: &[f32], opts: &TrainOptions) -> ModelDa
         word_freq: Vec::new(),
         clusters: Vec::new(),
         names: Vec::new(),
+        english: false,
         info: String::new(),
     }
 }
@@ -640,6 +641,23 @@ fn quantize(tr: &Trainer, w: &[f32], tw: &[f32], opts: &TrainOptions) -> ModelDa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn english_o_allows_no_entity() {
+        // English gold marks only names of its categories, and nothing else in English
+        // marks the rest: left open, any English word could be a TIME or a WOA unpunished.
+        let o = allowed_labels("O", Scheme::Uner);
+        assert_eq!(o & (1 << label(Pos::S, EntityType::TIME)), 0);
+        assert_eq!(o & (1 << label(Pos::S, EntityType::WOA)), 0);
+        assert_eq!(
+            allowed_labels("O", Scheme::Gum) & (1 << label(Pos::B, EntityType::MONEY)),
+            0
+        );
+        assert_ne!(
+            allowed_labels("O", Scheme::Nemo) & (1 << label(Pos::S, EntityType::TIME)),
+            0
+        );
+    }
 
     #[test]
     fn allowed_sets_bridge_the_schemes() {

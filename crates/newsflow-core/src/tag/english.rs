@@ -254,7 +254,8 @@ fn is_cap(t: &Token<'_>) -> bool {
     t.is_word && t.text.starts_with(|c: char| c.is_uppercase())
 }
 
-fn is_title(s: &str) -> bool {
+/// Whether `s` is an English title (`President`, `Gen`, `Mr`, ...), never part of a name.
+pub(crate) fn is_title(s: &str) -> bool {
     TITLES.contains(&s)
 }
 

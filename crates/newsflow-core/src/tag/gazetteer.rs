@@ -65,6 +65,13 @@ pub struct Gazetteer {
 }
 
 impl Gazetteer {
+    /// Whether `stem` is the first word of a name whose ה is part of it (`=האג`): the
+    /// gazetteer's author vouches that a prefix letter before it reads as that name
+    /// (בהאג is "in The Hague"), however frequent the prefixed word is.
+    pub(crate) fn is_intrinsic_he(&self, stem: &str) -> bool {
+        self.intrinsic_he.contains(stem)
+    }
+
     /// Parses the TSV format described in the module docs.
     pub fn parse(text: &str) -> Result<Gazetteer, TagError> {
         let mut g = Gazetteer::default();

@@ -58,10 +58,16 @@ pub(crate) fn apply_gazetteer(
     out: &mut Vec<Entity>,
 ) {
     for m in gaz_matches {
+        let first = w.tokens[m.first].text;
+        let stem = first
+            .char_indices()
+            .nth(m.prefix_chars)
+            .map_or("", |(b, _)| &first[b..]);
         let known = KnownName {
             w,
             m,
             entry: gazetteer.entry(m.entry),
+            vouched: m.prefix_chars == 1 && gazetteer.is_intrinsic_he(stem),
             start: w.tokens[m.first].start + m.prefix_chars,
             end: w.tokens[m.last - 1].end - m.suffix_chars,
         };
@@ -100,6 +106,9 @@ struct KnownName<'w, 'a> {
     w: &'w Window<'a>,
     m: &'w GazetteerMatch,
     entry: &'w GazetteerEntry,
+    /// One prefix letter before a name whose ה is its own (`=האג`): the gazetteer vouches
+    /// for the reading, so a frequent prefixed word does not hold it back.
+    vouched: bool,
     start: usize,
     end: usize,
 }
@@ -134,7 +143,9 @@ impl KnownName<'_, '_> {
         let tok = self.w.tokens[m.first].text;
         let stem_chars = tok.chars().count() - m.prefix_chars;
         if m.weak
-            || (m.prefix_chars > 0 && self.w.lexicon.word_freq(hash_bytes(1, tok.as_bytes())) >= 2)
+            || (m.prefix_chars > 0
+                && !self.vouched
+                && self.w.lexicon.word_freq(hash_bytes(1, tok.as_bytes())) >= 2)
             || (m.prefix_chars >= 2 && m.last - m.first == 1 && stem_chars <= 4)
         {
             return None;

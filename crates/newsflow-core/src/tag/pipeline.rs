@@ -33,6 +33,12 @@ pub trait Labeler: Send + Sync + std::fmt::Debug {
     fn cost(&self, words: &[&str]) -> usize {
         words.len()
     }
+
+    /// Whether its model was trained on English: English chunks go to it then, and to the
+    /// capitalisation rules ([`english`]) otherwise.
+    fn english(&self) -> bool {
+        false
+    }
 }
 
 /// Runs of at least this many symbol-only tokens (no letter or digit: brackets, dashes,
@@ -117,11 +123,22 @@ impl<L: Labeler> Pipeline<L> {
         merge::finish(first_new, out);
     }
 
-    /// The labeller of a chunk of `words`: the tier's while the field's budget lasts.
-    fn labeler_for(&self, budget: &mut Budget, words: &[&str]) -> &dyn Labeler {
+    /// The labeller of a chunk of `words`: the tier's while the field's budget lasts. An
+    /// English chunk the tier's labeller cannot read costs nothing (the rules take it).
+    fn labeler_for(&self, budget: &mut Budget, words: &[&str], is_english: bool) -> &dyn Labeler {
         let Some((_, fallback)) = &self.fallback else {
             return &self.labeler;
         };
+        if is_english && !self.labeler.english() {
+            return &self.labeler;
+        }
+        // Each word costs at least one unit: a chunk longer than what is left (or any chunk
+        // once the budget is spent) goes to the fallback without pricing it, since pricing
+        // means segmenting every word (hostile fields are megabytes of one script).
+        if words.len() > budget.left {
+            budget.left = 0;
+            return fallback.as_ref();
+        }
         let cost = self.labeler.cost(words);
         if cost <= budget.left {
             budget.left -= cost;
@@ -132,9 +149,9 @@ impl<L: Labeler> Pipeline<L> {
         }
     }
 
-    /// Model entities of every chunk: English chunks by capitalisation rules, the others
-    /// by the tier's labeller (titles before a name are cut off the span), runs of
-    /// symbols by none.
+    /// Model entities of every chunk: by the tier's labeller (titles before a name are cut
+    /// off the span), except English chunks when the labeller has no English (then the
+    /// capitalisation rules), and runs of symbols by none.
     fn label_chunks(
         &self,
         budget: &mut Budget,
@@ -160,7 +177,11 @@ impl<L: Labeler> Pipeline<L> {
             .into_iter()
             .flat_map(|(a, b)| without_symbol_runs(tokens, a, b))
         {
-            if english::is_english(&tokens[a..b]) {
+            words.clear();
+            words.extend(tokens[a..b].iter().map(|t| t.text));
+            let is_english = english::is_english(&tokens[a..b]);
+            let labeler = self.labeler_for(budget, &words, is_english);
+            if is_english && !labeler.english() {
                 let title = w.field == Field::Title;
                 for sp in english::spans(tokens, a, b, &covered, &last_names, title) {
                     if sp.kind == EntityType::PER && sp.last - sp.first >= 2 {
@@ -173,15 +194,15 @@ impl<L: Labeler> Pipeline<L> {
                 }
                 continue;
             }
-            words.clear();
-            words.extend(tokens[a..b].iter().map(|t| t.text));
             spans.clear();
-            let labeler = self.labeler_for(budget, &words);
             labeler.spans(&words, &gtags[a..b], &mut spans);
             for sp in &spans {
-                // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title.
+                // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title, and
+                // `President Macron` is Macron.
                 let mut first = sp.first;
-                if sp.last - first >= 2 && is_title(words[first]) {
+                while sp.last - first >= 2
+                    && (is_title(words[first]) || english::is_title(words[first]))
+                {
                     first += 1;
                 }
                 let mut e = w.entity(a + first, a + sp.last, sp.kind);
@@ -299,6 +320,32 @@ mod tests {
         }
     }
 
+    /// A labeller trained on English that calls every chunk's first two words a person.
+    #[derive(Debug)]
+    struct EnglishFirstTwo;
+
+    impl Labeler for EnglishFirstTwo {
+        fn spans(&self, words: &[&str], _gaz: &[GazTag], out: &mut Vec<Span>) {
+            if words.len() >= 2 {
+                out.push(Span {
+                    first: 0,
+                    last: 2,
+                    kind: EntityType::PER,
+                    confidence: 0.9,
+                });
+            }
+        }
+        fn english(&self) -> bool {
+            true
+        }
+        fn kernel(&self) -> Kernel {
+            Kernel::F32
+        }
+        fn describe(&self) -> String {
+            "counting".into()
+        }
+    }
+
     /// A pipeline with a counting main labeller (budget `budget` words a field) and a
     /// counting fallback; returns it and the two counters.
     fn counting_pipeline(
@@ -340,6 +387,35 @@ mod tests {
         main.store(0, Ordering::Relaxed);
         p.tag_field("ראש הממשלה נפגש היום עם שר החוץ", Field::Title, &mut out);
         assert_eq!(main.load(Ordering::Relaxed), 7);
+    }
+
+    #[test]
+    fn english_chunks_go_to_the_rules_unless_the_labeller_reads_english() {
+        let text = "Capitol Hill staffers met Goldman Sachs bankers on Tuesday.";
+        let (p, main, rest) = counting_pipeline(1000);
+        let mut out = Vec::new();
+        p.tag_field(text, Field::Body, &mut out);
+        assert_eq!(
+            main.load(Ordering::Relaxed) + rest.load(Ordering::Relaxed),
+            0
+        );
+        assert!(out.iter().all(|e| e.source != Component::Model), "{out:?}");
+
+        let (gazetteer, model) = crate::tag::builtin_resources().unwrap();
+        let lexicon = Arc::clone(model.lexicon());
+        let p = Pipeline::new(Tier::Accurate, gazetteer, lexicon, EnglishFirstTwo);
+        let mut out = Vec::new();
+        p.tag_field(text, Field::Body, &mut out);
+        let model_spans: Vec<&str> = out
+            .iter()
+            .filter(|e| e.source == Component::Model)
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(model_spans, ["Capitol Hill"], "{out:?}");
+        // Titles stay outside names the model finds in English too.
+        let mut out = Vec::new();
+        p.tag_field("President Macron spoke.", Field::Body, &mut out);
+        assert!(out.iter().any(|e| e.text == "Macron"), "{out:?}");
     }
 
     #[test]

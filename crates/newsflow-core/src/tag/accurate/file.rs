@@ -1,8 +1,10 @@
 //! The accurate tier's model file (`models/ner-accurate.bin`, written by
 //! `scripts/accurate/train.py`): little-endian, in this order:
 //!
-//! - magic `NFENC\0\0\x01`; `u32` hidden size, layers, heads, feed-forward size, maximum
-//!   positions, labels; `f32` layer-norm epsilon;
+//! - magic `NFENC\0\0\x02` (or `\x01`); `u32` hidden size, layers, heads, feed-forward
+//!   size, maximum positions, labels; `f32` layer-norm epsilon; in version 2, `u32`
+//!   languages the model was trained on ([`LANG_HEBREW`] | [`LANG_ENGLISH`]; version 1
+//!   files are Hebrew only);
 //! - the unigram vocabulary: `u32` pieces, `u32` unknown-piece id, `f32` unknown score, then
 //!   per piece `u16` byte length, UTF-8 bytes, `f32` log-probability (control pieces are
 //!   empty); the normalization map: `u32` entries, each `u32` code point, `u8` n, n `u32`
@@ -16,8 +18,18 @@
 use crate::tag::TagError;
 use std::collections::HashMap;
 
-/// Magic bytes of the format.
-pub const MAGIC: &[u8; 8] = b"NFENC\0\0\x01";
+/// Magic bytes of the format, version 2 (with the languages word).
+pub const MAGIC: &[u8; 8] = b"NFENC\0\0\x02";
+
+/// Magic bytes of version 1 (Hebrew-only models, before the languages word).
+pub const MAGIC_V1: &[u8; 8] = b"NFENC\0\0\x01";
+
+/// Languages bit: trained on Hebrew.
+pub const LANG_HEBREW: u32 = 1;
+
+/// Languages bit: trained on English (English text goes to the encoder, not the
+/// capitalisation rules).
+pub const LANG_ENGLISH: u32 = 2;
 
 /// Encoder sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +109,8 @@ pub struct EncoderFile {
     pub dims: Dims,
     /// Layer-norm epsilon.
     pub eps: f32,
+    /// Languages trained on ([`LANG_HEBREW`], [`LANG_ENGLISH`] bits).
+    pub languages: u32,
     /// Vocabulary.
     pub vocab: Vocab,
     /// Tensors by name.
@@ -155,11 +169,15 @@ impl EncoderFile {
     /// Parses the bytes of a model file.
     pub fn parse(b: &[u8]) -> Result<EncoderFile, TagError> {
         let mut r = Reader { b, at: 0 };
-        if r.take(8, "magic")? != MAGIC {
-            return Err(TagError::Model(
-                "not an accurate-tier model (bad magic)".into(),
-            ));
-        }
+        let version = match r.take(8, "magic")? {
+            m if m == MAGIC => 2,
+            m if m == MAGIC_V1 => 1,
+            _ => {
+                return Err(TagError::Model(
+                    "not an accurate-tier model (bad magic)".into(),
+                ))
+            }
+        };
         let mut dim = |what: &str| r.usize(what, 1 << 16);
         let dims = Dims {
             hidden: dim("hidden size")?,
@@ -176,6 +194,11 @@ impl EncoderFile {
             )));
         }
         let eps = r.f32("epsilon")?;
+        let languages = if version >= 2 {
+            r.u32("languages")?
+        } else {
+            LANG_HEBREW
+        };
         let n = r.usize("pieces", 1 << 22)?;
         let unk = r.u32("unknown id")?;
         if unk as usize >= n {
@@ -243,6 +266,7 @@ impl EncoderFile {
         Ok(EncoderFile {
             dims,
             eps,
+            languages,
             vocab,
             tensors,
         })
@@ -272,6 +296,7 @@ impl EncoderFile {
             o.extend((v as u32).to_le_bytes());
         }
         o.extend(self.eps.to_le_bytes());
+        o.extend(self.languages.to_le_bytes());
         let v = &self.vocab;
         o.extend((v.pieces.len() as u32).to_le_bytes());
         o.extend(v.unk.to_le_bytes());

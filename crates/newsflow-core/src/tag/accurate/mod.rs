@@ -54,6 +54,8 @@ pub struct EncoderLabeler {
     tokenizer: Tokenizer,
     encoder: Encoder,
     trans: Transitions<f32>,
+    /// Trained on English too (model file version 2 with [`file::LANG_ENGLISH`]).
+    english: bool,
     /// Size of the model file, for reports.
     pub file_bytes: usize,
 }
@@ -102,6 +104,7 @@ impl EncoderLabeler {
             tokenizer: Tokenizer::new(&f.vocab),
             encoder: Encoder::new(&f, allow_int8)?,
             trans: Transitions::new(&[0.0; N_LABELS * N_LABELS]),
+            english: f.languages & file::LANG_ENGLISH != 0,
             file_bytes: bytes.len(),
         })
     }
@@ -213,6 +216,10 @@ impl Labeler for EncoderLabeler {
             .sum()
     }
 
+    fn english(&self) -> bool {
+        self.english
+    }
+
     /// The kernel of the linear layers.
     fn kernel(&self) -> Kernel {
         if self.encoder.uses_int8() {
@@ -224,9 +231,14 @@ impl Labeler for EncoderLabeler {
 
     fn describe(&self) -> String {
         format!(
-            "{:.1} MB file, {:.1} MB in memory",
+            "{:.1} MB file, {:.1} MB in memory, {}",
             self.file_bytes as f64 / 1e6,
-            self.memory_bytes() as f64 / 1e6
+            self.memory_bytes() as f64 / 1e6,
+            if self.english {
+                "Hebrew and English"
+            } else {
+                "Hebrew (English by capitalisation rules)"
+            }
         )
     }
 }

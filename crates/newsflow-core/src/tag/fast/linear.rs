@@ -156,6 +156,8 @@ pub struct Model {
     clusters: WordClusters,
     /// Description stored at training time.
     pub info: String,
+    /// Trained on English gold too.
+    english: bool,
     /// Size of the file it was read from (0 when built in memory).
     file_bytes: usize,
 }
@@ -231,8 +233,14 @@ impl Model {
             lexicon: Arc::new(Lexicon::new(data.prefix_len, data.word_freq)),
             clusters: WordClusters::from_pairs(data.clusters).with_names(data.names),
             info: data.info,
+            english: data.english,
             file_bytes: 0,
         }
+    }
+
+    /// Whether it was trained on English gold (English chunks go to it then).
+    pub fn english(&self) -> bool {
+        self.english
     }
 
     /// Loads a model from its bytes.
@@ -555,11 +563,25 @@ mod tests {
             word_freq: vec![(11, 4)],
             clusters: vec![(13, [1, 40, 65535])],
             names: vec![(15, 3)],
+            english: false,
             info: "test".into(),
         };
         let bytes = data.to_bytes();
         let back = ModelData::from_bytes(&bytes).unwrap();
+        assert!(!back.english);
         assert_eq!(back.rows[0].1.pairs, vec![(1, 3), (5, -2)]);
+        // The English flag round-trips, with or without the word tables before it.
+        for (clusters, names) in [(vec![], vec![]), (data.clusters.clone(), vec![])] {
+            let english = ModelData {
+                clusters,
+                names,
+                english: true,
+                ..data.clone()
+            };
+            let back = ModelData::from_bytes(&english.to_bytes()).unwrap();
+            assert!(back.english);
+            assert!(Model::new(back).english());
+        }
         assert_eq!(back.info, "test");
         assert_eq!(back.clusters, vec![(13, [1, 40, 65535])]);
         assert_eq!(back.names, vec![(15, 3)]);

@@ -56,6 +56,10 @@ impl Labeler for LinearLabeler {
         Kernel::Linear
     }
 
+    fn english(&self) -> bool {
+        self.model.english()
+    }
+
     fn describe(&self) -> String {
         let m = &self.model;
         format!(

@@ -5,6 +5,10 @@ use super::clusters::LEVELS;
 use crate::tag::labels::N_LABELS;
 use crate::tag::TagError;
 
+/// Languages bits of the optional trailing word (as in the accurate tier's file).
+const LANG_HEBREW: u32 = 1;
+const LANG_ENGLISH: u32 = 2;
+
 /// Model file magic.
 const MAGIC: &[u8; 8] = b"NFNER\0\0\x02";
 
@@ -34,6 +38,9 @@ pub struct ModelData {
     /// Word (hash) → name-list flags (`clusters::name_flags`; an optional trailing section
     /// after the clusters).
     pub names: Vec<(u64, u8)>,
+    /// Trained on English gold too (an optional trailing word after the names: 1 Hebrew |
+    /// 2 English); English chunks go to the model then, not to the capitalisation rules.
+    pub english: bool,
     /// Free-form description (training command, data, date, scores).
     pub info: String,
 }
@@ -108,7 +115,7 @@ impl ModelData {
             out.extend_from_slice(&k.to_le_bytes());
             out.extend_from_slice(&n.to_le_bytes());
         }
-        if !self.clusters.is_empty() || !self.names.is_empty() {
+        if !self.clusters.is_empty() || !self.names.is_empty() || self.english {
             out.extend_from_slice(&(self.clusters.len() as u32).to_le_bytes());
             for (k, ids) in &self.clusters {
                 out.extend_from_slice(&k.to_le_bytes());
@@ -117,12 +124,15 @@ impl ModelData {
                 }
             }
         }
-        if !self.names.is_empty() {
+        if !self.names.is_empty() || self.english {
             out.extend_from_slice(&(self.names.len() as u32).to_le_bytes());
             for &(k, f) in &self.names {
                 out.extend_from_slice(&k.to_le_bytes());
                 out.push(f);
             }
+        }
+        if self.english {
+            out.extend_from_slice(&(LANG_HEBREW | LANG_ENGLISH).to_le_bytes());
         }
         out
     }
@@ -191,6 +201,10 @@ impl ModelData {
                 names.push((r.u64()?, r.u8()?));
             }
         }
+        let mut english = false;
+        if r.pos < b.len() {
+            english = r.u32()? & LANG_ENGLISH != 0;
+        }
         if r.pos != b.len() {
             return Err(TagError::Model("trailing bytes after the model".into()));
         }
@@ -202,6 +216,7 @@ impl ModelData {
             word_freq,
             clusters,
             names,
+            english,
             info,
         })
     }
