@@ -2,8 +2,10 @@
 //!
 //! A token is a maximal run of letters and digits, joined across `"`, `'`, `-`, `.`, `/`
 //! and `,` when a letter or digit follows (ארה"ב, ג'וזפה, אל-ספאדי, U.S, 3.5, 1,000,
-//! 21/08); a trailing `'` after a Hebrew letter stays (גרינקוויץ'). Every other
-//! non-space character is a one-character punctuation token.
+//! 21/08); a trailing `'` after a Hebrew letter stays (גרינקוויץ'). An English clitic
+//! (`'s 're 'll 've 'd 'm` after a Latin letter) is a token of its own, as in the English
+//! treebanks the taggers learn from (`Russia` `'s`). Every other non-space character is a
+//! one-character punctuation token.
 
 /// One token of a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,7 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         }
         let mut end_byte = b + c.len_utf8();
         let mut last = c;
+        let mut clitic = 0usize;
         loop {
             match iter.peek().copied() {
                 Some((nb, nc)) if is_word_char(nc) => {
@@ -79,6 +82,12 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
                     char_pos += 1;
                     end_byte = nb + nc.len_utf8();
                     last = nc;
+                }
+                Some((nb, '\''))
+                    if last.is_ascii_alphabetic() && english_clitic(&text[nb..]) > 0 =>
+                {
+                    clitic = english_clitic(&text[nb..]);
+                    break;
                 }
                 Some((nb, nc)) if matches!(nc, '"' | '\'' | '-' | '.' | '/' | ',') => {
                     // Joiner: keep only if followed by a letter/digit (lookahead of 2).
@@ -115,8 +124,36 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
             end: char_pos,
             is_word: true,
         });
+        if clitic > 0 {
+            // The clitic is ASCII: bytes and characters agree.
+            for _ in 0..clitic {
+                iter.next();
+            }
+            tokens.push(Token {
+                text: &text[end_byte..end_byte + clitic],
+                byte_start: end_byte,
+                start: char_pos,
+                end: char_pos + clitic,
+                is_word: false,
+            });
+            char_pos += clitic;
+        }
     }
     tokens
+}
+
+/// Length in bytes of the English clitic that `rest` starts with (`'s`, `'re`, `'ll`, `'ve`,
+/// `'d`, `'m`, any case, ending the word), or 0. `O'Brien` and `rock'n'roll` are not clitics.
+fn english_clitic(rest: &str) -> usize {
+    let bytes = rest.as_bytes();
+    ["'s", "'re", "'ll", "'ve", "'d", "'m"]
+        .iter()
+        .find(|c| {
+            bytes.len() >= c.len()
+                && bytes[..c.len()].eq_ignore_ascii_case(c.as_bytes())
+                && !rest[c.len()..].starts_with(is_word_char)
+        })
+        .map_or(0, |c| c.len())
 }
 
 /// Abbreviations after which a period does not end a sentence.
@@ -356,6 +393,20 @@ mod tests {
             ]
         );
         assert_eq!(texts("\"דיון כן\""), vec!["\"", "דיון", "כן", "\""]);
+    }
+
+    #[test]
+    fn english_clitics_are_tokens_of_their_own() {
+        assert_eq!(
+            texts("Russia's O'Brien we'll IT'S Smiths' d'Arc 's"),
+            vec![
+                "Russia", "'s", "O'Brien", "we", "'ll", "IT", "'S", "Smiths", "'", "d'Arc", "'",
+                "s"
+            ]
+        );
+        let t = tokenize("בנק Russia's x");
+        assert_eq!((t[2].text, t[2].start, t[2].end), ("'s", 10, 12));
+        assert_eq!((t[3].text, t[3].start), ("x", 13));
     }
 
     #[test]

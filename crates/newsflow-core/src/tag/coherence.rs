@@ -12,7 +12,8 @@
 //! 4. One type per entity: the gazetteer's type when it knows the entity unambiguously,
 //!    else the type with the most confidence over the mentions.
 //! 5. A confidently found name is found wherever it occurs in the article, behind Hebrew
-//!    prefix letters too (`לפוטין`).
+//!    prefix letters too (`לפוטין`); in English a person's surname alone is found as that
+//!    person (`Dragone` after `Giuseppe Cavo Dragone`) when no other person shares it.
 
 use super::entity::{Component, Entity, EntityType, Field};
 use super::gazetteer::Gazetteer;
@@ -195,9 +196,14 @@ fn one_type_per_entity(entities: &mut [Entity], gazetteer: &Gazetteer) {
 /// pass over the words of each field: a word (behind up to two prefix letters) whose first
 /// letter begins a known form is compared with the forms that begin with it.
 fn propagate(entities: &mut Vec<Entity>, title: &str, body: &str) {
+    let surnames = english_surnames(entities);
     // Surface form → the mention it copies (the most confident one).
     let mut forms: Vec<(&str, &Entity)> = Vec::new();
-    for e in entities.iter().filter(|e| is_propagatable(e)) {
+    for e in entities
+        .iter()
+        .filter(|e| is_propagatable(e))
+        .chain(surnames.iter())
+    {
         match forms.iter_mut().find(|(f, _)| *f == e.text) {
             Some(best) if e.confidence > best.1.confidence => best.1 = e,
             Some(_) => {}
@@ -260,6 +266,41 @@ fn propagate(entities: &mut Vec<Entity>, title: &str, body: &str) {
         }
     }
     entities.extend(added);
+}
+
+/// For each confidently found English person of two or more words, a mention of the surname
+/// alone that stands for them; none for a surname two different people share. A
+/// capitalised Latin surname of three letters or more is rarely a common word; Hebrew
+/// surnames often are (`ברק`, `כהן`), so they are left to the model.
+fn english_surnames(entities: &[Entity]) -> Vec<Entity> {
+    let mut out: Vec<Entity> = Vec::new();
+    let mut shared: Vec<String> = Vec::new();
+    for e in entities
+        .iter()
+        .filter(|e| e.kind == EntityType::PER && is_propagatable(e))
+    {
+        let Some((_, last)) = e.text.rsplit_once(' ') else {
+            continue;
+        };
+        let latin_name = last.chars().count() >= 3
+            && last.starts_with(|c: char| c.is_ascii_uppercase())
+            && last
+                .chars()
+                .all(|c| c.is_alphabetic() && !is_hebrew_letter(c) || c == '-');
+        if !latin_name {
+            continue;
+        }
+        match out.iter().find(|s| s.text == last) {
+            Some(s) if s.canonical != e.canonical => shared.push(last.to_string()),
+            Some(_) => {}
+            None => out.push(Entity {
+                text: last.to_string(),
+                ..e.clone()
+            }),
+        }
+    }
+    out.retain(|s| !shared.contains(&s.text));
+    out
 }
 
 /// The words of `text` (maximal runs of letters and digits, quotes inside Hebrew acronyms
@@ -451,6 +492,43 @@ mod tests {
         // לפוטין and ופוטין, not inside הפוטיניזם; ספוטין is not a prefix reading.
         assert_eq!(found, vec![(0, "פוטין"), (13, "פוטין"), (25, "פוטין")]);
         assert!(v[1..].iter().all(|e| e.confidence <= PROPAGATED_CONFIDENCE));
+    }
+
+    #[test]
+    fn an_english_surname_alone_is_the_person_unless_shared() {
+        let body = "Giuseppe Cavo Dragone spoke. Dragone left. Dragonet stayed.";
+        let mut v = vec![ent(
+            EntityType::PER,
+            "Giuseppe Cavo Dragone",
+            0,
+            0.95,
+            Component::Model,
+        )];
+        cohere(&mut v, &gazetteer(), "", body);
+        let found: Vec<(usize, &str, &str)> = v
+            .iter()
+            .map(|e| (e.start, e.text.as_str(), e.canonical.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (0, "Giuseppe Cavo Dragone", "Giuseppe Cavo Dragone"),
+                (29, "Dragone", "Giuseppe Cavo Dragone")
+            ]
+        );
+        // Two Smiths: a lone Smith is neither.
+        let body = "John Smith and Anna Smith met. Smith spoke.";
+        let mut v = vec![
+            ent(EntityType::PER, "John Smith", 0, 0.95, Component::Model),
+            ent(EntityType::PER, "Anna Smith", 15, 0.95, Component::Model),
+        ];
+        cohere(&mut v, &gazetteer(), "", body);
+        assert_eq!(v.len(), 2, "{v:?}");
+        // Hebrew surnames are often common words: not spread this way.
+        let body = "אהוד ברק אמר. ברק היכה.";
+        let mut v = vec![ent(EntityType::PER, "אהוד ברק", 0, 0.95, Component::Model)];
+        cohere(&mut v, &gazetteer(), "", body);
+        assert_eq!(v.len(), 1, "{v:?}");
     }
 
     #[test]

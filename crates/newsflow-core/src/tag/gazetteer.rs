@@ -41,8 +41,6 @@ pub struct GazetteerMatch {
     pub prefix_chars: usize,
     /// Entry index.
     pub entry: usize,
-    /// Characters of an English possessive `'s` on the last token, outside the entity.
-    pub suffix_chars: usize,
     /// Whether the matched alias is ambiguous (marked `?`): it informs the model and gives
     /// canonical forms, but does not make an entity on its own.
     pub weak: bool,
@@ -161,14 +159,7 @@ impl Gazetteer {
     /// prefix letters (the unprefixed reading wins on equal length).
     pub fn match_at(&self, tokens: &[Token<'_>], i: usize) -> Option<GazetteerMatch> {
         let mut best: Option<GazetteerMatch> = None;
-        let text = tokens[i].text;
-        // English possessive: `Russia's` is `Russia` + `'s`.
-        let possessive = text
-            .strip_suffix("'s")
-            .filter(|b| b.starts_with(|c: char| c.is_ascii_uppercase()));
-        let splits = prefix_splits(text).chain(possessive.map(|b| ("", b)));
-        for (prefix, stem) in splits {
-            let is_possessive = possessive == Some(stem);
+        for (prefix, stem) in prefix_splits(tokens[i].text) {
             let hidden = prefix.ends_with(['ב', 'ל', 'כ']);
             // After ב, ל, כ the article ה is not written: ולהכנסת is "and to insert", not
             // "and to the Knesset" (ולכנסת).
@@ -182,36 +173,19 @@ impl Gazetteer {
                 .into_iter()
                 .flatten();
             for (rest, entry, weak) in direct.chain(via_article) {
-                if is_possessive && !rest.is_empty() {
-                    continue;
-                }
                 let end = i + 1 + rest.len();
                 if end > tokens.len() {
                     continue;
                 }
-                let mut suffix_chars = if is_possessive { 2 } else { 0 };
                 let fits = rest
                     .iter()
                     .zip(&tokens[i + 1..end])
-                    .enumerate()
-                    .all(|(k, (a, t))| {
-                        if a == t.text {
-                            true
-                        } else if k + 1 == rest.len()
-                            && t.text.strip_suffix("'s") == Some(a.as_str())
-                        {
-                            suffix_chars = 2;
-                            true
-                        } else {
-                            false
-                        }
-                    });
+                    .all(|(a, t)| a == t.text);
                 if fits && best.is_none_or(|b| end > b.last) {
                     best = Some(GazetteerMatch {
                         first: i,
                         last: end,
                         prefix_chars: prefix.chars().count(),
-                        suffix_chars,
                         entry: *entry,
                         weak: *weak,
                     });

@@ -69,7 +69,7 @@ pub(crate) fn apply_gazetteer(
             entry: gazetteer.entry(m.entry),
             vouched: m.prefix_chars == 1 && gazetteer.is_intrinsic_he(stem),
             start: w.tokens[m.first].start + m.prefix_chars,
-            end: w.tokens[m.last - 1].end - m.suffix_chars,
+            end: w.tokens[m.last - 1].end,
         };
         let overlapping: Vec<usize> = (first_new..out.len())
             .filter(|&i| out[i].start < known.end && known.start < out[i].end)

@@ -60,6 +60,16 @@ pub struct EncoderLabeler {
     pub file_bytes: usize,
 }
 
+/// One encoder window as the labeller runs it: `<s>`, the pieces of whole words, `</s>`,
+/// and the position of each word's first piece (where the labels are read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Piece ids, `<s>` and `</s>` included.
+    pub ids: Vec<u32>,
+    /// Position in `ids` of each word's first piece.
+    pub firsts: Vec<usize>,
+}
+
 /// Reusable buffers of one thread's labelling calls.
 #[derive(Default)]
 struct Work {
@@ -128,6 +138,36 @@ impl EncoderLabeler {
         w.logp
     }
 
+    /// The encoder windows `spans` runs for `words` (one labeller call), for benchmarks and
+    /// peer comparisons that must feed another runtime the very same input.
+    pub fn windows(&self, words: &[&str]) -> Vec<Window> {
+        let mut w = Work::default();
+        self.segment(words, &mut w);
+        let mut out = Vec::new();
+        let mut a = 0;
+        while a < words.len() {
+            let b = window_end(&w.per_word, a);
+            self.fill_window(&mut w, a, b);
+            out.push(Window {
+                ids: w.ids.clone(),
+                firsts: w.firsts.clone(),
+            });
+            a = b;
+        }
+        out
+    }
+
+    /// The label log-probabilities at a window's first pieces, `N_LABELS` a word.
+    pub fn window_log_probs(&self, window: &Window) -> Vec<f32> {
+        WORK.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let mut out = Vec::new();
+            self.encoder
+                .forward(&window.ids, &window.firsts, &mut guard.enc, &mut out);
+            out
+        })
+    }
+
     /// The pieces of `words` into `w.pieces`, with each word's range (at most
     /// [`MAX_WORD_PIECES`] pieces) in `w.per_word`.
     fn segment(&self, words: &[&str], w: &mut Work) {
@@ -144,6 +184,14 @@ impl EncoderLabeler {
     /// Labels the words `[a, b)` (one encoder window) into `w.labels`, with the
     /// log-probabilities in `w.logp`.
     fn label_window(&self, w: &mut Work, a: usize, b: usize) {
+        self.fill_window(w, a, b);
+        self.encoder
+            .forward(&w.ids, &w.firsts, &mut w.enc, &mut w.logp);
+        viterbi_with(&w.logp, &self.trans, &mut w.scratch, &mut w.labels);
+    }
+
+    /// The window of words `[a, b)` into `w.ids` and `w.firsts`.
+    fn fill_window(&self, w: &mut Work, a: usize, b: usize) {
         w.ids.clear();
         w.firsts.clear();
         w.ids.push(BOS);
@@ -152,10 +200,23 @@ impl EncoderLabeler {
             w.ids.extend_from_slice(&w.pieces[s..e]);
         }
         w.ids.push(EOS);
-        self.encoder
-            .forward(&w.ids, &w.firsts, &mut w.enc, &mut w.logp);
-        viterbi_with(&w.logp, &self.trans, &mut w.scratch, &mut w.labels);
     }
+}
+
+/// The end of the window that starts at word `a`: whole words, at most [`MAX_PIECES`]
+/// pieces (a first word longer than that is cut by [`MAX_WORD_PIECES`] already).
+fn window_end(per_word: &[(usize, usize)], a: usize) -> usize {
+    let mut b = a;
+    let mut n = 0;
+    while b < per_word.len() {
+        let k = per_word[b].1 - per_word[b].0;
+        if b > a && n + k > MAX_PIECES {
+            break;
+        }
+        n += k;
+        b += 1;
+    }
+    b
 }
 
 /// Spans of a decoded window; confidence is the least probable token's probability of
@@ -186,16 +247,7 @@ impl Labeler for EncoderLabeler {
             // Windows of whole words within MAX_PIECES.
             let mut a = 0;
             while a < words.len() {
-                let mut b = a;
-                let mut n = 0;
-                while b < words.len() {
-                    let k = w.per_word[b].1 - w.per_word[b].0;
-                    if b > a && n + k > MAX_PIECES {
-                        break;
-                    }
-                    n += k;
-                    b += 1;
-                }
+                let b = window_end(&w.per_word, a);
                 self.label_window(w, a, b);
                 spans_of(&w.labels, &w.logp, a, out);
                 a = b;

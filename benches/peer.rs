@@ -1,0 +1,250 @@
+//! The accurate tier's encoder beside a peer runtime (issue 25), Rust half.
+//!
+//! Tags the benchmark's ~5 KB Hebrew articles with the accurate tier while recording every
+//! chunk its labeller is given, turns those chunks into the encoder windows the labeller
+//! runs (`EncoderLabeler::windows`, the same code), and times the encoder alone over them on
+//! this thread. Under `cargo bench --bench peer -- --bench` it also times the whole tagging
+//! stage of both tiers on the same articles and writes, for `scripts/peer-bench.py`:
+//!
+//! - `target/peer/windows.tsv`: one window a line, `ids<TAB>firsts<TAB>labels` (the label
+//!   the Rust encoder scores highest at each word's first piece);
+//! - `target/peer/rust.json`: the CPU, token and piece counts, and the timings.
+//!
+//! `scripts/peer-bench.sh` runs both halves in one go.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use newsflow::core::segment::tokenize;
+use newsflow::core::tag::accurate::{EncoderLabeler, Window, DEFAULT_MODEL_PATH};
+use newsflow::core::tag::gazetteer::GazTag;
+use newsflow::core::tag::{
+    builtin_resources, FastTagger, Kernel, Labeler, LinearLabeler, Pipeline, Span, Tagger, Tier,
+};
+use newsflow_testkit::bench::{articles, cpu_model, thread_cpu_ns};
+use std::hint::black_box;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Articles of the comparison (each ~5 KB, ~900 tokens).
+const ARTICLES: usize = 12;
+
+/// The encoder labeller, recording the chunks it is given.
+#[derive(Debug)]
+struct Recording {
+    inner: EncoderLabeler,
+    chunks: Mutex<Vec<Vec<String>>>,
+}
+
+impl Labeler for Recording {
+    fn spans(&self, words: &[&str], gaz: &[GazTag], out: &mut Vec<Span>) {
+        if let Ok(mut chunks) = self.chunks.lock() {
+            chunks.push(words.iter().map(|w| w.to_string()).collect());
+        }
+        self.inner.spans(words, gaz, out)
+    }
+    fn kernel(&self) -> Kernel {
+        self.inner.kernel()
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn cost(&self, words: &[&str]) -> usize {
+        self.inner.cost(words)
+    }
+    fn english(&self) -> bool {
+        self.inner.english()
+    }
+}
+
+/// The windows the accurate tier's encoder runs for `docs`, and the labeller that ran them.
+fn recorded_windows(bytes: &[u8], docs: &[String]) -> (Vec<Window>, Pipeline<Recording>) {
+    let (gazetteer, fast) = builtin_resources().expect("built-in resources");
+    let lexicon = Arc::clone(fast.lexicon());
+    let labeler = Recording {
+        inner: EncoderLabeler::from_bytes(bytes).expect("model parses"),
+        chunks: Mutex::new(Vec::new()),
+    };
+    let pipeline = Pipeline::new(Tier::Accurate, gazetteer, lexicon, labeler).with_fallback(
+        newsflow::core::tag::accurate::ENCODER_FIELD_PIECES,
+        Box::new(LinearLabeler::new(fast)),
+    );
+    for d in docs {
+        black_box(pipeline.tag_article("", d, None));
+    }
+    let chunks = std::mem::take(&mut *pipeline.labeler().chunks.lock().expect("lock"));
+    let windows = chunks
+        .iter()
+        .flat_map(|c| {
+            let words: Vec<&str> = c.iter().map(String::as_str).collect();
+            pipeline.labeler().inner.windows(&words)
+        })
+        .collect();
+    (windows, pipeline)
+}
+
+/// CPU seconds of this thread (wall seconds where the kernel does not say) for one pass of
+/// `f`, the best of passes until `secs` have gone.
+fn best_pass(secs: f64, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut best = f64::INFINITY;
+    while start.elapsed().as_secs_f64() < secs || best.is_infinite() {
+        let (w0, c0) = (Instant::now(), thread_cpu_ns());
+        f();
+        let took = match (c0, thread_cpu_ns()) {
+            (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+            _ => w0.elapsed().as_secs_f64(),
+        };
+        best = best.min(took);
+    }
+    best
+}
+
+/// int8 multiply-adds a second this core sustains in `vpdpbusd` alone (24 independent
+/// 512-bit accumulators, operands in registers, no loads): the measured ceiling of the
+/// roofline, free of guesses about turbo clocks. `None` without AVX-512 VNNI.
+fn measured_int8_peak() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni")) {
+            return None;
+        }
+        const STEPS: usize = 20_000_000;
+        let run = || {
+            let (w0, c0) = (Instant::now(), thread_cpu_ns());
+            // SAFETY: the CPU has AVX-512 F and VNNI (checked above).
+            let sink = unsafe { vnni_loop(STEPS) };
+            black_box(sink);
+            match (c0, thread_cpu_ns()) {
+                (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+                _ => w0.elapsed().as_secs_f64(),
+            }
+        };
+        let best = (0..3).map(|_| run()).fold(f64::INFINITY, f64::min);
+        // 24 instructions a step, 64 multiply-adds each.
+        Some((STEPS * 24 * 64) as f64 / best)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// `steps` rounds of 24 independent `vpdpbusd`.
+///
+/// # Safety
+/// The CPU must have AVX-512 F and VNNI.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vnni")]
+unsafe fn vnni_loop(steps: usize) -> i32 {
+    use std::arch::x86_64::*;
+    let a = _mm512_set1_epi32(black_box(0x0102_0304));
+    let b = _mm512_set1_epi32(black_box(0x0101_0101));
+    let mut acc = [_mm512_setzero_si512(); 24];
+    for _ in 0..steps {
+        for v in acc.iter_mut() {
+            *v = _mm512_dpbusd_epi32(*v, a, b);
+        }
+    }
+    let mut sum = _mm512_setzero_si512();
+    for v in acc {
+        sum = _mm512_add_epi32(sum, v);
+    }
+    _mm512_reduce_add_epi32(sum)
+}
+
+fn argmax_labels(logp: &[f32], labels: usize) -> Vec<usize> {
+    logp.chunks_exact(labels)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i)
+        })
+        .collect()
+}
+
+fn join<T: ToString>(v: &[T]) -> String {
+    v.iter().map(T::to_string).collect::<Vec<_>>().join(" ")
+}
+
+fn bench(c: &mut Criterion) {
+    let Ok(bytes) = std::fs::read(DEFAULT_MODEL_PATH) else {
+        eprintln!("peer bench skipped: {DEFAULT_MODEL_PATH} is missing");
+        return;
+    };
+    let all = articles();
+    let docs = &all[..all.len().min(ARTICLES)];
+    let tokens: usize = docs.iter().map(|d| tokenize(d).len()).sum();
+    let (windows, pipeline) = recorded_windows(&bytes, docs);
+    let encoder = &pipeline.labeler().inner;
+    let pieces: usize = windows.iter().map(|w| w.ids.len()).sum();
+    eprintln!(
+        "{} articles, {tokens} tokens, {} windows, {pieces} pieces",
+        docs.len(),
+        windows.len()
+    );
+    if std::env::args().any(|a| a == "--bench") {
+        let labels = newsflow::core::tag::labels::N_LABELS;
+        let out_dir = std::path::Path::new("target/peer");
+        std::fs::create_dir_all(out_dir).expect("create target/peer");
+        let lines: Vec<String> = windows
+            .iter()
+            .map(|w| {
+                let best = argmax_labels(&encoder.window_log_probs(w), labels);
+                format!("{}\t{}\t{}", join(&w.ids), join(&w.firsts), join(&best))
+            })
+            .collect();
+        std::fs::write(out_dir.join("windows.tsv"), lines.join("\n") + "\n")
+            .expect("write windows.tsv");
+        let encoder_s = best_pass(10.0, || {
+            for w in &windows {
+                black_box(encoder.window_log_probs(w));
+            }
+        });
+        let accurate_s = best_pass(10.0, || {
+            for d in docs {
+                black_box(pipeline.tag_article("", d, None));
+            }
+        });
+        let fast = FastTagger::builtin().expect("fast model");
+        let fast_s = best_pass(3.0, || {
+            for d in docs {
+                black_box(fast.tag_article("", d, None));
+            }
+        });
+        let report = serde_json::json!({
+            "cpu": cpu_model(),
+            "kernel": format!("{:?}", encoder.kernel()),
+            "articles": docs.len(),
+            "tokens": tokens,
+            "windows": windows.len(),
+            "pieces": pieces,
+            "encoder_cpu_s": encoder_s,
+            "accurate_stage_cpu_s": accurate_s,
+            "fast_stage_cpu_s": fast_s,
+            "measured_int8_peak_macs_per_s": measured_int8_peak(),
+        });
+        std::fs::write(out_dir.join("rust.json"), report.to_string()).expect("write rust.json");
+        println!("CPU: {}", cpu_model());
+        println!(
+            "Rust encoder ({:?}): {:.0} tokens per CPU-second; accurate stage {:.0}; fast stage {:.0}",
+            encoder.kernel(),
+            tokens as f64 / encoder_s,
+            tokens as f64 / accurate_s,
+            tokens as f64 / fast_s
+        );
+    }
+    let mut g = c.benchmark_group("peer");
+    g.throughput(Throughput::Elements(pieces as u64));
+    g.sample_size(10);
+    g.bench_function("encoder_windows", |b| {
+        b.iter(|| {
+            for w in &windows {
+                black_box(encoder.window_log_probs(w));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
