@@ -1,13 +1,14 @@
 //! The accurate tier's encoder beside a peer runtime (issue 25), Rust half.
 //!
-//! Tags the benchmark's ~5 KB Hebrew articles with the accurate tier while recording every
-//! chunk its labeller is given, turns those chunks into the encoder windows the labeller
-//! runs (`EncoderLabeler::windows`, the same code), and times the encoder alone over them on
-//! this thread. Under `cargo bench --bench peer -- --bench` it also times the whole tagging
-//! stage of both tiers on the same articles and writes, for `scripts/peer-bench.py`:
+//! Tags the benchmark's ~5 KB Hebrew articles with the accurate tier while recording the
+//! chunks of each call its labeller is given, turns them into the batches of encoder windows
+//! the labeller runs (`EncoderLabeler::batches`, the same code), and times the encoder alone
+//! over them on this thread. Under `cargo bench --bench peer` (which passes `--bench`) it
+//! also measures the core's int8 multiply-add peak and times the whole tagging stage of both
+//! tiers on the same articles, and writes, for `scripts/peer-bench.py`:
 //!
-//! - `target/peer/windows.tsv`: one window a line, `ids<TAB>firsts<TAB>labels` (the label
-//!   the Rust encoder scores highest at each word's first piece);
+//! - `target/peer/windows.tsv`: one window a line, `batch<TAB>ids<TAB>firsts<TAB>labels`
+//!   (the label the Rust encoder scores highest at each word's first piece);
 //! - `target/peer/rust.json`: the CPU, token and piece counts, and the timings.
 //!
 //! `scripts/peer-bench.sh` runs both halves in one go.
@@ -17,7 +18,8 @@ use newsflow::core::segment::tokenize;
 use newsflow::core::tag::accurate::{EncoderLabeler, Window, DEFAULT_MODEL_PATH};
 use newsflow::core::tag::gazetteer::GazTag;
 use newsflow::core::tag::{
-    builtin_resources, FastTagger, Kernel, Labeler, LinearLabeler, Pipeline, Span, Tagger, Tier,
+    builtin_resources, Chunk, FastTagger, Kernel, Labeler, LinearLabeler, Pipeline, Span, Tagger,
+    Tier,
 };
 use newsflow_testkit::bench::{articles, cpu_model, thread_cpu_ns};
 use std::hint::black_box;
@@ -27,19 +29,34 @@ use std::time::Instant;
 /// Articles of the comparison (each ~5 KB, ~900 tokens).
 const ARTICLES: usize = 12;
 
-/// The encoder labeller, recording the chunks it is given.
+/// The encoder labeller, recording the chunks of each call it is given.
 #[derive(Debug)]
 struct Recording {
     inner: EncoderLabeler,
-    chunks: Mutex<Vec<Vec<String>>>,
+    calls: Mutex<Vec<Vec<Vec<String>>>>,
+}
+
+impl Recording {
+    fn record(&self, chunks: &[Chunk<'_>]) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(
+                chunks
+                    .iter()
+                    .map(|(words, _)| words.iter().map(|w| w.to_string()).collect())
+                    .collect(),
+            );
+        }
+    }
 }
 
 impl Labeler for Recording {
     fn spans(&self, words: &[&str], gaz: &[GazTag], out: &mut Vec<Span>) {
-        if let Ok(mut chunks) = self.chunks.lock() {
-            chunks.push(words.iter().map(|w| w.to_string()).collect());
-        }
+        self.record(&[(words, gaz)]);
         self.inner.spans(words, gaz, out)
+    }
+    fn spans_batch(&self, chunks: &[Chunk<'_>], out: &mut Vec<Vec<Span>>) {
+        self.record(chunks);
+        self.inner.spans_batch(chunks, out)
     }
     fn kernel(&self) -> Kernel {
         self.inner.kernel()
@@ -55,13 +72,14 @@ impl Labeler for Recording {
     }
 }
 
-/// The windows the accurate tier's encoder runs for `docs`, and the labeller that ran them.
-fn recorded_windows(bytes: &[u8], docs: &[String]) -> (Vec<Window>, Pipeline<Recording>) {
+/// The batches of windows the accurate tier's encoder runs for `docs`, and the pipeline
+/// that ran them.
+fn recorded_batches(bytes: &[u8], docs: &[String]) -> (Vec<Vec<Window>>, Pipeline<Recording>) {
     let (gazetteer, fast) = builtin_resources().expect("built-in resources");
     let lexicon = Arc::clone(fast.lexicon());
     let labeler = Recording {
         inner: EncoderLabeler::from_bytes(bytes).expect("model parses"),
-        chunks: Mutex::new(Vec::new()),
+        calls: Mutex::new(Vec::new()),
     };
     let pipeline = Pipeline::new(Tier::Accurate, gazetteer, lexicon, labeler).with_fallback(
         newsflow::core::tag::accurate::ENCODER_FIELD_PIECES,
@@ -70,15 +88,19 @@ fn recorded_windows(bytes: &[u8], docs: &[String]) -> (Vec<Window>, Pipeline<Rec
     for d in docs {
         black_box(pipeline.tag_article("", d, None));
     }
-    let chunks = std::mem::take(&mut *pipeline.labeler().chunks.lock().expect("lock"));
-    let windows = chunks
+    let calls = std::mem::take(&mut *pipeline.labeler().calls.lock().expect("lock"));
+    let batches = calls
         .iter()
-        .flat_map(|c| {
-            let words: Vec<&str> = c.iter().map(String::as_str).collect();
-            pipeline.labeler().inner.windows(&words)
+        .flat_map(|chunks| {
+            let words: Vec<Vec<&str>> = chunks
+                .iter()
+                .map(|c| c.iter().map(String::as_str).collect())
+                .collect();
+            let slices: Vec<&[&str]> = words.iter().map(Vec::as_slice).collect();
+            pipeline.labeler().inner.batches(&slices)
         })
         .collect();
-    (windows, pipeline)
+    (batches, pipeline)
 }
 
 /// CPU seconds of this thread (wall seconds where the kernel does not say) for one pass of
@@ -151,6 +173,18 @@ unsafe fn vnni_loop(steps: usize) -> i32 {
     _mm512_reduce_add_epi32(sum)
 }
 
+/// As [`best_pass`] for several functions whose passes take turns, the best of each.
+fn best_interleaved<const N: usize>(secs: f64, mut fs: [&mut dyn FnMut(); N]) -> [f64; N] {
+    let start = Instant::now();
+    let mut best = [f64::INFINITY; N];
+    while start.elapsed().as_secs_f64() < secs || best.iter().any(|b| b.is_infinite()) {
+        for (f, b) in fs.iter_mut().zip(best.iter_mut()) {
+            *b = b.min(best_pass(0.0, &mut **f));
+        }
+    }
+    best
+}
+
 fn argmax_labels(logp: &[f32], labels: usize) -> Vec<usize> {
     logp.chunks_exact(labels)
         .map(|row| {
@@ -174,32 +208,51 @@ fn bench(c: &mut Criterion) {
     let all = articles();
     let docs = &all[..all.len().min(ARTICLES)];
     let tokens: usize = docs.iter().map(|d| tokenize(d).len()).sum();
-    let (windows, pipeline) = recorded_windows(&bytes, docs);
+    let (batches, pipeline) = recorded_batches(&bytes, docs);
     let encoder = &pipeline.labeler().inner;
-    let pieces: usize = windows.iter().map(|w| w.ids.len()).sum();
+    let windows: usize = batches.iter().map(Vec::len).sum();
+    let pieces: usize = batches.iter().flatten().map(|w| w.ids.len()).sum();
     eprintln!(
-        "{} articles, {tokens} tokens, {} windows, {pieces} pieces",
+        "{} articles, {tokens} tokens, {windows} windows in {} batches, {pieces} pieces",
         docs.len(),
-        windows.len()
+        batches.len()
     );
+    let run_all = || {
+        for b in &batches {
+            black_box(encoder.batch_log_probs(b));
+        }
+    };
     if std::env::args().any(|a| a == "--bench") {
         let labels = newsflow::core::tag::labels::N_LABELS;
         let out_dir = std::path::Path::new("target/peer");
         std::fs::create_dir_all(out_dir).expect("create target/peer");
-        let lines: Vec<String> = windows
-            .iter()
-            .map(|w| {
-                let best = argmax_labels(&encoder.window_log_probs(w), labels);
-                format!("{}\t{}\t{}", join(&w.ids), join(&w.firsts), join(&best))
-            })
-            .collect();
+        let mut lines = Vec::new();
+        for (i, batch) in batches.iter().enumerate() {
+            let best = argmax_labels(&encoder.batch_log_probs(batch), labels);
+            let mut row = 0;
+            for w in batch {
+                let n = w.firsts.len();
+                lines.push(format!(
+                    "{i}\t{}\t{}\t{}",
+                    join(&w.ids),
+                    join(&w.firsts),
+                    join(&best[row..row + n])
+                ));
+                row += n;
+            }
+        }
         std::fs::write(out_dir.join("windows.tsv"), lines.join("\n") + "\n")
             .expect("write windows.tsv");
-        let encoder_s = best_pass(10.0, || {
-            for w in &windows {
-                black_box(encoder.window_log_probs(w));
-            }
-        });
+        // Batched as the tier runs them, and the same windows one at a time (as before
+        // batching), passes interleaved so that both see the same neighbours.
+        let [encoder_s, alone_s] = best_interleaved(
+            20.0,
+            [&mut || run_all(), &mut || {
+                for w in batches.iter().flatten() {
+                    black_box(encoder.batch_log_probs(std::slice::from_ref(w)));
+                }
+            }],
+        );
         let accurate_s = best_pass(10.0, || {
             for d in docs {
                 black_box(pipeline.tag_article("", d, None));
@@ -216,9 +269,12 @@ fn bench(c: &mut Criterion) {
             "kernel": format!("{:?}", encoder.kernel()),
             "articles": docs.len(),
             "tokens": tokens,
-            "windows": windows.len(),
+            "windows": windows,
+            "batches": batches.len(),
+            "batch_pieces": newsflow::core::tag::accurate::BATCH_PIECES,
             "pieces": pieces,
             "encoder_cpu_s": encoder_s,
+            "encoder_one_window_at_a_time_cpu_s": alone_s,
             "accurate_stage_cpu_s": accurate_s,
             "fast_stage_cpu_s": fast_s,
             "measured_int8_peak_macs_per_s": measured_int8_peak(),
@@ -226,9 +282,10 @@ fn bench(c: &mut Criterion) {
         std::fs::write(out_dir.join("rust.json"), report.to_string()).expect("write rust.json");
         println!("CPU: {}", cpu_model());
         println!(
-            "Rust encoder ({:?}): {:.0} tokens per CPU-second; accurate stage {:.0}; fast stage {:.0}",
+            "Rust encoder ({:?}): {:.0} tokens per CPU-second ({:.0} one window at a time); accurate stage {:.0}; fast stage {:.0}",
             encoder.kernel(),
             tokens as f64 / encoder_s,
+            tokens as f64 / alone_s,
             tokens as f64 / accurate_s,
             tokens as f64 / fast_s
         );
@@ -236,13 +293,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("peer");
     g.throughput(Throughput::Elements(pieces as u64));
     g.sample_size(10);
-    g.bench_function("encoder_windows", |b| {
-        b.iter(|| {
-            for w in &windows {
-                black_box(encoder.window_log_probs(w));
-            }
-        })
-    });
+    g.bench_function("encoder_windows", |b| b.iter(run_all));
     g.finish();
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The accurate tier's encoder beside ONNX Runtime's int8 (issue 25), one run:
-#  1. `cargo bench --bench peer -- --bench`: the Rust half (windows, labels, timings of the
+#  1. `cargo bench --bench peer`: the Rust half (windows, labels, timings of the
 #     encoder and of both tiers' whole tagging stage) into target/peer/;
 #  2. with `perf` present, a profile of the Rust encoder (target/peer/perf.txt) for the
 #     roofline's GEMM share;
@@ -13,7 +13,7 @@ python3 -c "import numpy, onnx, onnxruntime" 2>/dev/null || {
   echo "peer-bench: needs numpy, onnx and onnxruntime (pip install numpy onnx onnxruntime)" >&2
   exit 1
 }
-cargo bench --bench peer -- --bench peer/encoder_windows
+cargo bench --bench peer -- peer/encoder_windows
 rm -f target/peer/perf.txt
 if command -v perf >/dev/null 2>&1; then
   bin=$(ls -t target/release/deps/peer-* | grep -v '\.d$' | head -1)

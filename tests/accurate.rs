@@ -140,6 +140,67 @@ fn encoder_reproduces_the_reference_log_probabilities() {
     }
 }
 
+/// Batching windows changes nothing: each chunk's spans and confidences are the same as
+/// when it is labelled alone, in both kernels (activations are quantized row by row and
+/// attention stays within a window). Chunks of different lengths, one longer than a
+/// window, so batches hold windows of several sizes and split across chunk boundaries.
+#[test]
+fn batched_windows_label_exactly_as_alone() {
+    let bytes = std::fs::read(MODEL).unwrap();
+    let sentences = [
+        "ראש הממשלה נפגש אתמול בירושלים עם שר החוץ של צרפת .",
+        "בנק ישראל הודיע כי הריבית תעלה .",
+        "The meeting in Washington ended without agreement .",
+        "משה כהן מתל אביב",
+    ];
+    let mut chunks: Vec<Vec<String>> = Vec::new();
+    for i in 0..40 {
+        let s = sentences[i % sentences.len()];
+        let words: Vec<String> = s.split(' ').map(str::to_string).collect();
+        chunks.push(
+            words
+                .iter()
+                .cycle()
+                .take(words.len() * (1 + i % 3))
+                .cloned()
+                .collect(),
+        );
+    }
+    // One chunk of more than a window's pieces.
+    chunks.push(
+        sentences[0]
+            .split(' ')
+            .cycle()
+            .take(400)
+            .map(str::to_string)
+            .collect(),
+    );
+    let words: Vec<Vec<&str>> = chunks
+        .iter()
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    let gaz: Vec<Vec<u16>> = words.iter().map(|w| vec![0; w.len()]).collect();
+    let batch: Vec<(&[&str], &[u16])> = words
+        .iter()
+        .zip(&gaz)
+        .map(|(w, g)| (w.as_slice(), g.as_slice()))
+        .collect();
+    for int8 in [false, true] {
+        let labeler = EncoderLabeler::with_kernel(&bytes, int8).unwrap();
+        let slices: Vec<&[&str]> = words.iter().map(Vec::as_slice).collect();
+        assert!(labeler.batches(&slices).len() > 1, "several batches");
+        let mut together = Vec::new();
+        labeler.spans_batch(&batch, &mut together);
+        assert_eq!(together.len(), batch.len());
+        for (i, &(w, g)) in batch.iter().enumerate() {
+            let mut alone = Vec::new();
+            labeler.spans(w, g, &mut alone);
+            assert_eq!(together[i], alone, "chunk {i}, int8 {int8}");
+        }
+        assert!(together.iter().any(|s| !s.is_empty()));
+    }
+}
+
 #[test]
 fn tags_hebrew_people_places_and_organisations() {
     let ents = tagger().tag(

@@ -39,7 +39,7 @@ pub mod window;
 pub use accurate::AccurateTagger;
 pub use entity::{Component, Entity, EntityType, Field, TagError};
 pub use fast::LinearLabeler;
-pub use pipeline::{Labeler, Pipeline, Span};
+pub use pipeline::{Chunk, Labeler, Pipeline, Span};
 
 use chrono::NaiveDate;
 use fast::linear::Model;

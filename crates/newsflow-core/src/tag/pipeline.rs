@@ -16,11 +16,25 @@ use crate::segment::{tokenize, Token};
 use chrono::NaiveDate;
 use std::sync::Arc;
 
+/// One chunk given to a labeller: its words and their gazetteer tags.
+pub type Chunk<'a> = (&'a [&'a str], &'a [GazTag]);
+
 /// The part of tagging that differs between tiers: reads the words of one sentence-like
 /// chunk (with their gazetteer tags) and appends the entity spans it finds.
 pub trait Labeler: Send + Sync + std::fmt::Debug {
     /// Labels one chunk; spans are chunk-relative token ranges.
     fn spans(&self, words: &[&str], gaz: &[GazTag], out: &mut Vec<Span>);
+
+    /// Labels several chunks of one field, `out[i]` the spans of `chunks[i]`. A labeller
+    /// that runs faster on batches (the encoder) overrides it; by default, one at a time.
+    fn spans_batch(&self, chunks: &[Chunk<'_>], out: &mut Vec<Vec<Span>>) {
+        out.clear();
+        for &(words, gaz) in chunks {
+            let mut spans = Vec::new();
+            self.spans(words, gaz, &mut spans);
+            out.push(spans);
+        }
+    }
 
     /// How the labeller computes, for start-up logs.
     fn kernel(&self) -> Kernel;
@@ -171,8 +185,10 @@ impl<L: Labeler> Pipeline<L> {
                 last_names.push(tokens[m.last - 1].text);
             }
         }
+        // Who labels each chunk, in order (the budget is spent in chunk order): a labeller,
+        // or the capitalisation rules (None).
+        let mut jobs: Vec<(usize, usize, Option<&dyn Labeler>)> = Vec::new();
         let mut words: Vec<&str> = Vec::new();
-        let mut spans: Vec<Span> = Vec::new();
         for (a, b) in chunks(w.text, tokens)
             .into_iter()
             .flat_map(|(a, b)| without_symbol_runs(tokens, a, b))
@@ -181,7 +197,12 @@ impl<L: Labeler> Pipeline<L> {
             words.extend(tokens[a..b].iter().map(|t| t.text));
             let is_english = english::is_english(&tokens[a..b]);
             let labeler = self.labeler_for(budget, &words, is_english);
-            if is_english && !labeler.english() {
+            let by_model = !is_english || labeler.english();
+            jobs.push((a, b, by_model.then_some(labeler)));
+        }
+        let found = label_in_batches(&jobs, tokens, gtags);
+        for (&(a, b, labeler), spans) in jobs.iter().zip(&found) {
+            if labeler.is_none() {
                 let title = w.field == Field::Title;
                 for sp in english::spans(tokens, a, b, &covered, &last_names, title) {
                     if sp.kind == EntityType::PER && sp.last - sp.first >= 2 {
@@ -194,15 +215,14 @@ impl<L: Labeler> Pipeline<L> {
                 }
                 continue;
             }
-            spans.clear();
-            labeler.spans(&words, &gtags[a..b], &mut spans);
-            for sp in &spans {
+            for sp in spans {
                 // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title, and
                 // `President Macron` is Macron.
                 let mut first = sp.first;
-                while sp.last - first >= 2
-                    && (is_title(words[first]) || english::is_title(words[first]))
-                {
+                while sp.last - first >= 2 && {
+                    let word = tokens[a + first].text;
+                    is_title(word) || english::is_title(word)
+                } {
                     first += 1;
                 }
                 let mut e = w.entity(a + first, a + sp.last, sp.kind);
@@ -211,6 +231,47 @@ impl<L: Labeler> Pipeline<L> {
             }
         }
     }
+}
+
+/// The spans of each job's chunk (empty for chunks left to the rules): each labeller gets
+/// all of its chunks in one [`Labeler::spans_batch`] call.
+fn label_in_batches(
+    jobs: &[(usize, usize, Option<&dyn Labeler>)],
+    tokens: &[Token<'_>],
+    gtags: &[GazTag],
+) -> Vec<Vec<Span>> {
+    let mut found: Vec<Vec<Span>> = vec![Vec::new(); jobs.len()];
+    let mut done = vec![false; jobs.len()];
+    let mut batch = Vec::new();
+    for i in 0..jobs.len() {
+        let Some(labeler) = jobs[i].2 else { continue };
+        if done[i] {
+            continue;
+        }
+        let same: Vec<usize> = (i..jobs.len())
+            .filter(|&j| jobs[j].2.is_some_and(|m| std::ptr::addr_eq(m, labeler)))
+            .collect();
+        let words: Vec<Vec<&str>> = same
+            .iter()
+            .map(|&j| {
+                tokens[jobs[j].0..jobs[j].1]
+                    .iter()
+                    .map(|t| t.text)
+                    .collect()
+            })
+            .collect();
+        let chunks: Vec<Chunk<'_>> = same
+            .iter()
+            .zip(&words)
+            .map(|(&j, ws)| (ws.as_slice(), &gtags[jobs[j].0..jobs[j].1]))
+            .collect();
+        labeler.spans_batch(&chunks, &mut batch);
+        for (&j, spans) in same.iter().zip(batch.drain(..)) {
+            found[j] = spans;
+            done[j] = true;
+        }
+    }
+    found
 }
 
 /// What is left of a field's labelling budget.

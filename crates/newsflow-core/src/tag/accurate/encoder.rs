@@ -121,9 +121,23 @@ pub struct Encoder {
     head_b: Vec<f32>,
 }
 
+/// Score rows are padded to a multiple of this (one 512-bit register of f32).
+const SCORE_LANES: usize = 16;
+
+/// One sequence of a batch: its piece ids and the positions whose labels are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Seq<'a> {
+    /// Piece ids, `<s>` and `</s>` included.
+    pub ids: &'a [u32],
+    /// Positions in `ids` whose label scores are returned.
+    pub read: &'a [usize],
+}
+
 /// Reusable activation buffers of one thread.
 #[derive(Debug, Default)]
 pub struct Buffers {
+    /// Rows `[start, start + len)` of each sequence of the batch.
+    segs: Vec<(usize, usize)>,
     x: Vec<f32>,
     qkv: Vec<f32>,
     ctx: Vec<f32>,
@@ -274,8 +288,24 @@ impl Encoder {
     /// Label scores (log-probabilities) at positions `read` of the sequence `ids`:
     /// `out[i * labels + l]`. `ids` must fit [`Encoder::max_len`].
     pub fn forward(&self, ids: &[u32], read: &[usize], buf: &mut Buffers, out: &mut Vec<f32>) {
-        let (h, t) = (self.hidden, ids.len().min(self.max_pos));
-        self.embed(&ids[..t], buf);
+        self.forward_batch(&[Seq { ids, read }], buf, out);
+    }
+
+    /// [`Encoder::forward`] of several sequences at once, their label rows one after the
+    /// other in `out`. The linear layers run on the rows of all of them together (full
+    /// register tiles, each weight block fetched once a batch rather than once a sequence);
+    /// attention stays within each sequence. Every row's result is the same as alone: the
+    /// activations are quantized row by row.
+    pub fn forward_batch(&self, seqs: &[Seq<'_>], buf: &mut Buffers, out: &mut Vec<f32>) {
+        let h = self.hidden;
+        buf.segs.clear();
+        let mut t = 0;
+        for s in seqs {
+            let n = s.ids.len().min(self.max_pos);
+            buf.segs.push((t, n));
+            t += n;
+        }
+        self.embed(seqs, buf);
         for l in &self.layers {
             self.attention(l, t, buf);
             l.attn_out.apply(&buf.ctx, t, &mut buf.tmp, &mut buf.quant);
@@ -298,11 +328,15 @@ impl Encoder {
             );
         }
         buf.rows.clear();
-        for &r in read {
-            let r = r.min(t.saturating_sub(1));
-            buf.rows.extend_from_slice(&buf.x[r * h..(r + 1) * h]);
+        let mut reads = 0;
+        for (s, &(start, n)) in seqs.iter().zip(&buf.segs) {
+            for &r in s.read {
+                let r = start + r.min(n.saturating_sub(1));
+                buf.rows.extend_from_slice(&buf.x[r * h..(r + 1) * h]);
+            }
+            reads += s.read.len();
         }
-        linear(&buf.rows, read.len(), h, &self.head_w, &self.head_b, out);
+        linear(&buf.rows, reads, h, &self.head_w, &self.head_b, out);
         for row in out.chunks_exact_mut(self.labels) {
             let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
             let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
@@ -311,78 +345,99 @@ impl Encoder {
     }
 
     /// Token embeddings (int8 rows with a scale each) plus position and token-type
-    /// embeddings, layer-normed, into `buf.x`.
-    fn embed(&self, ids: &[u32], buf: &mut Buffers) {
+    /// embeddings, layer-normed, into `buf.x`: the rows of every sequence (as cut to
+    /// `buf.segs`), positions counted from each one's start.
+    fn embed(&self, seqs: &[Seq<'_>], buf: &mut Buffers) {
         let h = self.hidden;
         buf.x.clear();
-        for (p, &id) in ids.iter().enumerate() {
-            let id = (id as usize).min(self.vocab_size - 1);
-            let s = self.word_scale[id];
-            let row = &self.word_q[id * h..(id + 1) * h];
-            let pos = &self.pos[p * h..(p + 1) * h];
-            buf.x.extend(
-                row.iter()
-                    .zip(pos)
-                    .zip(&self.tok_type)
-                    .map(|((&q, &pe), &te)| f32::from(q) * s + pe + te),
-            );
+        for (s, &(_, n)) in seqs.iter().zip(&buf.segs) {
+            for (p, &id) in s.ids[..n].iter().enumerate() {
+                let id = (id as usize).min(self.vocab_size - 1);
+                let sc = self.word_scale[id];
+                let row = &self.word_q[id * h..(id + 1) * h];
+                let pos = &self.pos[p * h..(p + 1) * h];
+                buf.x.extend(
+                    row.iter()
+                        .zip(pos)
+                        .zip(&self.tok_type)
+                        .map(|((&q, &pe), &te)| f32::from(q) * sc + pe + te),
+                );
+            }
         }
         add_layer_norm(&mut buf.x, None, &self.eln_w, &self.eln_b, self.eps);
     }
 
-    /// Multi-head self-attention of layer `l` over the `t` rows of `buf.x`, into
-    /// `buf.ctx` (before the output projection).
+    /// Multi-head self-attention of layer `l` over the `t` rows of `buf.x`, each sequence
+    /// of `buf.segs` attending to itself only, into `buf.ctx` (before the output projection).
     fn attention(&self, l: &Layer, t: usize, buf: &mut Buffers) {
         let h = self.hidden;
         let hd = h / self.heads;
         let scale = 1.0 / (hd as f32).sqrt();
         l.qkv.apply(&buf.x, t, &mut buf.qkv, &mut buf.quant);
-        buf.ctx.clear();
+        // Every element of ctx is written below (beta = 0 reads nothing).
         buf.ctx.resize(t * h, 0.0);
-        buf.scores.resize(t * t, 0.0);
-        for head in 0..self.heads {
-            let q = &buf.qkv[head * hd..];
-            let k = &buf.qkv[h + head * hd..];
-            let v = &buf.qkv[2 * h + head * hd..];
-            // SAFETY: q/k/v rows are `3h` apart within `qkv` (t rows of 3h values), the
-            // score matrix is t×t and ctx holds t rows of h values; strides match.
-            unsafe {
-                matrixmultiply::sgemm(
-                    t,
-                    hd,
-                    t,
-                    scale,
-                    q.as_ptr(),
-                    (3 * h) as isize,
-                    1,
-                    k.as_ptr(),
-                    1,
-                    (3 * h) as isize,
-                    0.0,
-                    buf.scores.as_mut_ptr(),
-                    t as isize,
-                    1,
-                );
+        for &(start, n) in &buf.segs {
+            if n == 0 {
+                continue;
             }
-            softmax_rows(&mut buf.scores, t);
-            // SAFETY: as above; ctx columns [head*hd, head*hd + hd) of each row.
-            unsafe {
-                matrixmultiply::sgemm(
-                    t,
-                    t,
-                    hd,
-                    1.0,
-                    buf.scores.as_ptr(),
-                    t as isize,
-                    1,
-                    v.as_ptr(),
-                    (3 * h) as isize,
-                    1,
-                    0.0,
-                    buf.ctx.as_mut_ptr().add(head * hd),
-                    h as isize,
-                    1,
-                );
+            // Score rows padded to whole registers with −∞ (a weight of e^−87 after the
+            // softmax, and never read by the product with V): no scalar tail per row.
+            let np = n.div_ceil(SCORE_LANES) * SCORE_LANES;
+            buf.scores.clear();
+            buf.scores.resize(n * np, f32::NEG_INFINITY);
+            let qkv = &buf.qkv[start * 3 * h..(start + n) * 3 * h];
+            let ctx = &mut buf.ctx[start * h..(start + n) * h];
+            for head in 0..self.heads {
+                let q = &qkv[head * hd..];
+                let k = &qkv[h + head * hd..];
+                let v = &qkv[2 * h + head * hd..];
+                // SAFETY: q/k/v rows are `3h` apart within this sequence's `n` rows of
+                // `qkv`, the score matrix is n rows of `np ≥ n` and ctx holds its n rows
+                // of h values; strides match.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        n,
+                        hd,
+                        n,
+                        scale,
+                        q.as_ptr(),
+                        (3 * h) as isize,
+                        1,
+                        k.as_ptr(),
+                        1,
+                        (3 * h) as isize,
+                        0.0,
+                        buf.scores.as_mut_ptr(),
+                        np as isize,
+                        1,
+                    );
+                }
+                softmax_rows(&mut buf.scores, np);
+                // SAFETY: as above; ctx columns [head*hd, head*hd + hd) of each row.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        n,
+                        n,
+                        hd,
+                        1.0,
+                        buf.scores.as_ptr(),
+                        np as isize,
+                        1,
+                        v.as_ptr(),
+                        (3 * h) as isize,
+                        1,
+                        0.0,
+                        ctx.as_mut_ptr().add(head * hd),
+                        h as isize,
+                        1,
+                    );
+                }
+                // The next head's scores start from −∞ padding again.
+                if np > n {
+                    for row in buf.scores.chunks_exact_mut(np) {
+                        row[n..].iter_mut().for_each(|v| *v = f32::NEG_INFINITY);
+                    }
+                }
             }
         }
     }

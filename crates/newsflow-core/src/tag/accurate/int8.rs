@@ -100,7 +100,7 @@ impl PackedI8 {
         xq.clear();
         sx.clear();
         super::elementwise::quantize_rows(&x[..t * self.k], self.k, xq, sx);
-        y.clear();
+        // The kernel writes every element: no clearing of what an earlier call left.
         y.resize(t * self.n, 0.0);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a `PackedI8` exists only where the CPU has the kernel's features and its
@@ -118,6 +118,8 @@ mod kernel {
 
     /// Activation rows of one register tile.
     const ROWS: usize = 6;
+    // `columns` finishes the rows past the last full tile with one tile of 1 to 5 rows.
+    const _: () = assert!(ROWS == 6);
     /// Weight blocks (of 16 outputs) of one register tile: `ROWS × COLS` accumulators,
     /// `COLS` weight registers and one broadcast fit the 32 vector registers, and each
     /// step loads `ROWS + COLS` vectors for `ROWS × COLS` multiply-adds.
@@ -169,9 +171,15 @@ mod kernel {
                 tile::<ROWS, C>(w, nb, xq, sx, ti, y);
                 ti += ROWS;
             }
-            while ti < t {
-                tile::<1, C>(w, nb, xq, sx, ti, y);
-                ti += 1;
+            // The last rows in one tile of their own height: a one-row tile per row would
+            // keep only C chains of dependent `vpdpbusd` in flight.
+            match t - ti {
+                5 => tile::<5, C>(w, nb, xq, sx, ti, y),
+                4 => tile::<4, C>(w, nb, xq, sx, ti, y),
+                3 => tile::<3, C>(w, nb, xq, sx, ti, y),
+                2 => tile::<2, C>(w, nb, xq, sx, ti, y),
+                1 => tile::<1, C>(w, nb, xq, sx, ti, y),
+                _ => {}
             }
         }
     }
@@ -238,7 +246,14 @@ mod tests {
             eprintln!("skipped: no AVX-512 VNNI on this CPU");
             return;
         }
-        let (n, k, t) = (96, 40, 13);
+        // Every height of the last tile (1 to 5 rows past full tiles of 6) and none.
+        for t in [1, 2, 3, 4, 5, 6, 11, 13] {
+            check_against_reference(t);
+        }
+    }
+
+    fn check_against_reference(t: usize) {
+        let (n, k) = (96, 40);
         let values: Vec<i8> = (0..n * k)
             .map(|i| ((i * 37 % 255) as i32 - 127) as i8)
             .collect();

@@ -17,11 +17,12 @@ use super::gazetteer::GazTag;
 use super::gazetteer::Gazetteer;
 use super::labels::{path_spans, N_LABELS};
 use super::lexicon::Lexicon;
-use super::pipeline::{Labeler, Pipeline, Span};
+use super::pipeline::{Chunk, Labeler, Pipeline, Span};
 use super::{Kernel, TagError, Tier};
-use encoder::{Buffers, Encoder};
+use encoder::{Buffers, Encoder, Seq};
 use file::EncoderFile;
 use std::cell::RefCell;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 use tokenizer::Tokenizer;
@@ -36,6 +37,12 @@ pub const MAX_WORD_PIECES: usize = 16;
 /// Id of `<s>` and `</s>` in the pruned vocabulary (kept from the original's).
 const BOS: u32 = 0;
 const EOS: u32 = 2;
+
+/// Pieces of the windows the encoder runs together (the rows of its linear layers): a
+/// field's sentences are short (about 35 pieces each in news), and alone they leave the
+/// int8 kernel's register tiles part empty and fetch every weight block for a few rows.
+/// One window longer than this runs alone.
+pub const BATCH_PIECES: usize = 256;
 
 /// Encoder pieces a field may cost; the chunks of a longer field past it are labelled by
 /// the fast tier's model. A 5 KB Hebrew article is about 1,030 pieces (580 words), so the
@@ -70,12 +77,25 @@ pub struct Window {
     pub firsts: Vec<usize>,
 }
 
+/// Where one window of a labelling call lies: its chunk, its first word there, and its
+/// ids and first-piece positions in [`Work`]'s flat buffers.
+struct WindowRef {
+    chunk: usize,
+    word: usize,
+    ids: Range<usize>,
+    firsts: Range<usize>,
+}
+
 /// Reusable buffers of one thread's labelling calls.
 #[derive(Default)]
 struct Work {
     pieces: Vec<u32>,
     ids: Vec<u32>,
     firsts: Vec<usize>,
+    /// Every window of the call: ids, first pieces, and where each lies.
+    all_ids: Vec<u32>,
+    all_firsts: Vec<usize>,
+    windows: Vec<WindowRef>,
     per_word: Vec<(usize, usize)>,
     logp: Vec<f32>,
     labels: Vec<u8>,
@@ -134,38 +154,78 @@ impl EncoderLabeler {
     pub fn word_log_probs(&self, words: &[&str]) -> Vec<f32> {
         let mut w = Work::default();
         self.segment(words, &mut w);
-        self.label_window(&mut w, 0, words.len());
+        self.fill_window(&mut w, 0, words.len());
+        self.encoder
+            .forward(&w.ids, &w.firsts, &mut w.enc, &mut w.logp);
         w.logp
     }
 
-    /// The encoder windows `spans` runs for `words` (one labeller call), for benchmarks and
-    /// peer comparisons that must feed another runtime the very same input.
-    pub fn windows(&self, words: &[&str]) -> Vec<Window> {
+    /// The encoder windows a labelling call of `chunks` runs, grouped in the batches it
+    /// runs them in: for benchmarks and peer comparisons that must feed another runtime
+    /// the very same input.
+    pub fn batches(&self, chunks: &[&[&str]]) -> Vec<Vec<Window>> {
         let mut w = Work::default();
-        self.segment(words, &mut w);
+        self.collect_windows(chunks.iter().copied(), &mut w);
         let mut out = Vec::new();
         let mut a = 0;
-        while a < words.len() {
-            let b = window_end(&w.per_word, a);
-            self.fill_window(&mut w, a, b);
-            out.push(Window {
-                ids: w.ids.clone(),
-                firsts: w.firsts.clone(),
-            });
+        while a < w.windows.len() {
+            let b = batch_end(&w.windows, a);
+            out.push(
+                w.windows[a..b]
+                    .iter()
+                    .map(|r| Window {
+                        ids: w.all_ids[r.ids.clone()].to_vec(),
+                        firsts: w.all_firsts[r.firsts.clone()].to_vec(),
+                    })
+                    .collect(),
+            );
             a = b;
         }
         out
     }
 
-    /// The label log-probabilities at a window's first pieces, `N_LABELS` a word.
-    pub fn window_log_probs(&self, window: &Window) -> Vec<f32> {
+    /// The label log-probabilities at the first pieces of a batch's windows, `N_LABELS` a
+    /// word, the windows one after the other.
+    pub fn batch_log_probs(&self, batch: &[Window]) -> Vec<f32> {
         WORK.with(|cell| {
             let mut guard = cell.borrow_mut();
+            let seqs: Vec<Seq<'_>> = batch
+                .iter()
+                .map(|w| Seq {
+                    ids: &w.ids,
+                    read: &w.firsts,
+                })
+                .collect();
             let mut out = Vec::new();
-            self.encoder
-                .forward(&window.ids, &window.firsts, &mut guard.enc, &mut out);
+            self.encoder.forward_batch(&seqs, &mut guard.enc, &mut out);
             out
         })
+    }
+
+    /// Every window of `chunks` into `w.windows` (whole words, at most [`MAX_PIECES`]
+    /// pieces each), their ids and first pieces into `w.all_ids` and `w.all_firsts`.
+    fn collect_windows<'a>(&self, chunks: impl Iterator<Item = &'a [&'a str]>, w: &mut Work) {
+        w.windows.clear();
+        w.all_ids.clear();
+        w.all_firsts.clear();
+        for (chunk, words) in chunks.enumerate() {
+            self.segment(words, w);
+            let mut a = 0;
+            while a < words.len() {
+                let b = window_end(&w.per_word, a);
+                self.fill_window(w, a, b);
+                let (i0, f0) = (w.all_ids.len(), w.all_firsts.len());
+                w.all_ids.extend_from_slice(&w.ids);
+                w.all_firsts.extend_from_slice(&w.firsts);
+                w.windows.push(WindowRef {
+                    chunk,
+                    word: a,
+                    ids: i0..w.all_ids.len(),
+                    firsts: f0..w.all_firsts.len(),
+                });
+                a = b;
+            }
+        }
     }
 
     /// The pieces of `words` into `w.pieces`, with each word's range (at most
@@ -179,15 +239,6 @@ impl EncoderLabeler {
             w.pieces.truncate(s + MAX_WORD_PIECES);
             w.per_word.push((s, w.pieces.len()));
         }
-    }
-
-    /// Labels the words `[a, b)` (one encoder window) into `w.labels`, with the
-    /// log-probabilities in `w.logp`.
-    fn label_window(&self, w: &mut Work, a: usize, b: usize) {
-        self.fill_window(w, a, b);
-        self.encoder
-            .forward(&w.ids, &w.firsts, &mut w.enc, &mut w.logp);
-        viterbi_with(&w.logp, &self.trans, &mut w.scratch, &mut w.labels);
     }
 
     /// The window of words `[a, b)` into `w.ids` and `w.firsts`.
@@ -219,6 +270,22 @@ fn window_end(per_word: &[(usize, usize)], a: usize) -> usize {
     b
 }
 
+/// The end of the batch of windows that starts at `a`: at most [`BATCH_PIECES`] pieces in
+/// all, and at least one window.
+fn batch_end(windows: &[WindowRef], a: usize) -> usize {
+    let mut b = a;
+    let mut n = 0;
+    while b < windows.len() {
+        let k = windows[b].ids.len();
+        if b > a && n + k > BATCH_PIECES {
+            break;
+        }
+        n += k;
+        b += 1;
+    }
+    b
+}
+
 /// Spans of a decoded window; confidence is the least probable token's probability of
 /// its label.
 fn spans_of(labels: &[u8], logp: &[f32], offset: usize, out: &mut Vec<Span>) {
@@ -236,20 +303,39 @@ fn spans_of(labels: &[u8], logp: &[f32], offset: usize, out: &mut Vec<Span>) {
 }
 
 impl Labeler for EncoderLabeler {
-    fn spans(&self, words: &[&str], _gaz: &[GazTag], out: &mut Vec<Span>) {
-        if words.is_empty() {
-            return;
-        }
+    fn spans(&self, words: &[&str], gaz: &[GazTag], out: &mut Vec<Span>) {
+        let mut one = Vec::new();
+        self.spans_batch(&[(words, gaz)], &mut one);
+        out.extend(one.into_iter().flatten());
+    }
+
+    /// The windows of all chunks, run in batches of [`BATCH_PIECES`].
+    fn spans_batch(&self, chunks: &[Chunk<'_>], out: &mut Vec<Vec<Span>>) {
+        out.clear();
+        out.resize_with(chunks.len(), Vec::new);
         WORK.with(|cell| {
             let mut guard = cell.borrow_mut();
             let w = &mut *guard;
-            self.segment(words, w);
-            // Windows of whole words within MAX_PIECES.
+            self.collect_windows(chunks.iter().map(|c| c.0), w);
             let mut a = 0;
-            while a < words.len() {
-                let b = window_end(&w.per_word, a);
-                self.label_window(w, a, b);
-                spans_of(&w.labels, &w.logp, a, out);
+            while a < w.windows.len() {
+                let b = batch_end(&w.windows, a);
+                let seqs: Vec<Seq<'_>> = w.windows[a..b]
+                    .iter()
+                    .map(|r| Seq {
+                        ids: &w.all_ids[r.ids.clone()],
+                        read: &w.all_firsts[r.firsts.clone()],
+                    })
+                    .collect();
+                self.encoder.forward_batch(&seqs, &mut w.enc, &mut w.logp);
+                let mut row = 0;
+                for r in &w.windows[a..b] {
+                    let n = r.firsts.len();
+                    let logp = &w.logp[row * N_LABELS..(row + n) * N_LABELS];
+                    viterbi_with(logp, &self.trans, &mut w.scratch, &mut w.labels);
+                    spans_of(&w.labels, logp, r.word, &mut out[r.chunk]);
+                    row += n;
+                }
                 a = b;
             }
         });
