@@ -88,6 +88,13 @@ def export_onnx(m, path):
         y = node("MatMul", [x, name + ".wT"], name + ".mm")
         return node("Add", [y, name + ".b"], name + ".out")
 
+    def add_norm(x, y, name, w, b):
+        """LayerNorm(x + y), the residual step after attention and after the feed-forward."""
+        const(name + ".w", f32(w[0]))
+        const(name + ".b", f32(b[0]))
+        r = node("Add", [x, y], name + ".sum")
+        return node("LayerNormalization", [r, name + ".w", name + ".b"], name + ".out", axis=-1, epsilon=m["eps"])
+
     for i in range(NL):
         p = lambda s: t[f"layers.{i}.{s}"]  # noqa: E731
         n = f"l{i}"
@@ -105,19 +112,13 @@ def export_onnx(m, path):
         c = node("Transpose", [c], n + ".ct", perm=[0, 2, 1, 3])
         c = node("Reshape", [c, "hidden_shape"], n + ".cr")
         o = linear(c, n + ".ao", p("ao.weight"), p("ao.bias"))
-        r = node("Add", [x, o], n + ".r1")
-        x = node("LayerNormalization", [r, n + ".aln_w", n + ".aln_b"], n + ".x1", axis=-1, epsilon=m["eps"])
-        const(n + ".aln_w", f32(p("aln.weight")[0]))
-        const(n + ".aln_b", f32(p("aln.bias")[0]))
+        x = add_norm(x, o, n + ".aln", p("aln.weight"), p("aln.bias"))
         h = linear(x, n + ".fi", p("fi.weight"), p("fi.bias"))
         g = node("Erf", [node("Div", [h, "sqrt2"], n + ".gd")], n + ".ge")
         g = node("Mul", [h, node("Add", [g, "f_one"], n + ".ga")], n + ".gm")
         g = node("Mul", [g, "f_half"], n + ".gelu")
         o = linear(g, n + ".fo", p("fo.weight"), p("fo.bias"))
-        r = node("Add", [x, o], n + ".r2")
-        x = node("LayerNormalization", [r, n + ".oln_w", n + ".oln_b"], n + ".x2", axis=-1, epsilon=m["eps"])
-        const(n + ".oln_w", f32(p("oln.weight")[0]))
-        const(n + ".oln_b", f32(p("oln.bias")[0]))
+        x = add_norm(x, o, n + ".oln", p("oln.weight"), p("oln.bias"))
     logits = linear(x, "head", t["head.weight"], t["head.bias"])
     node("LogSoftmax", [logits], "logp", axis=-1)
 

@@ -257,27 +257,25 @@ impl EncoderLabeler {
 /// The end of the window that starts at word `a`: whole words, at most [`MAX_PIECES`]
 /// pieces (a first word longer than that is cut by [`MAX_WORD_PIECES`] already).
 fn window_end(per_word: &[(usize, usize)], a: usize) -> usize {
-    let mut b = a;
-    let mut n = 0;
-    while b < per_word.len() {
-        let k = per_word[b].1 - per_word[b].0;
-        if b > a && n + k > MAX_PIECES {
-            break;
-        }
-        n += k;
-        b += 1;
-    }
-    b
+    greedy_end(per_word.len(), a, MAX_PIECES, |b| {
+        per_word[b].1 - per_word[b].0
+    })
 }
 
 /// The end of the batch of windows that starts at `a`: at most [`BATCH_PIECES`] pieces in
 /// all, and at least one window.
 fn batch_end(windows: &[WindowRef], a: usize) -> usize {
+    greedy_end(windows.len(), a, BATCH_PIECES, |b| windows[b].ids.len())
+}
+
+/// The end of the run of items from `a` (of `len`) whose sizes sum to at most `cap`, and
+/// at least one item.
+fn greedy_end(len: usize, a: usize, cap: usize, size: impl Fn(usize) -> usize) -> usize {
     let mut b = a;
     let mut n = 0;
-    while b < windows.len() {
-        let k = windows[b].ids.len();
-        if b > a && n + k > BATCH_PIECES {
+    while b < len {
+        let k = size(b);
+        if b > a && n + k > cap {
             break;
         }
         n += k;
