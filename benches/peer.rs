@@ -15,7 +15,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use newsflow::core::segment::tokenize;
-use newsflow::core::tag::accurate::{EncoderLabeler, Window, DEFAULT_MODEL_PATH};
+use newsflow::core::tag::accurate::{EncoderLabeler, Int8Isa, Window, DEFAULT_MODEL_PATH};
 use newsflow::core::tag::gazetteer::GazTag;
 use newsflow::core::tag::{
     builtin_resources, Chunk, FastTagger, Kernel, Labeler, LinearLabeler, Pipeline, Span, Tagger,
@@ -173,6 +173,57 @@ unsafe fn vnni_loop(steps: usize) -> i32 {
     _mm512_reduce_add_epi32(sum)
 }
 
+/// The label each word's first piece scores highest, over all `batches`.
+fn batch_labels(encoder: &EncoderLabeler, batches: &[Vec<Window>]) -> Vec<usize> {
+    let labels = newsflow::core::tag::labels::N_LABELS;
+    batches
+        .iter()
+        .flat_map(|b| argmax_labels(&encoder.batch_log_probs(b), labels))
+        .collect()
+}
+
+/// The encoder on every other kernel this CPU has (int8 AVX2 where the main one is VNNI,
+/// f32), timed over the same batches in the same run, with the share of labels equal to
+/// the main kernel's `labels`.
+fn other_kernels(
+    bytes: &[u8],
+    main: &EncoderLabeler,
+    batches: &[Vec<Window>],
+    labels: &[usize],
+    tokens: usize,
+) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for choice in [Some(Int8Isa::Vnni), Some(Int8Isa::Avx2), None] {
+        if choice.is_some_and(|isa| !isa.supported()) {
+            continue;
+        }
+        let encoder = EncoderLabeler::with_kernel(bytes, choice).expect("model parses");
+        if encoder.kernel() == main.kernel() {
+            continue;
+        }
+        let got = batch_labels(&encoder, batches);
+        let equal = got.iter().zip(labels).filter(|(a, b)| a == b).count();
+        let secs = best_pass(10.0, || {
+            for b in batches {
+                black_box(encoder.batch_log_probs(b));
+            }
+        });
+        println!(
+            "  on the {} kernel: {:.0} tokens per CPU-second, labels {:.2}% equal",
+            encoder.kernel(),
+            tokens as f64 / secs,
+            100.0 * equal as f64 / labels.len().max(1) as f64
+        );
+        out.push(serde_json::json!({
+            "kernel": encoder.kernel().as_str(),
+            "encoder_cpu_s": secs,
+            "labels_equal": equal,
+            "labels": labels.len(),
+        }));
+    }
+    out
+}
+
 /// As [`best_pass`] for several functions whose passes take turns, the best of each.
 fn best_interleaved<const N: usize>(secs: f64, mut fs: [&mut dyn FnMut(); N]) -> [f64; N] {
     let start = Instant::now();
@@ -266,9 +317,25 @@ fn bench(c: &mut Criterion) {
                 black_box(fast.tag_article("", d, None));
             }
         });
+        println!("CPU: {}", cpu_model());
+        println!(
+            "Rust encoder ({}): {:.0} tokens per CPU-second ({:.0} one window at a time); accurate stage {:.0}; fast stage {:.0}",
+            encoder.kernel(),
+            tokens as f64 / encoder_s,
+            tokens as f64 / alone_s,
+            tokens as f64 / accurate_s,
+            tokens as f64 / fast_s
+        );
+        let others = other_kernels(
+            &bytes,
+            encoder,
+            &batches,
+            &batch_labels(encoder, &batches),
+            tokens,
+        );
         let report = serde_json::json!({
             "cpu": cpu_model(),
-            "kernel": format!("{:?}", encoder.kernel()),
+            "kernel": encoder.kernel().as_str(),
             "articles": docs.len(),
             "tokens": tokens,
             "windows": windows,
@@ -280,17 +347,9 @@ fn bench(c: &mut Criterion) {
             "accurate_stage_cpu_s": accurate_s,
             "fast_stage_cpu_s": fast_s,
             "measured_int8_peak_macs_per_s": measured_int8_peak(),
+            "other_kernels": others,
         });
         std::fs::write(out_dir.join("rust.json"), report.to_string()).expect("write rust.json");
-        println!("CPU: {}", cpu_model());
-        println!(
-            "Rust encoder ({:?}): {:.0} tokens per CPU-second ({:.0} one window at a time); accurate stage {:.0}; fast stage {:.0}",
-            encoder.kernel(),
-            tokens as f64 / encoder_s,
-            tokens as f64 / alone_s,
-            tokens as f64 / accurate_s,
-            tokens as f64 / fast_s
-        );
     }
     let mut g = c.benchmark_group("peer");
     g.throughput(Throughput::Elements(pieces as u64));

@@ -229,7 +229,7 @@ def gemm_share(path):
             continue
         share, sym = float(mt.group(1)), mt.group(2)
         total += share
-        if "int8::kernel" in sym:
+        if "int8::vnni::" in sym or "int8::avx2::" in sym:
             int8 += share
         elif "matrixmultiply" in sym or "sgemm" in sym:
             f32 += share
@@ -303,6 +303,9 @@ def main():
              "f32": "f32", "f32-fused": "f32, fused"}
     rows = [(f"Rust encoder, {rust['kernel']} kernel, batches of {rust['batch_pieces']} pieces",
              rust["encoder_cpu_s"], None)]
+    rows += [(f"Rust encoder, {o['kernel']} kernel, same batches", o["encoder_cpu_s"],
+              {"agree": o["labels_equal"], "words": o["labels"]})
+             for o in rust.get("other_kernels", [])]
     rows += [(f"ONNX Runtime {ort.__version__} {names[n.split('|')[0]]}, {n.split('|')[1]}", r["cpu_s"], r)
              for n, r in results.items()]
     print(f"{'encoder':84} {'tokens/CPU-s':>12} {'labels = Rust':>14}")

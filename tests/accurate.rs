@@ -4,7 +4,7 @@
 //! through the shared pipeline, and hostile text never breaks it.
 
 use newsflow::core::tag::accurate::file::EncoderFile;
-use newsflow::core::tag::accurate::EncoderLabeler;
+use newsflow::core::tag::accurate::{EncoderLabeler, Int8Isa};
 use newsflow::core::tag::labels::N_LABELS;
 use newsflow::core::tag::{AccurateTagger, EntityType, Labeler, Tagger, Tier};
 use std::path::Path;
@@ -112,7 +112,7 @@ fn argmax(v: &[f32]) -> usize {
 #[test]
 fn encoder_reproduces_the_reference_log_probabilities() {
     let bytes = std::fs::read(MODEL).unwrap();
-    let f32_labeler = EncoderLabeler::with_kernel(&bytes, false).unwrap();
+    let f32_labeler = EncoderLabeler::with_kernel(&bytes, None).unwrap();
     let rows = compare_with_reference(&f32_labeler);
     assert!(rows.len() >= 20);
     for (w, want, got) in &rows {
@@ -124,19 +124,31 @@ fn encoder_reproduces_the_reference_log_probabilities() {
             );
         }
     }
-    // The int8 kernel (where the CPU has it) reads the same labels.
-    let fast = EncoderLabeler::with_kernel(&bytes, true).unwrap();
-    eprintln!("kernel: {}", fast.kernel());
-    let rows = compare_with_reference(&fast);
-    for (w, want, got) in &rows {
-        assert_eq!(argmax(want), argmax(got), "{w}");
-        let best = argmax(want);
-        assert!(
-            (want[best] - got[best]).abs() < 0.1,
-            "{w}: {} vs {}",
-            want[best],
-            got[best]
-        );
+    // Each int8 kernel this CPU has reads the same labels, and the kernels give the same
+    // scores bit for bit (the same integer products).
+    let mut int8_scores = Vec::new();
+    for isa in [Int8Isa::Vnni, Int8Isa::Avx2] {
+        if !isa.supported() {
+            eprintln!("skipped {isa:?}: not on this CPU");
+            continue;
+        }
+        let fast = EncoderLabeler::with_kernel(&bytes, Some(isa)).unwrap();
+        eprintln!("kernel: {}", fast.kernel());
+        let rows = compare_with_reference(&fast);
+        for (w, want, got) in &rows {
+            assert_eq!(argmax(want), argmax(got), "{w}");
+            let best = argmax(want);
+            assert!(
+                (want[best] - got[best]).abs() < 0.1,
+                "{w}: {} vs {}",
+                want[best],
+                got[best]
+            );
+        }
+        int8_scores.push(rows.into_iter().map(|(_, _, got)| got).collect::<Vec<_>>());
+    }
+    if let [vnni, avx2] = int8_scores.as_slice() {
+        assert_eq!(vnni, avx2, "the VNNI and AVX2 kernels disagree");
     }
 }
 
@@ -185,7 +197,10 @@ fn batched_windows_label_exactly_as_alone() {
         .zip(&gaz)
         .map(|(w, g)| (w.as_slice(), g.as_slice()))
         .collect();
-    for int8 in [false, true] {
+    for int8 in [None, Some(Int8Isa::Vnni), Some(Int8Isa::Avx2)] {
+        if int8.is_some_and(|isa| !isa.supported()) {
+            continue;
+        }
         let labeler = EncoderLabeler::with_kernel(&bytes, int8).unwrap();
         let slices: Vec<&[&str]> = words.iter().map(Vec::as_slice).collect();
         assert!(labeler.batches(&slices).len() > 1, "several batches");
@@ -195,7 +210,7 @@ fn batched_windows_label_exactly_as_alone() {
         for (i, &(w, g)) in batch.iter().enumerate() {
             let mut alone = Vec::new();
             labeler.spans(w, g, &mut alone);
-            assert_eq!(together[i], alone, "chunk {i}, int8 {int8}");
+            assert_eq!(together[i], alone, "chunk {i}, int8 {int8:?}");
         }
         assert!(together.iter().any(|s| !s.is_empty()));
     }

@@ -82,15 +82,16 @@ pub(crate) fn spawn_signal_handler(token: CancellationToken) {
 }
 
 /// Logs the loaded tagger tier and how it computes; warns when the accurate tier has no
-/// int8 kernel on this CPU (it then runs at about a fifth of its speed).
+/// AVX-512 VNNI kernel on this CPU (it then runs at a fraction of its speed).
 pub(crate) fn log_tagger(tagger: &dyn newsflow::core::tag::Tagger) {
+    use newsflow::core::tag::Kernel;
     let (tier, kernel) = (tagger.tier(), tagger.kernel());
-    if kernel == newsflow::core::tag::Kernel::F32 {
+    if matches!(kernel, Kernel::F32 | Kernel::Int8Avx2) {
         tracing::warn!(
             %tier,
             %kernel,
-            "this CPU lacks AVX-512 VNNI: the accurate tier runs f32 products, about a fifth \
-             of its speed; size the workers for it or set [tagger] mode = \"fast\""
+            "the accurate tier runs without AVX-512 VNNI (this CPU or NEWSFLOW_ENCODER_KERNEL): \
+             a fraction of its speed; size the workers for it or set [tagger] mode = \"fast\""
         );
     } else {
         tracing::info!(%tier, %kernel, "entity tagger loaded");

@@ -33,6 +33,9 @@ pub enum TagError {
         /// What is wrong.
         message: String,
     },
+    /// The encoder kernel asked for (`NEWSFLOW_ENCODER_KERNEL`) is not one there is.
+    #[error("{0}")]
+    Kernel(String),
     /// The accurate tier was asked for without a model.
     #[error("the accurate tier needs its model file, and none was given")]
     NoModel,

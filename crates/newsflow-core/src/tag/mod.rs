@@ -101,10 +101,13 @@ impl std::str::FromStr for Tier {
 pub enum Kernel {
     /// The fast tier's integer linear model.
     Linear,
-    /// The accurate tier's int8 products (AVX-512 VNNI).
+    /// The accurate tier's int8 products with AVX-512 VNNI.
     Int8Vnni,
-    /// The accurate tier's f32 products: CPUs without AVX-512 VNNI, or
-    /// `NEWSFLOW_ENCODER_KERNEL=f32`; about a fifth of the int8 speed.
+    /// The accurate tier's int8 products with AVX2 (CPUs without VNNI, or
+    /// `NEWSFLOW_ENCODER_KERNEL=avx2`): the same outputs at a fraction of VNNI's speed.
+    Int8Avx2,
+    /// The accurate tier's f32 products: CPUs without AVX2, or
+    /// `NEWSFLOW_ENCODER_KERNEL=f32`.
     F32,
 }
 
@@ -114,6 +117,7 @@ impl Kernel {
         match self {
             Kernel::Linear => "linear",
             Kernel::Int8Vnni => "int8-vnni",
+            Kernel::Int8Avx2 => "int8-avx2",
             Kernel::F32 => "f32",
         }
     }

@@ -135,9 +135,13 @@ fn quantize_rows_impl(x: &[f32], k: usize, xq: &mut Vec<u8>, sx: &mut Vec<f32>) 
     }
 }
 
-/// Which compiled copy runs on this CPU.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Isa {
+/// Which compiled copy of the steps runs. Holding one proves the CPU has its instructions:
+/// the only constructors are [`Simd::best`] and [`Simd::at_most_avx2`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Simd(Level);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
     Baseline,
     #[cfg(target_arch = "x86_64")]
     Avx2,
@@ -145,31 +149,49 @@ enum Isa {
     Avx512,
 }
 
-fn isa() -> Isa {
-    use std::sync::OnceLock;
-    static ISA: OnceLock<Isa> = OnceLock::new();
-    *ISA.get_or_init(|| {
+impl Simd {
+    /// The widest copy this CPU runs.
+    pub(super) fn best() -> Simd {
+        use std::sync::OnceLock;
+        static BEST: OnceLock<Level> = OnceLock::new();
+        Simd(*BEST.get_or_init(|| {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("fma")
+                {
+                    return Level::Avx512;
+                }
+                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    return Level::Avx2;
+                }
+            }
+            Level::Baseline
+        }))
+    }
+
+    /// This copy, or the AVX2 one where this is wider: an encoder on the AVX2 int8 kernel
+    /// runs AVX2 throughout, as it would on a CPU without AVX-512.
+    pub(super) fn at_most_avx2(self) -> Simd {
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512bw")
-                && is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return Isa::Avx2;
-            }
+            Simd(self.0.min(Level::Avx2))
         }
-        Isa::Baseline
-    })
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self
+        }
+    }
 }
 
 /// Defines a public step that dispatches to copies of `$impl` compiled for each ISA.
 macro_rules! dispatch {
     ($(#[$doc:meta])* $name:ident, $impl:ident, ($($arg:ident: $ty:ty),*)) => {
         $(#[$doc])*
-        pub(super) fn $name($($arg: $ty),*) {
+        pub(super) fn $name(simd: Simd, $($arg: $ty),*) {
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = simd;
             #[cfg(target_arch = "x86_64")]
             {
                 /// # Safety
@@ -184,12 +206,13 @@ macro_rules! dispatch {
                 unsafe fn avx512($($arg: $ty),*) {
                     $impl($($arg),*)
                 }
-                match isa() {
-                    // SAFETY: the CPU has the features (checked by `isa`).
-                    Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                match simd.0 {
+                    // SAFETY: the CPU has the features (a `Simd` is made only by
+                    // `Simd::best`, which checks them, or by lowering one).
+                    Level::Avx512 => return unsafe { avx512($($arg),*) },
                     // SAFETY: as above.
-                    Isa::Avx2 => return unsafe { avx2($($arg),*) },
-                    Isa::Baseline => {}
+                    Level::Avx2 => return unsafe { avx2($($arg),*) },
+                    Level::Baseline => {}
                 }
             }
             $impl($($arg),*)
@@ -237,11 +260,32 @@ mod tests {
     }
 
     #[test]
+    fn every_compiled_copy_computes_the_same_bits() {
+        let (wide, avx2) = (Simd::best(), Simd::best().at_most_avx2());
+        let x: Vec<f32> = (0..3 * 40)
+            .map(|i| ((i * 17 % 23) as f32 - 11.0) * 0.37)
+            .collect();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        let run = |simd: Simd| {
+            let mut soft = x.clone();
+            softmax_rows(simd, &mut soft, 40);
+            let mut g = x.clone();
+            gelu_in_place(simd, &mut g);
+            let mut ln = x.clone();
+            add_layer_norm(simd, &mut ln, Some(&g), &x[..40], &x[40..80], 1e-12);
+            let (mut q, mut s) = (Vec::new(), Vec::new());
+            quantize_rows(simd, &x, 40, &mut q, &mut s);
+            (bits(&soft), bits(&g), bits(&ln), q, bits(&s))
+        };
+        assert!(run(wide) == run(avx2));
+    }
+
+    #[test]
     fn softmax_rows_sum_to_one_and_keep_the_order() {
         let t = 37;
         let mut s: Vec<f32> = (0..2 * t).map(|i| ((i * 7 % 13) as f32) - 6.0).collect();
         let orig = s.clone();
-        softmax_rows(&mut s, t);
+        softmax_rows(Simd::best(), &mut s, t);
         for (row, o) in s.chunks(t).zip(orig.chunks(t)) {
             let sum: f32 = row.iter().sum();
             assert!((sum - 1.0).abs() < 1e-5);
@@ -259,7 +303,7 @@ mod tests {
         let mut x: Vec<f32> = (0..3 * h).map(|i| (i % 11) as f32 * 0.5).collect();
         let y: Vec<f32> = (0..3 * h).map(|i| (i % 5) as f32).collect();
         let (w, b) = (vec![1.0; h], vec![0.0; h]);
-        add_layer_norm(&mut x, Some(&y), &w, &b, 1e-12);
+        add_layer_norm(Simd::best(), &mut x, Some(&y), &w, &b, 1e-12);
         for row in x.chunks(h) {
             let mean: f32 = row.iter().sum::<f32>() / h as f32;
             let var: f32 = row.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / h as f32;
@@ -275,7 +319,7 @@ mod tests {
         let k = 21;
         let x: Vec<f32> = (0..2 * k).map(|i| (i as f32 - 10.0) * 0.3).collect();
         let (mut q, mut s) = (Vec::new(), Vec::new());
-        quantize_rows(&x, k, &mut q, &mut s);
+        quantize_rows(Simd::best(), &x, k, &mut q, &mut s);
         assert_eq!((q.len(), s.len()), (2 * k, 2));
         for (r, row) in x.chunks(k).enumerate() {
             let m = row.iter().fold(0f32, |a, v| a.max(v.abs()));
@@ -288,7 +332,7 @@ mod tests {
         }
         // An all-zero row quantizes to 128 with scale 1.
         let (mut q, mut s) = (Vec::new(), Vec::new());
-        quantize_rows(&[0.0; 8], 8, &mut q, &mut s);
+        quantize_rows(Simd::best(), &[0.0; 8], 8, &mut q, &mut s);
         assert_eq!((q, s), (vec![128u8; 8], vec![1.0]));
     }
 }

@@ -6,12 +6,12 @@
 //! Weights are stored as int8 rows with a scale in the file and expanded to f32 at load
 //! (the word embeddings stay int8 and are expanded per looked-up row).
 
-use super::elementwise::{add_layer_norm, gelu_in_place, softmax_rows};
+use super::elementwise::{add_layer_norm, gelu_in_place, softmax_rows, Simd};
 use super::file::{EncoderFile, Stored};
-use super::int8::{self, PackedI8};
+use super::int8::{Int8Isa, PackedI8, Scratch};
 use crate::tag::TagError;
 
-/// A linear layer: f32 weights for `matrixmultiply`, or packed int8 for the VNNI kernel.
+/// A linear layer: f32 weights for `matrixmultiply`, or packed int8 for an int8 kernel.
 #[derive(Debug, Clone)]
 enum Linear {
     F32 {
@@ -31,7 +31,7 @@ impl Linear {
         biases: &[String],
         rows: usize,
         nin: usize,
-        use_int8: bool,
+        int8: Option<Int8Isa>,
     ) -> Result<Linear, TagError> {
         let mut b = Vec::new();
         for name in biases {
@@ -49,8 +49,8 @@ impl Linear {
                 Stored::F32(_) => all_i8 = false,
             }
         }
-        if use_int8 && all_i8 {
-            if let Some(p) = PackedI8::new(&q, &sc, &b, rows * weights.len(), nin) {
+        if let (Some(isa), true) = (int8, all_i8) {
+            if let Some(p) = PackedI8::new(isa, &q, &sc, &b, rows * weights.len(), nin) {
                 return Ok(Linear::I8(p));
             }
         }
@@ -61,10 +61,10 @@ impl Linear {
         Ok(Linear::F32 { w, b, nin })
     }
 
-    fn apply(&self, x: &[f32], t: usize, y: &mut Vec<f32>, buf: &mut Quant) {
+    fn apply(&self, x: &[f32], t: usize, y: &mut Vec<f32>, scratch: &mut Scratch) {
         match self {
             Linear::F32 { w, b, nin } => linear(x, t, *nin, w, b, y),
-            Linear::I8(p) => p.apply(x, t, y, &mut buf.xq, &mut buf.sx),
+            Linear::I8(p) => p.apply(x, t, y, scratch),
         }
     }
 
@@ -74,13 +74,6 @@ impl Linear {
             Linear::I8(p) => p.memory_bytes(),
         }
     }
-}
-
-/// Scratch of the int8 kernel.
-#[derive(Debug, Default)]
-struct Quant {
-    xq: Vec<u8>,
-    sx: Vec<f32>,
 }
 
 /// One transformer layer's weights (matrices `[out, in]`, row-major).
@@ -104,6 +97,9 @@ struct Layer {
 /// The loaded encoder and head.
 #[derive(Debug, Clone)]
 pub struct Encoder {
+    /// The compiled copy of the element-wise steps: AVX2 with the AVX2 kernel, else the
+    /// widest.
+    simd: Simd,
     hidden: usize,
     heads: usize,
     max_pos: usize,
@@ -145,7 +141,7 @@ pub struct Buffers {
     mid: Vec<f32>,
     scores: Vec<f32>,
     rows: Vec<f32>,
-    quant: Quant,
+    quant: Scratch,
 }
 
 /// `y[t, nout] = x[t, nin] · w[nout, nin]ᵀ + b`.
@@ -186,8 +182,8 @@ fn linear(x: &[f32], t: usize, nin: usize, w: &[f32], b: &[f32], y: &mut Vec<f32
 
 impl Encoder {
     /// Builds the encoder from a parsed file, checking every tensor's shape; the linear
-    /// layers use the int8 kernel when `allow_int8` and the CPU has it.
-    pub fn new(f: &EncoderFile, allow_int8: bool) -> Result<Encoder, TagError> {
+    /// layers use the `int8` kernel where the CPU has it (f32 products otherwise).
+    pub fn new(f: &EncoderFile, int8: Option<Int8Isa>) -> Result<Encoder, TagError> {
         let d = f.dims;
         let (h, ff) = (d.hidden, d.ff);
         let word = f
@@ -223,14 +219,14 @@ impl Encoder {
         let get = |name: &str, rows: usize, cols: usize| -> Result<Vec<f32>, TagError> {
             Ok(f.tensor(name, rows, cols)?.to_f32())
         };
-        let use_int8 = allow_int8 && int8::available();
+        let int8 = int8.filter(|isa| isa.supported());
         let mut layers = Vec::with_capacity(d.layers);
         for i in 0..d.layers {
             let p = |s: &str| format!("layers.{i}.{s}");
             let lin = |parts: &[&str], rows: usize, nin: usize| {
                 let w: Vec<String> = parts.iter().map(|s| p(&format!("{s}.weight"))).collect();
                 let b: Vec<String> = parts.iter().map(|s| p(&format!("{s}.bias"))).collect();
-                Linear::load(f, &w, &b, rows, nin, use_int8)
+                Linear::load(f, &w, &b, rows, nin, int8)
             };
             layers.push(Layer {
                 qkv: lin(&["q", "k", "v"], h, h)?,
@@ -243,7 +239,12 @@ impl Encoder {
                 ffn_norm_b: get(&p("oln.bias"), 1, h)?,
             });
         }
+        let simd = match int8 {
+            Some(Int8Isa::Avx2) => Simd::best().at_most_avx2(),
+            _ => Simd::best(),
+        };
         Ok(Encoder {
+            simd,
             hidden: h,
             heads: d.heads,
             max_pos: d.max_pos,
@@ -262,11 +263,12 @@ impl Encoder {
         })
     }
 
-    /// Whether the linear layers run the int8 kernel.
-    pub fn uses_int8(&self) -> bool {
-        self.layers
-            .first()
-            .is_some_and(|l| matches!(l.qkv, Linear::I8(_)))
+    /// The int8 kernel the linear layers run (`None`: f32 products).
+    pub fn int8_kernel(&self) -> Option<Int8Isa> {
+        match self.layers.first().map(|l| &l.qkv) {
+            Some(Linear::I8(p)) => Some(p.isa()),
+            _ => None,
+        }
     }
 
     /// Bytes held in memory by the weights.
@@ -310,6 +312,7 @@ impl Encoder {
             self.attention(l, t, buf);
             l.attn_out.apply(&buf.ctx, t, &mut buf.tmp, &mut buf.quant);
             add_layer_norm(
+                self.simd,
                 &mut buf.x,
                 Some(&buf.tmp),
                 &l.attn_norm_w,
@@ -317,9 +320,10 @@ impl Encoder {
                 self.eps,
             );
             l.ffn_in.apply(&buf.x, t, &mut buf.mid, &mut buf.quant);
-            gelu_in_place(&mut buf.mid);
+            gelu_in_place(self.simd, &mut buf.mid);
             l.ffn_out.apply(&buf.mid, t, &mut buf.tmp, &mut buf.quant);
             add_layer_norm(
+                self.simd,
                 &mut buf.x,
                 Some(&buf.tmp),
                 &l.ffn_norm_w,
@@ -364,7 +368,14 @@ impl Encoder {
                 );
             }
         }
-        add_layer_norm(&mut buf.x, None, &self.eln_w, &self.eln_b, self.eps);
+        add_layer_norm(
+            self.simd,
+            &mut buf.x,
+            None,
+            &self.eln_w,
+            &self.eln_b,
+            self.eps,
+        );
     }
 
     /// Multi-head self-attention of layer `l` over the `t` rows of `buf.x`, each sequence
@@ -412,7 +423,7 @@ impl Encoder {
                         1,
                     );
                 }
-                softmax_rows(&mut buf.scores, np);
+                softmax_rows(self.simd, &mut buf.scores, np);
                 // SAFETY: as above; ctx columns [head*hd, head*hd + hd) of each row.
                 unsafe {
                     matrixmultiply::sgemm(

@@ -11,6 +11,8 @@ pub mod file;
 pub(crate) mod int8;
 pub(crate) mod tokenizer;
 
+pub use int8::{Int8Isa, KERNEL_ENV};
+
 use super::decoder::{viterbi_with, Scratch, Transitions};
 use super::fast::linear::Model;
 use super::gazetteer::GazTag;
@@ -108,14 +110,16 @@ thread_local! {
 }
 
 impl EncoderLabeler {
-    /// Parses a model file's bytes (the int8 kernel where the CPU has it).
+    /// Parses a model file's bytes, with the kernel `NEWSFLOW_ENCODER_KERNEL` names or, by
+    /// default, the fastest int8 kernel this CPU has ([`Int8Isa::from_env`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<EncoderLabeler, TagError> {
-        Self::with_kernel(bytes, true)
+        Self::with_kernel(bytes, Int8Isa::from_env()?)
     }
 
-    /// Parses a model file's bytes; `allow_int8 = false` keeps every product in f32 (the
-    /// reference the training code computes).
-    pub fn with_kernel(bytes: &[u8], allow_int8: bool) -> Result<EncoderLabeler, TagError> {
+    /// Parses a model file's bytes; the linear layers run the `int8` kernel where the CPU
+    /// has it, and `None` keeps every product in f32 (the reference the training code
+    /// computes).
+    pub fn with_kernel(bytes: &[u8], int8: Option<Int8Isa>) -> Result<EncoderLabeler, TagError> {
         let f = EncoderFile::parse(bytes)?;
         if f.dims.labels != N_LABELS {
             return Err(TagError::Model(format!(
@@ -132,7 +136,7 @@ impl EncoderLabeler {
         }
         Ok(EncoderLabeler {
             tokenizer: Tokenizer::new(&f.vocab),
-            encoder: Encoder::new(&f, allow_int8)?,
+            encoder: Encoder::new(&f, int8)?,
             trans: Transitions::new(&[0.0; N_LABELS * N_LABELS]),
             english: f.languages & file::LANG_ENGLISH != 0,
             file_bytes: bytes.len(),
@@ -358,10 +362,10 @@ impl Labeler for EncoderLabeler {
 
     /// The kernel of the linear layers.
     fn kernel(&self) -> Kernel {
-        if self.encoder.uses_int8() {
-            Kernel::Int8Vnni
-        } else {
-            Kernel::F32
+        match self.encoder.int8_kernel() {
+            Some(Int8Isa::Vnni) => Kernel::Int8Vnni,
+            Some(Int8Isa::Avx2) => Kernel::Int8Avx2,
+            None => Kernel::F32,
         }
     }
 
