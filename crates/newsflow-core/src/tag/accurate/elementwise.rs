@@ -32,7 +32,15 @@ pub(super) fn fast_exp(x: f32) -> f32 {
     let y = (t - r) * std::f32::consts::LN_2;
     let p = horner(
         y,
-        &[1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0],
+        &[
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            0.5,
+            1.0,
+            1.0,
+        ],
     );
     let ri = (v.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     p * f32::from_bits((ri.wrapping_add(127) << 23) as u32)
@@ -54,7 +62,13 @@ pub(super) fn gelu(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.327_591_1 * z);
     let poly = t * horner(
         t,
-        &[1.061_405_4, -1.453_152_1, 1.421_413_7, -0.284_496_74, 0.254_829_6],
+        &[
+            1.061_405_4,
+            -1.453_152_1,
+            1.421_413_7,
+            -0.284_496_74,
+            0.254_829_6,
+        ],
     );
     let erf_abs = 1.0 - poly * fast_exp(-z * z);
     let erf = erf_abs.copysign(x);
