@@ -17,7 +17,9 @@ cargo bench --bench peer -- peer/encoder_windows
 rm -f target/peer/perf.txt
 if command -v perf >/dev/null 2>&1; then
   bin=$(ls -t target/release/deps/peer-* | grep -v '\.d$' | head -1)
-  if perf record -q -o target/peer/perf.data -- "$bin" --profile-time 10 peer/encoder_windows \
+  # -D: start sampling after the set-up (model files read, weights packed, the fast tier
+  # built), so the shares are the encoder's own.
+  if perf record -q -D 6000 -o target/peer/perf.data -- "$bin" --bench --profile-time 16 peer/encoder_windows \
     >/dev/null 2>&1; then
     perf report -q -i target/peer/perf.data --stdio --no-children --sort sym \
       >target/peer/perf.txt 2>/dev/null || rm -f target/peer/perf.txt
