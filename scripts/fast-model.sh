@@ -6,8 +6,10 @@
 #      fixed hash, so a rebuild gives the same table byte for byte);
 #   1. silver data: the accurate tier tags a sample of ../shared/data/hebrew_text
 #      (capped per source so the laws do not drown the rest): ~2.5 minutes on 2 cores
-#      with AVX-512 VNNI, 625,000 tokens;
-#   2. train-ner on NEMO + BMC (x3) + IAHLT Knesset train + the silver + the English gold
+#      with AVX-512 VNNI, 625,000 tokens; and English silver: the English chunks of
+#      WordNet 3.0's glosses (scripts/wordnet-text.py; needs `apt-get install
+#      wordnet-base`): ~1.5 minutes, 409,000 tokens;
+#   2. train-ner on NEMO + BMC (x3) + IAHLT Knesset train + both silvers + the English gold
 #      (UNER EWT dev and GUM's names, written by scripts/english-gold.py), with those word
 #      classes plus the English classes of models/word_clusters_en.tsv
 #      (scripts/word-clusters.py --lang en) and the name lists of ../shared/data/gazetteers
@@ -26,6 +28,7 @@ if [ ! -f "$CLUSTERS" ]; then
     --combine models/word_clusters.tsv --out "$CLUSTERS"
 fi
 python3 scripts/english-gold.py --data "$DATA" --out target/english
+python3 scripts/wordnet-text.py --out target/english/wordnet.txt
 # The English classes join the Hebrew table (their ids lie past its ids; a word already
 # in the Hebrew table keeps its Hebrew classes).
 awk -F'\t' '!/^#/ && !seen[$1]++' "$CLUSTERS" models/word_clusters_en.tsv > target/clusters_he_en.tsv
@@ -36,6 +39,8 @@ target/release/newsflow silver \
   --input "$H/architecture.txt:2000" --input "$H/il_laws.txt:3000" \
   --input "$H/knesset0405.txt" \
   --output target/silver/silver.bmes
+target/release/newsflow silver --english --input target/english/wordnet.txt \
+  --output target/silver/silver_en.bmes
 target/release/newsflow train-ner --data "$DATA" --iahlt --english target/english \
-  --silver target/silver/silver.bmes --clusters target/clusters_he_en.tsv \
+  --silver target/silver/silver.bmes --silver target/silver/silver_en.bmes --clusters target/clusters_he_en.tsv \
   --name-lists "$DATA/gazetteers" --out "${OUT:-models/ner.bin}" "$@"

@@ -291,3 +291,31 @@ fn model_files_say_which_languages_they_read() {
     assert_eq!(old.languages, LANG_HEBREW);
     assert_eq!(old.vocab.pieces, f.vocab.pieces);
 }
+
+/// `newsflow silver` labels one language's chunks: Hebrew silver skips English lines and
+/// English silver (`--english`) skips Hebrew ones, and the names it writes are the model's.
+#[test]
+fn silver_takes_the_chunks_of_its_language() {
+    use newsflow::training::silver::{tag_lines, Language};
+    let bytes = std::fs::read(MODEL).unwrap();
+    let labeler = EncoderLabeler::from_bytes(&bytes).unwrap();
+    let lines = [
+        "Angela Merkel met Emmanuel Macron in Berlin on Tuesday to discuss the budget.",
+        "ראש הממשלה נפגש אתמול בירושלים עם שר החוץ של צרפת.",
+    ];
+    let (english, st) = tag_lines(&labeler, &lines, 0.0, 1, Language::English);
+    assert_eq!(english.len(), 1, "{english:?}");
+    assert_eq!(st.skipped, 1);
+    let s = &english[0];
+    assert_eq!(s.tokens[0], "Angela");
+    let tag_of = |w: &str| &s.tags[s.tokens.iter().position(|t| t == w).unwrap()];
+    assert_eq!(tag_of("Angela"), "B-PER");
+    assert_eq!(tag_of("Macron"), "E-PER");
+    assert!(tag_of("Berlin").ends_with("GPE"), "{s:?}");
+    assert_eq!(tag_of("budget"), "O");
+    let (hebrew, st) = tag_lines(&labeler, &lines, 0.0, 1, Language::Hebrew);
+    assert_eq!(hebrew.len(), 1, "{hebrew:?}");
+    assert_eq!(st.skipped, 1);
+    assert!(hebrew[0].tokens.iter().any(|t| t == "בירושלים"));
+    assert!(hebrew[0].tags.iter().any(|t| t.ends_with("GPE")), "{hebrew:?}");
+}

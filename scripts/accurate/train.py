@@ -445,12 +445,16 @@ def main():
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--held-back", type=float, default=0.1)
     ap.add_argument("--bmc-repeat", type=int, default=1)
+    ap.add_argument("--english-repeat", type=int, default=1,
+                    help="with --english: each English training sentence this many times an epoch")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
     ap.add_argument("--init", help="continue from this exported model (its vocabulary and weights)")
     ap.add_argument("--english", help="directory of scripts/english-gold.py's files: train on English too")
     ap.add_argument("--warmup", type=float, default=0.06)
+    ap.add_argument("--average", help="eval: average these checkpoints (comma-separated .pt files "
+                    "training wrote, e.g. target/accurate/epoch2.pt,target/accurate/epoch3.pt) instead of best.pt")
     ap.add_argument("--interpolate", type=float, default=0.0,
                     help="eval: move the trained weights this fraction back towards --init's")
     ap.add_argument("--held-back-only", action="store_true", help="eval: score the held-back slices only")
@@ -495,7 +499,7 @@ def main():
         sents = read_bmes(path)
         tr, hb = split_held_back(sents, args.held_back, args.seed)
         held[scheme] = hb
-        reps = args.bmc_repeat if scheme == "bmc" else 1
+        reps = {"bmc": args.bmc_repeat, "uner": args.english_repeat, "gum": args.english_repeat}.get(scheme, 1)
         ex = examples(tok, tr, scheme)
         train.extend(ex * reps)
         for s in tr:
@@ -552,6 +556,7 @@ def main():
                 log(f"epoch {epoch + 1} held-back {scheme}: {sc.row()}")
             mean = sum(f1s) / len(f1s)
             log(f"epoch {epoch + 1}: held-back mean F1 {100 * mean:.2f} ({time.time() - te:.0f}s)")
+            torch.save(model.state_dict(), os.path.join(args.work, f"epoch{epoch + 1}.pt"))
             if mean > best:
                 best = mean
                 torch.save(model.state_dict(), ckpt)
@@ -559,7 +564,15 @@ def main():
             if args.max_steps and step >= args.max_steps:
                 break
         log(f"training done in {(time.time() - t0) / 60:.1f} min")
-    model.load_state_dict(torch.load(ckpt))
+    if args.average:
+        # Checkpoint averaging: the mean of several epochs' weights.
+        states = [torch.load(p) for p in args.average.split(",")]
+        model.load_state_dict({k: sum(st[k] for st in states) / len(states) for k in states[0]})
+        log(f"averaged {len(states)} checkpoints: {args.average}")
+    elif args.step == "all" or os.path.exists(ckpt) or init is None:
+        model.load_state_dict(torch.load(ckpt))
+    else:
+        log(f"no {ckpt}: evaluating {args.init} as it is")
     if args.interpolate > 0:
         # Weight-space interpolation with the model training started from (--init; its
         # missing English vocabulary rows are e5's own): keeps more of what it knew.

@@ -26,6 +26,10 @@ pub(crate) struct Args {
     /// Tagging threads (default: the cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Label the English chunks (and skip the others) instead of the Hebrew ones: English
+    /// silver, where only persons, organisations, places and events are taught.
+    #[arg(long)]
+    english: bool,
 }
 
 /// `input` holds `FILE` or `FILE:N` (N lines spread over the file).
@@ -36,7 +40,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         min_confidence,
         model,
         threads,
+        english,
     } = args;
+    let language = if english {
+        silver::Language::English
+    } else {
+        silver::Language::Hebrew
+    };
     let threads = threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -68,17 +78,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{path}: {} of {} lines", picked.len(), all.len());
         lines.extend(picked);
     }
-    let (sentences, st) = silver::tag_lines(&labeler, &lines, min_confidence, threads);
+    let (sentences, st) = silver::tag_lines(&labeler, &lines, min_confidence, threads, language);
     std::fs::write(&output, bmes::write(&sentences))
         .with_context(|| format!("writing {}", output.display()))?;
     println!(
-        "{} lines -> {} chunks, {} tokens, {} mentions ({} chunks dropped below confidence {min_confidence}, {} English or shorter than 3 tokens) in {:.0}s on {threads} threads ({} kernel) -> {}",
+        "{} lines -> {} chunks, {} tokens, {} mentions ({} chunks dropped below confidence {min_confidence}, {} of the other language or shorter than 3 tokens, {} with a type English silver does not teach) in {:.0}s on {threads} threads ({} kernel) -> {}",
         st.lines,
         st.kept,
         st.tokens,
         st.mentions,
         st.uncertain,
         st.skipped,
+        st.untaught,
         t0.elapsed().as_secs_f64(),
         newsflow::core::tag::Labeler::kernel(&labeler),
         output.display()

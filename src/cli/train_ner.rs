@@ -80,6 +80,10 @@ pub(crate) struct Args {
     /// set). The model then tags English text itself instead of the capitalisation rules.
     #[arg(long, value_name = "DIR")]
     english: Option<PathBuf>,
+    /// How many times each English gold sentence is seen per epoch (with `--english`;
+    /// the English gold is a tenth of the Hebrew training data).
+    #[arg(long, default_value_t = 1, requires = "english")]
+    english_repeat: usize,
     /// Cross-validate over this many folds of the gold training data (silver is always
     /// trained on) and print each fold's F1 and the mean ± sd; writes no model.
     #[arg(long, default_value_t = 0)]
@@ -112,6 +116,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         data: args.data,
         exclude: args.exclude,
         bmc_repeat: args.bmc_repeat,
+        english_repeat: args.english_repeat,
         clusters: (!args.no_clusters).then_some(args.clusters),
         name_lists,
         silver: args.silver,
@@ -157,10 +162,10 @@ fn train(
         .iter()
         .zip(&data.gold_names)
         .map(|(c, n)| {
-            let times = if *n == "bmc" {
-                format!(" (x{bmc_repeat})")
-            } else {
-                String::new()
+            let times = match *n {
+                "bmc" => format!(" (x{bmc_repeat})"),
+                "uner" | "gum" if src.english_repeat > 1 => format!(" (x{})", src.english_repeat),
+                _ => String::new(),
             };
             format!("{} {n}{times}", c.sentences.len())
         })

@@ -58,6 +58,8 @@ pub struct Sources {
     pub exclude: Vec<PathBuf>,
     /// Times each BMC sentence is seen per epoch.
     pub bmc_repeat: usize,
+    /// Times each English gold sentence is seen per epoch (with [`Sources::english`]).
+    pub english_repeat: usize,
     /// Word classes file (`None`: train without).
     pub clusters: Option<PathBuf>,
     /// Name-list folder (`None`: train without name-list features).
@@ -255,14 +257,19 @@ impl TrainingData {
     }
 }
 
-/// The corpora one training run sees: gold (BMC `bmc_repeat` times, shuffled apart by the
-/// trainer) and silver.
-pub fn training_set(gold: &[Corpus], silver: &[Corpus], bmc_repeat: usize) -> Vec<Corpus> {
+/// The corpora one training run sees: gold (BMC `src.bmc_repeat` times and the English
+/// gold `src.english_repeat` times, shuffled apart by the trainer) and silver.
+pub fn training_set(gold: &[Corpus], silver: &[Corpus], src: &Sources) -> Vec<Corpus> {
     let mut out: Vec<Corpus> = gold.to_vec();
-    if let Some(bmc) = out.get_mut(1) {
-        let one = bmc.sentences.clone();
-        for _ in 1..bmc_repeat.max(1) {
-            bmc.sentences.extend(one.iter().cloned());
+    for c in &mut out {
+        let times = match c.scheme {
+            Scheme::Bmc => src.bmc_repeat,
+            Scheme::Uner | Scheme::Gum => src.english_repeat,
+            _ => 1,
+        };
+        let one = c.sentences.clone();
+        for _ in 1..times.max(1) {
+            c.sentences.extend(one.iter().cloned());
         }
     }
     out.extend(silver.iter().cloned());
@@ -280,7 +287,7 @@ pub fn train_model(
     on_epoch: impl FnMut(&train::EpochReport),
 ) -> ModelData {
     let started = Instant::now();
-    let corpora = training_set(&data.gold, &data.silver, src.bmc_repeat);
+    let corpora = training_set(&data.gold, &data.silver, src);
     let mut model = train::train(
         gaz,
         clusters,
@@ -302,7 +309,7 @@ pub fn train_model(
     let silver = data.silver_sentences();
     model.english = src.english.is_some();
     model.info = format!(
-        "newsflow {} train-ner: NEMO token-single train + BMC train x{}{}{}{} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, {learner:?}, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
+        "newsflow {} train-ner: NEMO token-single train + BMC train x{}{}{}{}{} (minus sentences in the dev splits), {} word clusters, {epochs} epochs x {runs} runs, {learner:?}, seed {seed}, prune {prune}, min-count {min_count}; trained in {secs:.1}s",
         newsflow_core::VERSION,
         src.bmc_repeat,
         if src.iahlt { " + IAHLT Knesset train" } else { "" },
@@ -310,6 +317,10 @@ pub fn train_model(
             " + UNER EWT dev + GUM names (English)"
         } else {
             ""
+        },
+        match src.english_repeat {
+            n if n > 1 && src.english.is_some() => format!(" x{n}"),
+            _ => String::new(),
         },
         if data.silver.is_empty() {
             String::new()
@@ -349,7 +360,7 @@ pub fn cross_validate(
     let mut out = Vec::with_capacity(folds);
     for fold in 0..folds {
         let (train_gold, held) = split_fold(&data.gold, fold, folds);
-        let corpora = training_set(&train_gold, &data.silver, src.bmc_repeat);
+        let corpora = training_set(&train_gold, &data.silver, src);
         let mut last = Vec::new();
         let trained = train::train(gaz, clusters, &corpora, &held, &data.multi, opts, |r| {
             if !r.dev_f1.is_empty() {
@@ -452,16 +463,40 @@ mod tests {
     }
 
     #[test]
-    fn the_training_set_repeats_bmc_and_ends_with_silver() {
+    fn the_training_set_repeats_bmc_and_english_and_ends_with_silver() {
         let gold = [
             corpus_of(&["n"], Scheme::Nemo),
             corpus_of(&["b1", "b2"], Scheme::Bmc),
+            corpus_of(&["e"], Scheme::Uner),
+            corpus_of(&["g"], Scheme::Gum),
         ];
         let silver = [corpus_of(&["s"], Scheme::Nemo)];
-        let set = training_set(&gold, &silver, 3);
-        assert_eq!(set.len(), 3);
+        let src = Sources {
+            bmc_repeat: 3,
+            english_repeat: 2,
+            ..sources(PathBuf::from("nowhere"))
+        };
+        let set = training_set(&gold, &silver, &src);
+        assert_eq!(set.len(), 5);
+        assert_eq!(texts(&set[0]), ["n"]);
         assert_eq!(texts(&set[1]), ["b1", "b2", "b1", "b2", "b1", "b2"]);
-        assert_eq!(texts(&set[2]), ["s"]);
+        assert_eq!(texts(&set[2]), ["e", "e"]);
+        assert_eq!(texts(&set[3]), ["g", "g"]);
+        assert_eq!(texts(&set[4]), ["s"]);
+    }
+
+    fn sources(data: PathBuf) -> Sources {
+        Sources {
+            data,
+            exclude: Vec::new(),
+            bmc_repeat: 1,
+            english_repeat: 1,
+            clusters: None,
+            name_lists: None,
+            silver: Vec::new(),
+            iahlt: false,
+            english: None,
+        }
     }
 
     #[test]
@@ -475,14 +510,8 @@ mod tests {
         write("bmc/bmc_train.bmes", "ד O\n\nה S-LOC\n");
         write("exclude.bmes", "ה O\n");
         let src = Sources {
-            data: dir.clone(),
             exclude: vec![dir.join("exclude.bmes")],
-            bmc_repeat: 1,
-            clusters: None,
-            name_lists: None,
-            silver: Vec::new(),
-            iahlt: false,
-            english: None,
+            ..sources(dir.clone())
         };
         let mut lines = Vec::new();
         let data = read_data(&src, &mut |l| lines.push(l.to_string())).unwrap();

@@ -1,13 +1,17 @@
-//! Silver training data for the fast tier (distillation, issue 13): running Hebrew text
-//! normalized and cut into chunks exactly as the service does, labelled by the accurate
-//! tier's encoder, written as BIOES sentences in the NEMO scheme. The fast model then
-//! learns from gold + silver with `newsflow train-ner --silver FILE`.
+//! Silver training data for the fast tier (distillation, issue 13): running text (Hebrew,
+//! or English with [`Language::English`]) normalized and cut into chunks exactly as the
+//! service does, labelled by the accurate tier's encoder, written as BIOES sentences in the
+//! NEMO scheme. The fast model then learns from gold + silver with
+//! `newsflow train-ner --silver FILE`.
 //!
 //! Only the encoder's own spans are written (not the gazetteer's or the rules'): the fast
 //! model replaces the encoder inside the same pipeline. Types outside the NEMO scheme
 //! (dates, times, amounts) are written `O`, which the NEMO scheme reads as "not a NEMO
 //! type" (the trainer's partial labels leave them open). A chunk with a span below
 //! `min_confidence` is dropped whole, so no uncertain name is taught as a certain `O`.
+//! English chunks keep only the types the English gold teaches (persons, organisations,
+//! places, events): a chunk where the encoder finds a work, product or language is dropped,
+//! since nothing taught it those in English.
 
 use super::bmes::{Scheme, Sentence};
 use newsflow_core::normalize::text::normalize_text;
@@ -15,11 +19,40 @@ use newsflow_core::segment::tokenize;
 use newsflow_core::tag::accurate::EncoderLabeler;
 use newsflow_core::tag::english::is_english;
 use newsflow_core::tag::window::chunks;
-use newsflow_core::tag::{Labeler, Span};
+use newsflow_core::tag::{EntityType, Labeler, Span};
 
 /// Chunks shorter than this many tokens are not written (titles of a word or two teach
 /// little and are mostly noise in the scraped lists).
 const MIN_TOKENS: usize = 3;
+
+/// Which chunks a silver run labels: the other language's are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Chunks the tagger does not take for English (the Hebrew silver of `scripts/fast-model.sh`).
+    Hebrew,
+    /// English chunks only.
+    English,
+}
+
+impl Language {
+    fn wants(self, english: bool) -> bool {
+        english == (self == Language::English)
+    }
+
+    /// Types this language's silver may teach; a chunk with another NEMO type is dropped.
+    fn teaches(self, kind: EntityType) -> bool {
+        self == Language::Hebrew
+            || matches!(
+                kind,
+                EntityType::PER
+                    | EntityType::ORG
+                    | EntityType::GPE
+                    | EntityType::LOC
+                    | EntityType::FAC
+                    | EntityType::EVE
+            )
+    }
+}
 
 /// What one silver run kept and dropped.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +63,10 @@ pub struct SilverStats {
     pub kept: usize,
     /// Chunks dropped for a span below the confidence threshold.
     pub uncertain: usize,
-    /// Chunks dropped as English or too short.
+    /// Chunks dropped as the other language or too short.
     pub skipped: usize,
+    /// English chunks dropped for a type the English gold does not teach.
+    pub untaught: usize,
     /// Tokens written.
     pub tokens: usize,
     /// NEMO-type mentions written.
@@ -44,25 +79,27 @@ impl SilverStats {
         self.kept += o.kept;
         self.uncertain += o.uncertain;
         self.skipped += o.skipped;
+        self.untaught += o.untaught;
         self.tokens += o.tokens;
         self.mentions += o.mentions;
     }
 }
 
-/// Labels `lines` (one paragraph or sentence each) on `threads` threads; sentences come
-/// back in input order.
+/// Labels the `language` chunks of `lines` (one paragraph or sentence each) on `threads`
+/// threads; sentences come back in input order.
 pub fn tag_lines(
     labeler: &EncoderLabeler,
     lines: &[&str],
     min_confidence: f32,
     threads: usize,
+    language: Language,
 ) -> (Vec<Sentence>, SilverStats) {
     let threads = threads.max(1);
     let per = lines.len().div_ceil(threads).max(1);
     let parts: Vec<(Vec<Sentence>, SilverStats)> = std::thread::scope(|s| {
         let handles: Vec<_> = lines
             .chunks(per)
-            .map(|part| s.spawn(move || tag_part(labeler, part, min_confidence)))
+            .map(|part| s.spawn(move || tag_part(labeler, part, min_confidence, language)))
             .collect();
         handles
             .into_iter()
@@ -82,6 +119,7 @@ fn tag_part(
     labeler: &EncoderLabeler,
     lines: &[&str],
     min_confidence: f32,
+    language: Language,
 ) -> (Vec<Sentence>, SilverStats) {
     let mut out = Vec::new();
     let mut st = SilverStats::default();
@@ -91,7 +129,7 @@ fn tag_part(
         let text = normalize_text(line);
         let tokens = tokenize(&text);
         for (a, b) in chunks(&text, &tokens) {
-            if b - a < MIN_TOKENS || is_english(&tokens[a..b]) {
+            if b - a < MIN_TOKENS || !language.wants(is_english(&tokens[a..b])) {
                 st.skipped += 1;
                 continue;
             }
@@ -100,6 +138,13 @@ fn tag_part(
             labeler.spans(&words, &[], &mut spans);
             if spans.iter().any(|s| s.confidence < min_confidence) {
                 st.uncertain += 1;
+                continue;
+            }
+            if spans
+                .iter()
+                .any(|s| Scheme::Nemo.map(s.kind).is_some() && !language.teaches(s.kind))
+            {
+                st.untaught += 1;
                 continue;
             }
             let mut tags = vec!["O".to_string(); words.len()];
@@ -151,5 +196,15 @@ mod tests {
         assert_eq!(spread(&lines, 3), vec!["a", "c", "e"]);
         assert_eq!(spread(&lines, 10), lines);
         assert!(spread(&lines, 0).is_empty());
+    }
+
+    #[test]
+    fn each_language_takes_its_own_chunks_and_english_only_taught_types() {
+        assert!(Language::Hebrew.wants(false) && !Language::Hebrew.wants(true));
+        assert!(Language::English.wants(true) && !Language::English.wants(false));
+        assert!(Language::Hebrew.teaches(EntityType::WOA));
+        assert!(Language::English.teaches(EntityType::GPE));
+        assert!(!Language::English.teaches(EntityType::WOA));
+        assert!(!Language::English.teaches(EntityType::ANG));
     }
 }
