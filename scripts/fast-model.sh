@@ -8,7 +8,8 @@
 #      (capped per source so the laws do not drown the rest): ~2.5 minutes on 2 cores
 #      with AVX-512 VNNI, 625,000 tokens; and English silver: the English chunks of
 #      WordNet 3.0's glosses (scripts/wordnet-text.py; needs `apt-get install
-#      wordnet-base`): ~1.5 minutes, 409,000 tokens;
+#      wordnet-base`): ~1.5 minutes, 409,000 tokens, and of the Jargon File
+#      (scripts/jargon-text.py; `apt-get install dict-jargon`): 35 s, 239,000 tokens;
 #   2. train-ner on NEMO + BMC (x3) + IAHLT Knesset train + both silvers + the English gold
 #      (UNER EWT dev and GUM's names, written by scripts/english-gold.py), with those word
 #      classes plus the English classes of models/word_clusters_en.tsv
@@ -31,6 +32,7 @@ if [ ! -f "$CLUSTERS" ]; then
 fi
 python3 scripts/english-gold.py --data "$DATA" --out target/english
 python3 scripts/wordnet-text.py --out target/english/wordnet.txt
+python3 scripts/jargon-text.py --out target/english/jargon.txt
 python3 scripts/english-names.py --hebrew "$DATA/gazetteers" --out target/name-lists
 # The English classes join the Hebrew table (their ids lie past its ids; a word already
 # in the Hebrew table keeps its Hebrew classes).
@@ -44,6 +46,9 @@ target/release/newsflow silver \
   --output target/silver/silver.bmes
 target/release/newsflow silver --english --input target/english/wordnet.txt \
   --output target/silver/silver_en.bmes
+target/release/newsflow silver --english --input target/english/jargon.txt \
+  --output target/silver/silver_jargon.bmes
 target/release/newsflow train-ner --data "$DATA" --iahlt --english target/english \
-  --silver target/silver/silver.bmes --silver target/silver/silver_en.bmes --clusters target/clusters_he_en.tsv \
+  --silver target/silver/silver.bmes --silver target/silver/silver_en.bmes \
+  --silver target/silver/silver_jargon.bmes --clusters target/clusters_he_en.tsv \
   --name-lists target/name-lists --out "${OUT:-models/ner.bin}" "$@"
