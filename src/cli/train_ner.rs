@@ -151,7 +151,6 @@ fn train(
     let TrainOptions {
         epochs, seed, runs, ..
     } = *opts;
-    let bmc_repeat = src.bmc_repeat;
     let silver = if data.silver.is_empty() {
         String::new()
     } else {
@@ -162,10 +161,9 @@ fn train(
         .iter()
         .zip(&data.gold_names)
         .map(|(c, n)| {
-            let times = match *n {
-                "bmc" => format!(" (x{bmc_repeat})"),
-                "uner" | "gum" if src.english_repeat > 1 => format!(" (x{})", src.english_repeat),
-                _ => String::new(),
+            let times = match src.repeat(c.scheme) {
+                1 => String::new(),
+                k => format!(" (x{k})"),
             };
             format!("{} {n}{times}", c.sentences.len())
         })

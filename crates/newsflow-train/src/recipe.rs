@@ -73,6 +73,18 @@ pub struct Sources {
     pub english: Option<PathBuf>,
 }
 
+impl Sources {
+    /// Times each sentence of a gold corpus in `scheme` is seen per epoch.
+    pub fn repeat(&self, scheme: Scheme) -> usize {
+        match scheme {
+            Scheme::Bmc => self.bmc_repeat,
+            Scheme::Uner | Scheme::Gum => self.english_repeat,
+            Scheme::Nemo => 1,
+        }
+        .max(1)
+    }
+}
+
 /// The English gold files under [`Sources::english`]: (file, scheme, name).
 pub const ENGLISH_GOLD: [(&str, Scheme, &str); 2] = [
     ("uner_ewt_dev.bmes", Scheme::Uner, "uner"),
@@ -262,14 +274,12 @@ impl TrainingData {
 pub fn training_set(gold: &[Corpus], silver: &[Corpus], src: &Sources) -> Vec<Corpus> {
     let mut out: Vec<Corpus> = gold.to_vec();
     for c in &mut out {
-        let times = match c.scheme {
-            Scheme::Bmc => src.bmc_repeat,
-            Scheme::Uner | Scheme::Gum => src.english_repeat,
-            _ => 1,
-        };
-        let one = c.sentences.clone();
-        for _ in 1..times.max(1) {
-            c.sentences.extend(one.iter().cloned());
+        let times = src.repeat(c.scheme);
+        if times > 1 {
+            let one = c.sentences.clone();
+            for _ in 1..times {
+                c.sentences.extend(one.iter().cloned());
+            }
         }
     }
     out.extend(silver.iter().cloned());

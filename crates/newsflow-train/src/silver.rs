@@ -39,18 +39,15 @@ impl Language {
         english == (self == Language::English)
     }
 
-    /// Types this language's silver may teach; a chunk with another NEMO type is dropped.
+    /// Types this language's silver may teach (English: those its gold schemes annotate);
+    /// a chunk with another NEMO type is dropped.
     fn teaches(self, kind: EntityType) -> bool {
-        self == Language::Hebrew
-            || matches!(
-                kind,
-                EntityType::PER
-                    | EntityType::ORG
-                    | EntityType::GPE
-                    | EntityType::LOC
-                    | EntityType::FAC
-                    | EntityType::EVE
-            )
+        match self {
+            Language::Hebrew => true,
+            Language::English => [Scheme::Uner, Scheme::Gum]
+                .iter()
+                .any(|s| s.map(kind).is_some()),
+        }
     }
 }
 
@@ -203,8 +200,16 @@ mod tests {
         assert!(Language::Hebrew.wants(false) && !Language::Hebrew.wants(true));
         assert!(Language::English.wants(true) && !Language::English.wants(false));
         assert!(Language::Hebrew.teaches(EntityType::WOA));
-        assert!(Language::English.teaches(EntityType::GPE));
+        for kind in [
+            EntityType::PER,
+            EntityType::ORG,
+            EntityType::GPE,
+            EntityType::EVE,
+        ] {
+            assert!(Language::English.teaches(kind), "{kind:?}");
+        }
         assert!(!Language::English.teaches(EntityType::WOA));
+        assert!(!Language::English.teaches(EntityType::DUC));
         assert!(!Language::English.teaches(EntityType::ANG));
     }
 }

@@ -18,8 +18,8 @@ fn round_int(x: f32) -> i32 {
     ((x + ROUND).to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32)
 }
 
-/// `e^x` for x ≤ 88, branch-free (and call-free where the CPU has FMA): e^x = 2^r · e^y with r = round(x·log2 e)
-/// and |y| ≤ ln2/2 by a degree-6 Taylor polynomial; relative error below 5e-6 for
+/// `e^x` for x ≤ 88, branch-free (and call-free where the CPU has FMA): e^x = 2^r · e^y
+/// with r = round(x·log2 e) and |y| ≤ ln2/2 by a degree-6 Taylor polynomial; relative error below 5e-6 for
 /// |x| ≤ 30 (most of it the rounding of x·log2 e). Inputs below −80 give e^−80: small
 /// enough to be nothing beside 1, large enough that a softmax weight or GELU tail made of
 /// it stays a normal float (a denormal result costs a microcode assist of ~100 cycles, and
