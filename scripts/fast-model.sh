@@ -16,7 +16,8 @@
 #      (scripts/word-clusters.py --lang en) and the name lists of ../shared/data/gazetteers
 #      plus English ones (scripts/english-names.py: 1990 US Census first names and
 #      surnames from `pip install names==0.3.0`, WordNet's named persons) as soft
-#      features: ~3 minutes.
+#      features, and a copy of each English gold sentence in CAPITALS, lower case or
+#      Title Case in turn (--case-variants): ~4 minutes.
 # Then rebuild (cargo build --release) to compile the new model into the binary.
 # Cross-validation of the same recipe: add --folds 5 to the train-ner line (no model is
 # written); BENCHMARKS.md has the fold means.
@@ -51,4 +52,4 @@ target/release/newsflow silver --english --input target/english/jargon.txt \
 target/release/newsflow train-ner --data "$DATA" --iahlt --english target/english \
   --silver target/silver/silver.bmes --silver target/silver/silver_en.bmes \
   --silver target/silver/silver_jargon.bmes --clusters target/clusters_he_en.tsv \
-  --name-lists target/name-lists --out "${OUT:-models/ner.bin}" "$@"
+  --name-lists target/name-lists --case-variants --out "${OUT:-models/ner.bin}" "$@"

@@ -62,6 +62,10 @@ DEV_SETS = [
 # `--english`; the Web Treebank's test file is read only as an evaluation set.
 ENGLISH_TRAIN_SETS = [("uner", "uner_ewt_dev.bmes"), ("gum", "gum_names.bmes")]
 ENGLISH_DEV_SETS = [("uner", "uner_ewt_test.bmes")]
+ENGLISH_SCHEMES = {"uner", "gum"}
+# Re-casing of English sentences (--case-variants), as crates/newsflow-train/src/casing.rs.
+CASINGS = ["upper", "lower", "title"]
+SMALL_WORDS = {"a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with"}
 MAX_PIECES = 254  # per sequence, besides <s> and </s>
 
 
@@ -102,17 +106,21 @@ def build_vocab(e5, data):
     return keep
 
 
-def english_pieces(e5, have, english_dir, geo_table):
+def english_pieces(e5, have, english_dir, geo_table, recased=0):
     """Pieces English text needs that `have` lacks: every piece chosen when segmenting all of
     wordfreq's English list (~320k words), the English training files' words and the Latin
     names of the place table (models/geo.tsv). The Hebrew recipe's 50k English words leave
     half the words of English names split differently from the full vocabulary; with these,
-    4 % (Web Treebank test, never read here)."""
+    4 % (Web Treebank test, never read here). wordfreq's words are lower case: with
+    `recased`, its first `recased` words in CAPITALS and Capitalised too (~4.6k pieces for
+    100k), so a headline's words are not spelled out letter by letter."""
     from wordfreq import top_n_list
 
     full = {p: (i, float(e5.scores[i])) for i, p in enumerate(e5.pieces) if i > 3}
     tok = Unigram(full, e5.unk, e5.unk_score, e5.norm)
     words = set(top_n_list("en", 1000000, wordlist="large"))
+    for w in top_n_list("en", recased, wordlist="large") if recased else []:
+        words.update((w.upper(), w.capitalize()))
     for _, rel in ENGLISH_TRAIN_SETS:
         words.update(w for s in read_bmes(os.path.join(english_dir, rel)) for w, _ in s)
     with open(geo_table, encoding="utf-8") as f:
@@ -256,6 +264,20 @@ def examples(tok, sents, scheme):
             ids, firsts = encode(tok, [w for w, _ in part])
             ex.append((ids, firsts, [allowed(t, scheme) for _, t in part]))
     return ex
+
+
+def recase(sentence, casing):
+    """A sentence of (word, tag) pairs in another casing; tags unchanged."""
+    out = []
+    for i, (w, t) in enumerate(sentence):
+        if casing == "upper":
+            w = w.upper()
+        elif casing == "lower" or (i > 0 and w.lower() in SMALL_WORDS):
+            w = w.lower()
+        else:
+            w = w[:1].upper() + w[1:]
+        out.append((w, t))
+    return out
 
 
 def batches(ex, size, rng):
@@ -447,6 +469,12 @@ def main():
     ap.add_argument("--bmc-repeat", type=int, default=1)
     ap.add_argument("--english-repeat", type=int, default=1,
                     help="with --english: each English training sentence this many times an epoch")
+    ap.add_argument("--case-variants", action="store_true",
+                    help="with --english: also train on each English training sentence once more in "
+                    "CAPITALS, lower case or Title Case, in turn (as train-ner --case-variants)")
+    ap.add_argument("--recased-words", type=int, default=0,
+                    help="with --english: add the pieces of wordfreq's first N English words in CAPITALS "
+                    "and Capitalised to the vocabulary")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
@@ -480,7 +508,7 @@ def main():
         keep = build_vocab(e5, args.data)
         np.save(vocab_path, np.array(keep))
     if args.english:
-        added = english_pieces(e5, keep, args.english, args.geo)
+        added = english_pieces(e5, keep, args.english, args.geo, args.recased_words)
         keep = list(keep) + added
         if init is not None:
             base = e5.tensor("emb.word", (e5.VOC, e5.H))[added]
@@ -501,6 +529,8 @@ def main():
         held[scheme] = hb
         reps = {"bmc": args.bmc_repeat, "uner": args.english_repeat, "gum": args.english_repeat}.get(scheme, 1)
         ex = examples(tok, tr, scheme)
+        if args.case_variants and scheme in ENGLISH_SCHEMES:
+            ex += examples(tok, [recase(s, CASINGS[n % 3]) for n, s in enumerate(tr)], scheme)
         train.extend(ex * reps)
         for s in tr:
             seen.update(w for w, _ in s)

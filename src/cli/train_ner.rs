@@ -84,6 +84,11 @@ pub(crate) struct Args {
     /// the English gold is a tenth of the Hebrew training data).
     #[arg(long, default_value_t = 1, requires = "english")]
     english_repeat: usize,
+    /// Also train on a copy of each English gold sentence in another casing (all
+    /// capitals, lower case, headline title case, in turn), so all-capitals headlines and
+    /// datelines, Title Case headlines and lower-case posts are read too.
+    #[arg(long, requires = "english")]
+    case_variants: bool,
     /// Cross-validate over this many folds of the gold training data (silver is always
     /// trained on) and print each fold's F1 and the mean ± sd; writes no model.
     #[arg(long, default_value_t = 0)]
@@ -117,6 +122,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         exclude: args.exclude,
         bmc_repeat: args.bmc_repeat,
         english_repeat: args.english_repeat,
+        case_variants: args.case_variants,
         clusters: (!args.no_clusters).then_some(args.clusters),
         name_lists,
         silver: args.silver,

@@ -179,7 +179,12 @@ impl Scheme {
     /// teach the linear model that an English word is not one (it called capitalised
     /// sentence starts WOA, and `said` a TIME); the rules find dates and amounts.
     pub fn open_in_o(self, t: EntityType) -> bool {
-        self.map(t).is_none() && !matches!(self, Scheme::Uner | Scheme::Gum)
+        self.map(t).is_none() && !self.is_english()
+    }
+
+    /// Whether the scheme's gold is English (Universal NER, GUM).
+    pub fn is_english(self) -> bool {
+        matches!(self, Scheme::Uner | Scheme::Gum)
     }
 
     /// Parses `nemo`, `bmc`, `uner` or `gum`.

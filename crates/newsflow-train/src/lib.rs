@@ -8,6 +8,7 @@
 //! it.
 
 pub mod bmes;
+pub mod casing;
 pub mod crf;
 pub mod eval;
 pub mod name_lists;

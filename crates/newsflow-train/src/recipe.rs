@@ -4,6 +4,7 @@
 //! cross-validate it over contiguous folds. The command prints what these return.
 
 use crate::bmes::{self, Corpus, Scheme, Sentence};
+use crate::casing;
 use crate::name_lists::{self, NameLists};
 use crate::train::{self, TrainOptions};
 use newsflow_core::tag::fast::clusters::WordClusters;
@@ -60,6 +61,9 @@ pub struct Sources {
     pub bmc_repeat: usize,
     /// Times each English gold sentence is seen per epoch (with [`Sources::english`]).
     pub english_repeat: usize,
+    /// Also train on a copy of each English gold sentence in another casing (all
+    /// capitals, lower case, title case in turn: [`casing`]).
+    pub case_variants: bool,
     /// Word classes file (`None`: train without).
     pub clusters: Option<PathBuf>,
     /// Name-list folder (`None`: train without name-list features).
@@ -270,16 +274,18 @@ impl TrainingData {
 }
 
 /// The corpora one training run sees: gold (BMC `src.bmc_repeat` times and the English
-/// gold `src.english_repeat` times, shuffled apart by the trainer) and silver.
+/// gold `src.english_repeat` times, shuffled apart by the trainer; with
+/// `src.case_variants`, each English sentence once more in another casing) and silver.
 pub fn training_set(gold: &[Corpus], silver: &[Corpus], src: &Sources) -> Vec<Corpus> {
     let mut out: Vec<Corpus> = gold.to_vec();
     for c in &mut out {
-        let times = src.repeat(c.scheme);
-        if times > 1 {
-            let one = c.sentences.clone();
-            for _ in 1..times {
-                c.sentences.extend(one.iter().cloned());
-            }
+        let one = c.sentences.clone();
+        for _ in 1..src.repeat(c.scheme) {
+            c.sentences.extend(one.iter().cloned());
+        }
+        if src.case_variants && c.scheme.is_english() {
+            let variants = one.iter().enumerate().map(|(n, s)| casing::variant(s, n));
+            c.sentences.extend(variants);
         }
     }
     out.extend(silver.iter().cloned());
@@ -331,6 +337,10 @@ pub fn train_model(
         match src.english_repeat {
             n if n > 1 && src.english.is_some() => format!(" x{n}"),
             _ => String::new(),
+        } + if src.case_variants && src.english.is_some() {
+            " + case variants"
+        } else {
+            ""
         },
         if data.silver.is_empty() {
             String::new()
@@ -495,12 +505,30 @@ mod tests {
         assert_eq!(texts(&set[4]), ["s"]);
     }
 
+    #[test]
+    fn case_variants_add_one_recased_copy_of_each_english_sentence() {
+        let gold = [
+            corpus_of(&["n"], Scheme::Nemo),
+            corpus_of(&["Ann", "Bo"], Scheme::Uner),
+            corpus_of(&["Cy"], Scheme::Gum),
+        ];
+        let src = Sources {
+            case_variants: true,
+            ..sources(PathBuf::from("nowhere"))
+        };
+        let set = training_set(&gold, &[], &src);
+        assert_eq!(texts(&set[0]), ["n"]);
+        assert_eq!(texts(&set[1]), ["Ann", "Bo", "ANN", "bo"]);
+        assert_eq!(texts(&set[2]), ["Cy", "CY"]);
+    }
+
     fn sources(data: PathBuf) -> Sources {
         Sources {
             data,
             exclude: Vec::new(),
             bmc_repeat: 1,
             english_repeat: 1,
+            case_variants: false,
             clusters: None,
             name_lists: None,
             silver: Vec::new(),

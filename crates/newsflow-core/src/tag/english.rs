@@ -13,6 +13,7 @@
 use super::entity::Span;
 use super::EntityType;
 use crate::segment::Token;
+use std::borrow::Cow;
 
 const TITLES: &[&str] = &[
     "President",
@@ -236,6 +237,73 @@ const NOT_NAMES: &[&str] = &[
     "Mr",
 ];
 
+/// Function words that headline Title Case writes in lower case inside a headline.
+pub const HEADLINE_SMALL_WORDS: &[&str] = &[
+    "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "of", "on", "or", "the", "to",
+    "with",
+];
+
+/// Common words of three letters or fewer: in capitals they are not acronyms (`IS`, `NEW`),
+/// so [`readable_case`] capitalises them like longer words instead of keeping `US`-style.
+const COMMON_SHORT_WORDS: &[&str] = &[
+    "i", "is", "it", "be", "we", "he", "me", "my", "no", "so", "up", "do", "go", "if", "am", "are",
+    "was", "has", "had", "not", "you", "his", "her", "its", "our", "all", "can", "get", "got",
+    "new", "now", "out", "one", "two", "off", "who", "how", "why", "may", "say", "see", "set",
+    "too", "few", "big", "day", "man", "men", "way", "yet", "own", "per", "via", "vs", "any",
+    "did", "let", "lot", "old", "six", "ten", "top", "war", "win", "won", "end", "far", "bad",
+    "hit", "put", "run", "she", "him",
+];
+
+/// The words of a chunk as the labellers should read them. An English chunk written all
+/// in capitals (a wire headline, a dateline: `LONDON`, `JAPAN GET LUCKY WIN`) goes to
+/// them in headline Title Case (`London`, `Japan Get Lucky Win`): the models learned
+/// names from mixed-case text, and in capitals every word looks like one. Words of three
+/// letters or fewer that are not common words stay in capitals (`US`, `EU`, `FBI`), short
+/// function words inside go lower case. Every other chunk is left as written.
+pub fn readable_case<'a>(tokens: &[Token<'a>]) -> Vec<Cow<'a, str>> {
+    let letters = || {
+        tokens
+            .iter()
+            .flat_map(|t| t.text.chars())
+            .filter(|c| c.is_alphabetic())
+    };
+    let shouting =
+        is_english(tokens) && letters().count() >= 4 && !letters().any(char::is_lowercase);
+    if !shouting {
+        return tokens.iter().map(|t| Cow::Borrowed(t.text)).collect();
+    }
+    let mut first = true;
+    tokens
+        .iter()
+        .map(|t| {
+            let n = t.text.chars().filter(|c| c.is_alphabetic()).count();
+            if n == 0 {
+                return Cow::Borrowed(t.text);
+            }
+            let lower = t.text.to_lowercase();
+            let opening = std::mem::replace(&mut first, false);
+            if !opening && HEADLINE_SMALL_WORDS.contains(&lower.as_str()) {
+                Cow::Owned(lower)
+            } else if n <= 3
+                && !HEADLINE_SMALL_WORDS.contains(&lower.as_str())
+                && !COMMON_SHORT_WORDS.contains(&lower.as_str())
+            {
+                Cow::Borrowed(t.text)
+            } else {
+                let mut chars = lower.chars();
+                Cow::Owned(
+                    chars
+                        .next()
+                        .into_iter()
+                        .flat_map(char::to_uppercase)
+                        .chain(chars)
+                        .collect(),
+                )
+            }
+        })
+        .collect()
+}
+
 /// Whether a chunk of tokens is English text for this component (Latin letters, no Hebrew).
 pub fn is_english(tokens: &[Token<'_>]) -> bool {
     let mut latin = false;
@@ -408,6 +476,24 @@ impl Run<'_, '_> {
 mod tests {
     use super::*;
     use crate::segment::tokenize;
+
+    fn readable(text: &str) -> String {
+        readable_case(&tokenize(text)).join(" ")
+    }
+
+    #[test]
+    fn capitals_are_read_in_headline_case_and_nothing_else_changes() {
+        assert_eq!(
+            readable("US AND EU SANCTIONS ON THE KREMLIN IS NEW"),
+            "US and EU Sanctions on the Kremlin Is New"
+        );
+        assert_eq!(readable("LONDON 1996-08-30"), "London 1996-08-30");
+        assert_eq!(readable("THE END OF NATO"), "The End of Nato");
+        // Mixed case, short capitals and Hebrew are left as written.
+        assert_eq!(readable("NATO said The End"), "NATO said The End");
+        assert_eq!(readable("FBI"), "FBI");
+        assert_eq!(readable("NATO ו-EU"), "NATO ו-EU");
+    }
 
     fn run(text: &str) -> Vec<(String, EntityType)> {
         let toks = tokenize(text);

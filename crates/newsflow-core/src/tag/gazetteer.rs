@@ -116,6 +116,16 @@ impl Gazetteer {
                 if !weak {
                     g.by_canonical.entry(canonical.to_string()).or_insert(entry);
                 }
+                if let Some(caps) = capitals(&toks) {
+                    // A one-word name in capitals may be a common word in a headline
+                    // (LABOUR COSTS): it is left to the model, as an ambiguous alias is.
+                    let weak = weak || caps.len() == 1;
+                    g.index.entry(caps[0].clone()).or_default().push((
+                        caps[1..].to_vec(),
+                        entry,
+                        weak,
+                    ));
+                }
                 g.index
                     .entry(first.clone())
                     .or_default()
@@ -195,6 +205,20 @@ impl Gazetteer {
         best
     }
 }
+/// A Latin-script alias in capitals (`New York` → `NEW YORK`), for all-capitals headlines
+/// and datelines; `None` when it has no lower-case letter or any non-Latin letter.
+fn capitals(toks: &[String]) -> Option<Vec<String>> {
+    let letters = || {
+        toks.iter()
+            .flat_map(|t| t.chars())
+            .filter(|c| c.is_alphabetic())
+    };
+    let latin =
+        letters().all(|c| c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c));
+    (latin && letters().any(char::is_lowercase))
+        .then(|| toks.iter().map(|t| t.to_uppercase()).collect())
+}
+
 /// Gazetteer tags (B/I/E/S + type) of pre-split words, longest match first.
 pub fn tags_for_words(gaz: &Gazetteer, words: &[&str]) -> Vec<GazTag> {
     let mut pos = 0;
@@ -247,4 +271,43 @@ pub fn scan(gaz: &Gazetteer, tokens: &[Token<'_>], tags: &mut [GazTag]) -> Vec<G
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(g: &Gazetteer, text: &str) -> Vec<(String, bool)> {
+        let words: Vec<&str> = text.split(' ').collect();
+        let tokens: Vec<Token<'_>> = words
+            .iter()
+            .map(|w| Token {
+                text: w,
+                byte_start: 0,
+                start: 0,
+                end: 0,
+                is_word: true,
+            })
+            .collect();
+        let mut tags = vec![0; tokens.len()];
+        scan(g, &tokens, &mut tags)
+            .iter()
+            .map(|m| (g.entry(m.entry).canonical.clone(), m.weak))
+            .collect()
+    }
+
+    #[test]
+    fn latin_names_are_found_in_capitals_one_word_names_as_ambiguous() {
+        let g = Gazetteer::parse(
+            "GPE\tNew York City\tQ60\tNew York|ניו יורק\nGPE\tLondon\tQ84\tLondon\nORG\tNATO\tQ7184\tNATO\n",
+        )
+        .unwrap();
+        assert_eq!(matches(&g, "NEW YORK"), [("New York City".into(), false)]);
+        assert_eq!(matches(&g, "LONDON"), [("London".into(), true)]);
+        assert_eq!(matches(&g, "London"), [("London".into(), false)]);
+        assert_eq!(matches(&g, "NATO"), [("NATO".into(), false)]);
+        // Only Latin aliases get a capitals copy, and lower case never matches.
+        assert!(matches(&g, "london").is_empty());
+        assert_eq!(g.index.len(), 6);
+    }
 }

@@ -14,6 +14,7 @@ use super::window::{chunks, window_end, Window};
 use super::{english, merge, Kernel, Tagger, Tier};
 use crate::segment::{tokenize, Token};
 use chrono::NaiveDate;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// One chunk given to a labeller: its words and their gazetteer tags.
@@ -251,14 +252,13 @@ fn label_in_batches(
         let same: Vec<usize> = (i..jobs.len())
             .filter(|&j| jobs[j].2.is_some_and(|m| std::ptr::addr_eq(m, labeler)))
             .collect();
-        let words: Vec<Vec<&str>> = same
+        let cased: Vec<Vec<Cow<'_, str>>> = same
             .iter()
-            .map(|&j| {
-                tokens[jobs[j].0..jobs[j].1]
-                    .iter()
-                    .map(|t| t.text)
-                    .collect()
-            })
+            .map(|&j| english::readable_case(&tokens[jobs[j].0..jobs[j].1]))
+            .collect();
+        let words: Vec<Vec<&str>> = cased
+            .iter()
+            .map(|ws| ws.iter().map(|w| w.as_ref()).collect())
             .collect();
         let chunks: Vec<Chunk<'_>> = same
             .iter()
