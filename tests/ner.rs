@@ -242,6 +242,24 @@ fn english_set_scores_in_every_casing() {
             bmes::format_scores(&r.scores)
         );
     }
+    // `ner-eval --recase` scores the same re-cased gold.
+    let dir = tempfile::tempdir().unwrap();
+    let pred = dir.path().join("pred.bmes");
+    let out = newsflow()
+        .args([
+            "ner-eval", "--tagger", "fast", "--scheme", "nemo", "--recase", "upper",
+        ])
+        .args(["--gold", "tests/fixtures/ner_en.bmes", "--predictions-out"])
+        .arg(&pred)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let back = bmes::parse(&std::fs::read_to_string(&pred).unwrap());
+    assert_eq!(
+        back[0].tokens,
+        casing::recase(&gold[0], Casing::Upper).tokens
+    );
+    assert_eq!(back[0].tokens[0], "KEIR");
 }
 
 /// Dev-set figures (skipped without ../shared): within 0.05 of the recorded ones.

@@ -4,6 +4,7 @@
 use anyhow::{bail, Context as _};
 use newsflow::core::tag::{self, FastTagger, Tagger, Tier};
 use newsflow::training::bmes::{self, Scheme};
+use newsflow::training::casing::{self, Casing};
 use newsflow::training::recipe::read_bmes;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,6 +50,10 @@ pub(crate) struct Args {
     /// names tagged with two types in one article
     #[arg(long, value_name = "N")]
     documents: Option<usize>,
+    /// Score the gold re-cased: every word in CAPITALS (wire headlines, datelines), lower
+    /// case, or headline Title Case; the tags stay (how much a tier leans on capitals)
+    #[arg(long, value_parser = ["upper", "lower", "title"])]
+    recase: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -63,6 +68,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("{} has no sentences", gold.display());
     }
     bmes::keep_scheme_categories(&mut sentences, scheme);
+    if let Some(c) = args.recase.as_deref().and_then(Casing::parse) {
+        sentences = sentences.iter().map(|s| casing::recase(s, c)).collect();
+    }
     let r = newsflow::training::eval::evaluate(tagger.as_ref(), &sentences, scheme);
     if let Some(p) = &args.predictions_out {
         std::fs::write(p, bmes::write(&r.predictions))

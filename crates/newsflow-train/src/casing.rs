@@ -20,6 +20,18 @@ pub enum Casing {
     Title,
 }
 
+impl Casing {
+    /// Parses `upper`, `lower` or `title`.
+    pub fn parse(s: &str) -> Option<Casing> {
+        match s {
+            "upper" => Some(Casing::Upper),
+            "lower" => Some(Casing::Lower),
+            "title" => Some(Casing::Title),
+            _ => None,
+        }
+    }
+}
+
 /// The casings, in the order [`variant`] takes them in turn.
 pub const CASINGS: [Casing; 3] = [Casing::Upper, Casing::Lower, Casing::Title];
 
