@@ -226,6 +226,13 @@ impl<L: Labeler> Pipeline<L> {
                 } {
                     first += 1;
                 }
+                // A Hebrew title alone is no one's name (`האדמירל` before `האיטלקי`).
+                if sp.kind == EntityType::PER
+                    && sp.last - first == 1
+                    && is_title(tokens[a + first].text)
+                {
+                    continue;
+                }
                 let mut e = w.entity(a + first, a + sp.last, sp.kind);
                 e.confidence = (sp.confidence * 100.0).round() / 100.0;
                 out.push(e);
@@ -405,6 +412,66 @@ mod tests {
         fn describe(&self) -> String {
             "counting".into()
         }
+    }
+
+    /// Tags the first word of every chunk as a person and keeps the words it was given.
+    #[derive(Debug, Default)]
+    struct FirstWordPerson(std::sync::Mutex<Vec<String>>);
+
+    impl Labeler for FirstWordPerson {
+        fn spans(&self, words: &[&str], _gaz: &[GazTag], out: &mut Vec<Span>) {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.extend(words.iter().map(|w| w.to_string()));
+            }
+            if !words.is_empty() {
+                out.push(Span {
+                    first: 0,
+                    last: 1,
+                    kind: EntityType::PER,
+                    confidence: 0.9,
+                });
+            }
+        }
+        fn english(&self) -> bool {
+            true
+        }
+        fn kernel(&self) -> Kernel {
+            Kernel::F32
+        }
+        fn describe(&self) -> String {
+            "first word".into()
+        }
+    }
+
+    fn first_word_pipeline() -> Pipeline<FirstWordPerson> {
+        let (gazetteer, model) = crate::tag::builtin_resources().unwrap();
+        let lexicon = Arc::clone(model.lexicon());
+        Pipeline::new(
+            Tier::Accurate,
+            gazetteer,
+            lexicon,
+            FirstWordPerson::default(),
+        )
+    }
+
+    #[test]
+    fn capitals_reach_the_labeller_in_headline_case_and_entities_keep_the_text() {
+        let p = first_word_pipeline();
+        let mut out = Vec::new();
+        p.tag_field("JAPAN GET LUCKY WIN", Field::Title, &mut out);
+        let seen = p.labeler.0.lock().unwrap().clone();
+        assert_eq!(seen, ["Japan", "Get", "Lucky", "Win"]);
+        assert!(out.iter().any(|e| e.text == "JAPAN"), "{out:?}");
+    }
+
+    #[test]
+    fn a_hebrew_title_alone_is_not_a_person() {
+        let p = first_word_pipeline();
+        let mut out = Vec::new();
+        p.tag_field("האדמירל האיטלקי אמר", Field::Body, &mut out);
+        assert!(out.iter().all(|e| e.kind != EntityType::PER), "{out:?}");
+        p.tag_field("דראגונה אמר", Field::Body, &mut out);
+        assert!(out.iter().any(|e| e.text == "דראגונה"), "{out:?}");
     }
 
     /// A pipeline with a counting main labeller (budget `budget` words a field) and a
