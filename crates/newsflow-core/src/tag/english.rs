@@ -13,7 +13,6 @@
 use super::entity::Span;
 use super::EntityType;
 use crate::segment::Token;
-use std::borrow::Cow;
 
 const TITLES: &[&str] = &[
     "President",
@@ -254,13 +253,14 @@ const COMMON_SHORT_WORDS: &[&str] = &[
     "hit", "put", "run", "she", "him",
 ];
 
-/// The words of a chunk as the labellers should read them. An English chunk written all
-/// in capitals (a wire headline, a dateline: `LONDON`, `JAPAN GET LUCKY WIN`) goes to
-/// them in headline Title Case (`London`, `Japan Get Lucky Win`): the models learned
-/// names from mixed-case text, and in capitals every word looks like one. Words of three
-/// letters or fewer that are not common words stay in capitals (`US`, `EU`, `FBI`), short
-/// function words inside go lower case. Every other chunk is left as written.
-pub fn readable_case<'a>(tokens: &[Token<'a>]) -> Vec<Cow<'a, str>> {
+/// The words of a chunk in headline case when the labellers should not read it as written.
+/// An English chunk written all in capitals (a wire headline, a dateline: `LONDON`,
+/// `JAPAN GET LUCKY WIN`) goes to them in headline Title Case (`London`, `Japan Get Lucky
+/// Win`): the models learned names from mixed-case text, and in capitals every word looks
+/// like one. Words of three letters or fewer that are not common words stay in capitals
+/// (`US`, `EU`, `FBI`), short function words inside go lower case. `None` for every other
+/// chunk, which is read as written.
+pub fn readable_case(tokens: &[Token<'_>]) -> Option<Vec<String>> {
     let letters = || {
         tokens
             .iter()
@@ -270,38 +270,34 @@ pub fn readable_case<'a>(tokens: &[Token<'a>]) -> Vec<Cow<'a, str>> {
     let shouting =
         is_english(tokens) && letters().count() >= 4 && !letters().any(char::is_lowercase);
     if !shouting {
-        return tokens.iter().map(|t| Cow::Borrowed(t.text)).collect();
+        return None;
     }
     let mut first = true;
-    tokens
-        .iter()
-        .map(|t| {
-            let n = t.text.chars().filter(|c| c.is_alphabetic()).count();
-            if n == 0 {
-                return Cow::Borrowed(t.text);
-            }
-            let lower = t.text.to_lowercase();
-            let opening = std::mem::replace(&mut first, false);
-            if !opening && HEADLINE_SMALL_WORDS.contains(&lower.as_str()) {
-                Cow::Owned(lower)
-            } else if n <= 3
-                && !HEADLINE_SMALL_WORDS.contains(&lower.as_str())
-                && !COMMON_SHORT_WORDS.contains(&lower.as_str())
-            {
-                Cow::Borrowed(t.text)
-            } else {
-                let mut chars = lower.chars();
-                Cow::Owned(
-                    chars
-                        .next()
-                        .into_iter()
-                        .flat_map(char::to_uppercase)
-                        .chain(chars)
-                        .collect(),
-                )
-            }
-        })
-        .collect()
+    let words = tokens.iter().map(|t| {
+        let n = t.text.chars().filter(|c| c.is_alphabetic()).count();
+        if n == 0 {
+            return t.text.to_string();
+        }
+        let lower = t.text.to_lowercase();
+        let opening = std::mem::replace(&mut first, false);
+        if !opening && HEADLINE_SMALL_WORDS.contains(&lower.as_str()) {
+            lower
+        } else if n <= 3
+            && !HEADLINE_SMALL_WORDS.contains(&lower.as_str())
+            && !COMMON_SHORT_WORDS.contains(&lower.as_str())
+        {
+            t.text.to_string()
+        } else {
+            let mut chars = lower.chars();
+            chars
+                .next()
+                .into_iter()
+                .flat_map(char::to_uppercase)
+                .chain(chars)
+                .collect()
+        }
+    });
+    Some(words.collect())
 }
 
 /// Whether a chunk of tokens is English text for this component (Latin letters, no Hebrew).
@@ -478,7 +474,11 @@ mod tests {
     use crate::segment::tokenize;
 
     fn readable(text: &str) -> String {
-        readable_case(&tokenize(text)).join(" ")
+        let tokens = tokenize(text);
+        match readable_case(&tokens) {
+            Some(words) => words.join(" "),
+            None => tokens.iter().map(|t| t.text).collect::<Vec<_>>().join(" "),
+        }
     }
 
     #[test]

@@ -14,7 +14,6 @@ use super::window::{chunks, window_end, Window};
 use super::{english, merge, Kernel, Tagger, Tier};
 use crate::segment::{tokenize, Token};
 use chrono::NaiveDate;
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// One chunk given to a labeller: its words and their gazetteer tags.
@@ -259,13 +258,20 @@ fn label_in_batches(
         let same: Vec<usize> = (i..jobs.len())
             .filter(|&j| jobs[j].2.is_some_and(|m| std::ptr::addr_eq(m, labeler)))
             .collect();
-        let cased: Vec<Vec<Cow<'_, str>>> = same
+        let recased: Vec<Option<Vec<String>>> = same
             .iter()
             .map(|&j| english::readable_case(&tokens[jobs[j].0..jobs[j].1]))
             .collect();
-        let words: Vec<Vec<&str>> = cased
+        let words: Vec<Vec<&str>> = same
             .iter()
-            .map(|ws| ws.iter().map(|w| w.as_ref()).collect())
+            .zip(&recased)
+            .map(|(&j, recased)| match recased {
+                Some(ws) => ws.iter().map(String::as_str).collect(),
+                None => tokens[jobs[j].0..jobs[j].1]
+                    .iter()
+                    .map(|t| t.text)
+                    .collect(),
+            })
             .collect();
         let chunks: Vec<Chunk<'_>> = same
             .iter()
