@@ -303,7 +303,7 @@ fn is_candidate_byte(b: u8) -> bool {
 /// capital Latin letter (an initial). The word is the run of letters, digits and periods
 /// before the dot; every abbreviation is ASCII, so a word with a non-ASCII letter is not one
 /// (found without a Unicode table look-up for Hebrew letters).
-fn is_abbreviation_before(text: &str, dot: usize) -> bool {
+pub(crate) fn is_abbreviation_before(text: &str, dot: usize) -> bool {
     let bytes = text.as_bytes();
     let mut i = dot;
     while i > 0 {

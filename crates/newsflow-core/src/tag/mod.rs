@@ -17,6 +17,7 @@
 
 // The tiers.
 pub mod accurate;
+pub(crate) mod address;
 pub mod fast;
 
 // Shared by both tiers. `decoder`, `english`, `hash` and `window` are public for

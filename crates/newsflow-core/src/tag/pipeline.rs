@@ -11,7 +11,7 @@ use super::gazetteer::{self, Gazetteer, GazetteerMatch};
 use super::lexicon::Lexicon;
 use super::names::is_title;
 use super::window::{chunks, window_end, Window};
-use super::{english, merge, Kernel, Tagger, Tier};
+use super::{address, english, merge, Kernel, Tagger, Tier};
 use crate::segment::{tokenize, Token};
 use chrono::NaiveDate;
 use std::sync::Arc;
@@ -343,6 +343,16 @@ impl<L: Labeler> Tagger for Pipeline<L> {
         self.tag_field_at(title, Field::Title, published, &mut out);
         self.tag_field_at(body, Field::Body, published, &mut out);
         super::coherence::cohere(&mut out, &self.gazetteer, title, body);
+        // Coherence may have found a name again inside an address.
+        let (in_title, in_body) = (address::spans(title), address::spans(body));
+        out.retain(|e| {
+            let addresses = if e.field == Field::Title {
+                &in_title
+            } else {
+                &in_body
+            };
+            !address::inside(addresses, e)
+        });
         out
     }
 
@@ -356,6 +366,7 @@ impl<L: Labeler> Tagger for Pipeline<L> {
         let mut budget = Budget {
             left: self.fallback.as_ref().map_or(usize::MAX, |(b, _)| *b),
         };
+        let first_new = out.len();
         let mut byte = 0;
         let mut chars = 0;
         while byte < text.len() {
@@ -369,6 +380,15 @@ impl<L: Labeler> Tagger for Pipeline<L> {
             }
             chars += window.chars().count();
             byte = end;
+        }
+        let addresses = address::spans(text);
+        if !addresses.is_empty() {
+            let found = out.split_off(first_new);
+            out.extend(
+                found
+                    .into_iter()
+                    .filter(|e| !address::inside(&addresses, e)),
+            );
         }
     }
 }
@@ -478,6 +498,23 @@ mod tests {
         assert!(out.iter().all(|e| e.kind != EntityType::PER), "{out:?}");
         p.tag_field("דראגונה אמר", Field::Body, &mut out);
         assert!(out.iter().any(|e| e.text == "דראגונה"), "{out:?}");
+    }
+
+    #[test]
+    fn nothing_is_found_inside_web_and_mail_addresses() {
+        let p = first_word_pipeline();
+        let mut out = Vec::new();
+        p.tag_field("janette.elbertson@enron.com wrote", Field::Body, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        let out = p.tag_article(
+            "",
+            "Kate Olsen@ENRON . See https://www.enron.com/news/2001/05/01",
+            None,
+        );
+        assert!(out.iter().any(|e| e.text == "Kate"), "{out:?}");
+        // Neither the labeller's first word of a chunk nor the date rules reach the link.
+        let link = "Kate Olsen@ENRON . See ".chars().count();
+        assert!(out.iter().all(|e| e.end <= link), "{out:?}");
     }
 
     /// A pipeline with a counting main labeller (budget `budget` words a field) and a

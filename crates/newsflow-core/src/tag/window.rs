@@ -5,19 +5,24 @@
 use super::entity::{Component, Entity, EntityType, Field};
 use super::lexicon::Lexicon;
 use super::names::prefix_chars;
-use crate::segment::Token;
+use crate::segment::{is_abbreviation_before, Token};
 
 /// Sentence-like chunks of a token sequence for decoding: a chunk ends after `.`, `!`,
-/// `?` or before a line break, and is at most 250 tokens long.
+/// `?` or before a line break, and is at most 250 tokens long. A `.` written against an
+/// initial or a known abbreviation (`George W. Bush`, `U.S. President`, `Dr. White`) does
+/// not end one, as it ends no sentence in [`crate::segment::sentences`]: cut there, a
+/// name loses its surname or its title.
 pub fn chunks(text: &str, tokens: &[Token<'_>]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
     for i in 0..tokens.len() {
-        let end_here = matches!(tokens[i].text, "." | "!" | "?")
+        let t = &tokens[i];
+        let end_here = matches!(t.text, "!" | "?")
+            || t.text == "." && !is_abbreviation_before(text, t.byte_start)
             || i + 1 - start >= 250
-            || tokens.get(i + 1).is_some_and(|n| {
-                text[tokens[i].byte_start + tokens[i].text.len()..n.byte_start].contains('\n')
-            });
+            || tokens
+                .get(i + 1)
+                .is_some_and(|n| text[t.byte_start + t.text.len()..n.byte_start].contains('\n'));
         if end_here {
             out.push((start, i + 1));
             start = i + 1;
@@ -101,5 +106,40 @@ impl Window<'_> {
             source: Component::Model,
             value: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::tokenize;
+
+    fn chunk_texts(text: &str) -> Vec<String> {
+        let tokens = tokenize(text);
+        chunks(text, &tokens)
+            .into_iter()
+            .map(|(a, b)| {
+                let (s, t) = (&tokens[a], &tokens[b - 1]);
+                text[s.byte_start..t.byte_start + t.text.len()].to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn initials_and_abbreviations_do_not_end_a_chunk() {
+        assert_eq!(
+            chunk_texts("U.S. President George W. Bush met Dr. White. Then he left! Why?"),
+            [
+                "U.S. President George W. Bush met Dr. White.",
+                "Then he left!",
+                "Why?"
+            ]
+        );
+        assert_eq!(
+            chunk_texts("הוא יצא. שורה\nשנייה"),
+            ["הוא יצא.", "שורה", "שנייה"]
+        );
+        // A dot apart from the letter before it ends the chunk.
+        assert_eq!(chunk_texts("Plan B . Next."), ["Plan B .", "Next."]);
     }
 }
