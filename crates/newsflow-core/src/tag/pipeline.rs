@@ -218,10 +218,12 @@ impl<L: Labeler> Pipeline<L> {
             for sp in spans {
                 // Titles are not part of names: `גנרל ארה"ב` is ארה"ב after a title, and
                 // `President Macron` is Macron.
+                // So are the period of an abbreviated title and any stop or comma before
+                // a name (`Dr. White` is White).
                 let mut first = sp.first;
                 while sp.last - first >= 2 && {
                     let word = tokens[a + first].text;
-                    is_title(word) || english::is_title(word)
+                    is_title(word) || english::is_title(word) || is_stop(word)
                 } {
                     first += 1;
                 }
@@ -285,6 +287,11 @@ fn label_in_batches(
         }
     }
     found
+}
+
+/// Whether a token is a full stop, comma, colon or semicolon: none starts a name.
+fn is_stop(token: &str) -> bool {
+    matches!(token, "." | "," | ":" | ";")
 }
 
 /// What is left of a field's labelling budget.
@@ -488,6 +495,41 @@ mod tests {
         let seen = p.labeler.0.lock().unwrap().clone();
         assert_eq!(seen, ["Japan", "Get", "Lucky", "Win"]);
         assert!(out.iter().any(|e| e.text == "JAPAN"), "{out:?}");
+    }
+
+    /// Tags every chunk whole as one person.
+    #[derive(Debug, Default)]
+    struct WholeChunkPerson;
+
+    impl Labeler for WholeChunkPerson {
+        fn spans(&self, words: &[&str], _gaz: &[GazTag], out: &mut Vec<Span>) {
+            out.push(Span {
+                first: 0,
+                last: words.len(),
+                kind: EntityType::PER,
+                confidence: 0.9,
+            });
+        }
+        fn english(&self) -> bool {
+            true
+        }
+        fn kernel(&self) -> Kernel {
+            Kernel::F32
+        }
+        fn describe(&self) -> String {
+            "whole chunk".into()
+        }
+    }
+
+    #[test]
+    fn a_title_and_its_period_are_not_part_of_the_name() {
+        let (gazetteer, model) = crate::tag::builtin_resources().unwrap();
+        let lexicon = Arc::clone(model.lexicon());
+        let p = Pipeline::new(Tier::Accurate, gazetteer, lexicon, WholeChunkPerson);
+        let mut out = Vec::new();
+        p.tag_field("Dr. Lasdon", Field::Body, &mut out);
+        let names: Vec<&str> = out.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(names, ["Lasdon"]);
     }
 
     #[test]
