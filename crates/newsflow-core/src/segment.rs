@@ -117,6 +117,13 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
                 _ => break,
             }
         }
+        // An initial keeps its period (`George W. Bush`), as English treebanks write it:
+        // the labellers learned `W.` as one word, and a `.` alone reads as a sentence end.
+        if end_byte == b + 1 && c.is_ascii_uppercase() && text[end_byte..].starts_with('.') {
+            iter.next();
+            char_pos += 1;
+            end_byte += 1;
+        }
         tokens.push(Token {
             text: &text[b..end_byte],
             byte_start: b,
@@ -393,6 +400,16 @@ mod tests {
             ]
         );
         assert_eq!(texts("\"דיון כן\""), vec!["\"", "דיון", "כן", "\""]);
+    }
+
+    #[test]
+    fn an_initial_keeps_its_period() {
+        assert_eq!(
+            texts("George W. Bush and Plan B . A.B. Yehoshua"),
+            vec!["George", "W.", "Bush", "and", "Plan", "B", ".", "A.B", ".", "Yehoshua"]
+        );
+        let t = tokenize("W. Bush");
+        assert_eq!((t[0].start, t[0].end, t[1].start), (0, 2, 3));
     }
 
     #[test]
