@@ -119,7 +119,8 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         }
         // An initial keeps its period (`George W. Bush`), as English treebanks write it:
         // the labellers learned `W.` as one word, and a `.` alone reads as a sentence end.
-        if end_byte == b + 1 && c.is_ascii_uppercase() && text[end_byte..].starts_with('.') {
+        // Only before a capitalised Latin word: `ברשת X. "אנו` ends a sentence.
+        if end_byte == b + 1 && c.is_ascii_uppercase() && precedes_initial(&text[end_byte..]) {
             iter.next();
             char_pos += 1;
             end_byte += 1;
@@ -147,6 +148,14 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         }
     }
     tokens
+}
+
+/// Whether `rest` is the period of an initial: `.`, spaces, then a capital Latin letter.
+fn precedes_initial(rest: &str) -> bool {
+    rest.strip_prefix('.').is_some_and(|after| {
+        let next = after.trim_start_matches(' ');
+        next.len() < after.len() && next.starts_with(|c: char| c.is_ascii_uppercase())
+    })
 }
 
 /// Length in bytes of the English clitic that `rest` starts with (`'s`, `'re`, `'ll`, `'ve`,
@@ -407,6 +416,11 @@ mod tests {
         assert_eq!(
             texts("George W. Bush and Plan B . A.B. Yehoshua"),
             vec!["George", "W.", "Bush", "and", "Plan", "B", ".", "A.B", ".", "Yehoshua"]
+        );
+        // A letter at a sentence's end keeps its full stop apart.
+        assert_eq!(
+            texts("ברשת X. \"אנו\" on X. then X.Y"),
+            vec!["ברשת", "X", ".", "\"", "אנו", "\"", "on", "X", ".", "then", "X.Y"]
         );
         let t = tokenize("W. Bush");
         assert_eq!((t[0].start, t[0].end, t[1].start), (0, 2, 3));
