@@ -120,7 +120,14 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         // An initial keeps its period (`George W. Bush`), as English treebanks write it:
         // the labellers learned `W.` as one word, and a `.` alone reads as a sentence end.
         // Only before a capitalised Latin word: `ברשת X. "אנו` ends a sentence.
-        if end_byte == b + 1 && c.is_ascii_uppercase() && precedes_initial(&text[end_byte..]) {
+        // So does a title or company abbreviation (`Dr.`, `Inc.`), for the same reason.
+        let keeps_period = text.as_bytes().get(end_byte) == Some(&b'.')
+            && if end_byte == b + 1 {
+                c.is_ascii_uppercase() && precedes_initial(&text[end_byte..])
+            } else {
+                PERIOD_ABBREVIATIONS.contains(&&text[b..end_byte])
+            };
+        if keeps_period {
             iter.next();
             char_pos += 1;
             end_byte += 1;
@@ -177,6 +184,14 @@ const ABBREVIATIONS: &[&str] = &[
     "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Gov", "Sen", "Rep", "St",
     "Jr", "Sr", "Inc", "Ltd", "Co", "Corp", "vs", "etc", "No", "Jan", "Feb", "Mar", "Apr", "Jun",
     "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "U.S", "U.K", "U.N", "e.g", "i.e",
+];
+
+/// Abbreviations that keep their period as one token (`Dr.`, `Inc.`), as the English
+/// treebanks write them. Months (`Jan.`, read by the date rules) and dotted forms (`U.S.`,
+/// a gazetteer alias without its last period) keep a separate `.`.
+const PERIOD_ABBREVIATIONS: &[&str] = &[
+    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Adm", "Gov", "Sen", "Rep",
+    "St", "Jr", "Sr", "Inc", "Ltd", "Co", "Corp",
 ];
 
 /// Sentence spans `[start, end)` in character offsets.
@@ -424,6 +439,19 @@ mod tests {
         );
         let t = tokenize("W. Bush");
         assert_eq!((t[0].start, t[0].end, t[1].start), (0, 2, 3));
+    }
+
+    #[test]
+    fn a_title_or_company_abbreviation_keeps_its_period() {
+        assert_eq!(
+            texts("Dr. Lasdon of Acme Inc. met Mr. Ruiz Jr. on Jan. 5 (Drs. too)"),
+            vec![
+                "Dr.", "Lasdon", "of", "Acme", "Inc.", "met", "Mr.", "Ruiz", "Jr.", "on", "Jan",
+                ".", "5", "(", "Drs", ".", "too", ")"
+            ]
+        );
+        let t = tokenize("Dr. X");
+        assert_eq!((t[0].end, t[1].start), (3, 4));
     }
 
     #[test]

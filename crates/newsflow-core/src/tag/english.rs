@@ -318,9 +318,14 @@ fn is_cap(t: &Token<'_>) -> bool {
     t.is_word && t.text.starts_with(|c: char| c.is_uppercase())
 }
 
-/// Whether `s` is an English title (`President`, `Gen`, `Mr`, ...), never part of a name.
+/// Whether `s` is an English title (`President`, `Gen.`, `Mr`, ...), never part of a name.
 pub(crate) fn is_title(s: &str) -> bool {
-    TITLES.contains(&s)
+    TITLES.contains(&without_period(s))
+}
+
+/// `s` without the period an abbreviation keeps as part of its token (`Inc.` → `Inc`).
+fn without_period(s: &str) -> &str {
+    s.strip_suffix('.').unwrap_or(s)
 }
 
 /// Proposes entities on `tokens[a..b]`; `covered` marks tokens that known names (the
@@ -346,7 +351,10 @@ pub fn spans(
         }
         let j = run_end(tokens, i, b, &free_cap);
         let mut first = i;
-        while first < j && (NOT_NAMES.contains(&tokens[first].text) || tokens[first].text == ".") {
+        while first < j
+            && (NOT_NAMES.contains(&without_period(tokens[first].text))
+                || tokens[first].text == ".")
+        {
             first += 1;
         }
         let run = Run {
@@ -416,7 +424,11 @@ impl Run<'_, '_> {
     fn classify(&self, known_last_names: &[&str]) -> Option<Span> {
         let tokens = self.tokens;
         let (first, j) = (self.first, self.end);
-        let texts: Vec<&str> = self.words.iter().map(|&k| tokens[k].text).collect();
+        let texts: Vec<&str> = self
+            .words
+            .iter()
+            .map(|&k| without_period(tokens[k].text))
+            .collect();
         let last_word = *texts.last().unwrap_or(&"");
         let has = |heads: &[&str]| texts.iter().any(|t| heads.contains(t));
         let span = |first: usize, kind: EntityType, confidence: f32| {
