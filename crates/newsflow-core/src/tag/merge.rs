@@ -226,10 +226,21 @@ pub(crate) fn apply_rules(
             }
         }
         let mut covered = false;
-        for e in out[first_new..].iter_mut() {
+        // The first model date or time the rule overlaps takes the rule's span; any other
+        // (the model's `Jan.` and `2021` of `Jan. 5, 2021`) would repeat it, and goes.
+        let mut widened = false;
+        let mut k = first_new;
+        while k < out.len() {
+            let e = &mut out[k];
+            k += 1;
             if e.start < r.end && r.start < e.end {
                 covered = true;
                 if temporal(e.kind) && temporal(r.kind) {
+                    if std::mem::replace(&mut widened, true) {
+                        k -= 1;
+                        out.remove(k);
+                        continue;
+                    }
                     // The rule's span and value win for dates and times.
                     e.start = r.start;
                     e.end = r.end;

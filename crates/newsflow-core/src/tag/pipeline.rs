@@ -510,6 +510,46 @@ mod tests {
         assert!(out.iter().all(|e| e.end <= link), "{out:?}");
     }
 
+    /// A labeller trained on English that calls every word a date of its own.
+    #[derive(Debug, Default)]
+    struct EachWordADate;
+
+    impl Labeler for EachWordADate {
+        fn spans(&self, words: &[&str], _gaz: &[GazTag], out: &mut Vec<Span>) {
+            out.extend((0..words.len()).map(|first| Span {
+                first,
+                last: first + 1,
+                kind: EntityType::DATE,
+                confidence: 0.9,
+            }));
+        }
+        fn english(&self) -> bool {
+            true
+        }
+        fn kernel(&self) -> Kernel {
+            Kernel::F32
+        }
+        fn describe(&self) -> String {
+            "each word a date".into()
+        }
+    }
+
+    #[test]
+    fn model_dates_inside_one_rule_date_become_one_entity() {
+        let (gazetteer, model) = crate::tag::builtin_resources().unwrap();
+        let lexicon = Arc::clone(model.lexicon());
+        let p = Pipeline::new(Tier::Accurate, gazetteer, lexicon, EachWordADate);
+        let mut out = Vec::new();
+        p.tag_field("met on Jan. 5, 2021 here", Field::Body, &mut out);
+        let dates: Vec<&Entity> = out.iter().filter(|e| e.text.contains("2021")).collect();
+        assert_eq!(dates.len(), 1, "{out:?}");
+        assert_eq!(dates[0].text, "Jan. 5, 2021");
+        assert_eq!(dates[0].value.as_deref(), Some("2021-01-05"));
+        let mut spans: Vec<(usize, usize)> = out.iter().map(|e| (e.start, e.end)).collect();
+        spans.dedup();
+        assert_eq!(spans.len(), out.len(), "{out:?}");
+    }
+
     /// A pipeline with a counting main labeller (budget `budget` words a field) and a
     /// counting fallback; returns it and the two counters.
     fn counting_pipeline(
