@@ -179,19 +179,18 @@ fn english_clitic(rest: &str) -> usize {
         .map_or(0, |c| c.len())
 }
 
-/// Abbreviations after which a period does not end a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Gov", "Sen", "Rep", "St",
-    "Jr", "Sr", "Inc", "Ltd", "Co", "Corp", "vs", "etc", "No", "Jan", "Feb", "Mar", "Apr", "Jun",
-    "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "U.S", "U.K", "U.N", "e.g", "i.e",
-];
-
 /// Abbreviations that keep their period as one token (`Dr.`, `Inc.`), as the English
-/// treebanks write them. Months (`Jan.`, read by the date rules) and dotted forms (`U.S.`,
-/// a gazetteer alias without its last period) keep a separate `.`.
+/// treebanks write them; a period after them does not end a sentence either.
 const PERIOD_ABBREVIATIONS: &[&str] = &[
     "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Col", "Lt", "Sgt", "Capt", "Adm", "Gov", "Sen", "Rep",
     "St", "Jr", "Sr", "Inc", "Ltd", "Co", "Corp",
+];
+
+/// Other abbreviations after which a period does not end a sentence. Their `.` stays a token
+/// of its own: the date rules read months (`Jan` `.`), and the gazetteer's alias is `U.S`.
+const ABBREVIATIONS: &[&str] = &[
+    "vs", "etc", "No", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct",
+    "Nov", "Dec", "U.S", "U.K", "U.N", "e.g", "i.e",
 ];
 
 /// Sentence spans `[start, end)` in character offsets.
@@ -354,7 +353,9 @@ pub(crate) fn is_abbreviation_before(text: &str, dot: usize) -> bool {
         break;
     }
     let word = &text[i..dot];
-    ABBREVIATIONS.contains(&word) || (word.len() == 1 && word.as_bytes()[0].is_ascii_uppercase())
+    PERIOD_ABBREVIATIONS.contains(&word)
+        || ABBREVIATIONS.contains(&word)
+        || (word.len() == 1 && word.as_bytes()[0].is_ascii_uppercase())
 }
 
 /// Hebrew proclitic letters: ו ה ב כ ל מ ש.

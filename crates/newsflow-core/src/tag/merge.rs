@@ -211,48 +211,43 @@ pub(crate) fn apply_rules(
             char_to_byte(text, tokens, r.start),
             char_to_byte(text, tokens, r.end),
         );
-        let mut k = first_new;
-        while k < out.len() {
-            let e = &out[k];
-            if e.source == Component::Model
-                && !temporal(e.kind)
-                && temporal(r.kind)
-                && r.start <= e.start
-                && e.end <= r.end
-            {
-                out.remove(k);
-            } else {
-                k += 1;
-            }
-        }
         let mut covered = false;
         // The first model date or time the rule overlaps takes the rule's span; any other
-        // (the model's `Jan.` and `2021` of `Jan. 5, 2021`) would repeat it, and goes.
+        // (the model's `Jan.` and `2021` of `Jan. 5, 2021`) would repeat it, and goes, as
+        // does a model name inside a rule's date.
         let mut widened = false;
         let mut k = first_new;
         while k < out.len() {
             let e = &mut out[k];
-            k += 1;
-            if e.start < r.end && r.start < e.end {
-                covered = true;
-                if temporal(e.kind) && temporal(r.kind) {
-                    if std::mem::replace(&mut widened, true) {
-                        k -= 1;
-                        out.remove(k);
-                        continue;
-                    }
-                    // The rule's span and value win for dates and times.
-                    e.start = r.start;
-                    e.end = r.end;
-                    e.text = text[bs..be].to_string();
-                    e.canonical.clone_from(&e.text);
-                    e.kind = r.kind;
-                    e.value.clone_from(&r.value);
-                    e.confidence = e.confidence.max(0.8);
-                } else if e.kind == r.kind && e.value.is_none() {
-                    e.value.clone_from(&r.value);
-                }
+            if !(e.start < r.end && r.start < e.end) {
+                k += 1;
+                continue;
             }
+            let name_inside_date = e.source == Component::Model
+                && !temporal(e.kind)
+                && temporal(r.kind)
+                && r.start <= e.start
+                && e.end <= r.end;
+            let repeat = temporal(e.kind) && temporal(r.kind) && widened;
+            if name_inside_date || repeat {
+                out.remove(k);
+                continue;
+            }
+            covered = true;
+            if temporal(e.kind) && temporal(r.kind) {
+                // The rule's span and value win for dates and times.
+                widened = true;
+                e.start = r.start;
+                e.end = r.end;
+                e.text = text[bs..be].to_string();
+                e.canonical.clone_from(&e.text);
+                e.kind = r.kind;
+                e.value.clone_from(&r.value);
+                e.confidence = e.confidence.max(0.8);
+            } else if e.kind == r.kind && e.value.is_none() {
+                e.value.clone_from(&r.value);
+            }
+            k += 1;
         }
         if !covered {
             out.push(Entity {

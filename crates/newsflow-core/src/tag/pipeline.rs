@@ -421,27 +421,44 @@ mod tests {
         }
     }
 
-    /// A labeller trained on English that calls the first `words` words of every chunk
-    /// (all of them when `None`) a person, and keeps the words it was given.
-    #[derive(Debug, Default)]
-    struct PersonAtStart {
-        words: Option<usize>,
+    /// What a [`Scripted`] labeller calls an entity in every chunk.
+    #[derive(Debug, Clone, Copy)]
+    enum Script {
+        /// The first `n` words (all of them when `None`) are one person.
+        PersonAtStart(Option<usize>),
+        /// Every word is a date of its own.
+        EachWordADate,
+    }
+
+    /// A labeller trained on English that follows its [`Script`] and keeps the words it
+    /// was given.
+    #[derive(Debug)]
+    struct Scripted {
+        script: Script,
         seen: std::sync::Mutex<Vec<String>>,
     }
 
-    impl Labeler for PersonAtStart {
+    impl Labeler for Scripted {
         fn spans(&self, words: &[&str], _gaz: &[GazTag], out: &mut Vec<Span>) {
             if let Ok(mut seen) = self.seen.lock() {
                 seen.extend(words.iter().map(|w| w.to_string()));
             }
-            let last = self.words.unwrap_or(words.len());
-            if last > 0 && words.len() >= last {
-                out.push(Span {
-                    first: 0,
-                    last,
-                    kind: EntityType::PER,
-                    confidence: 0.9,
-                });
+            let span = |first: usize, last: usize, kind: EntityType| Span {
+                first,
+                last,
+                kind,
+                confidence: 0.9,
+            };
+            match self.script {
+                Script::PersonAtStart(n) => {
+                    let last = n.unwrap_or(words.len());
+                    if last > 0 && words.len() >= last {
+                        out.push(span(0, last, EntityType::PER));
+                    }
+                }
+                Script::EachWordADate => {
+                    out.extend((0..words.len()).map(|i| span(i, i + 1, EntityType::DATE)));
+                }
             }
         }
         fn english(&self) -> bool {
@@ -451,20 +468,25 @@ mod tests {
             Kernel::F32
         }
         fn describe(&self) -> String {
-            "person at the start".into()
+            format!("scripted: {:?}", self.script)
         }
+    }
+
+    /// An accurate-tier pipeline whose labeller follows `script`.
+    fn scripted(script: Script) -> Pipeline<Scripted> {
+        let (gazetteer, model) = crate::tag::builtin_resources().unwrap();
+        let lexicon = Arc::clone(model.lexicon());
+        let labeler = Scripted {
+            script,
+            seen: std::sync::Mutex::default(),
+        };
+        Pipeline::new(Tier::Accurate, gazetteer, lexicon, labeler)
     }
 
     /// An accurate-tier pipeline whose labeller calls the first `words` words of a chunk
     /// (all of them when `None`) a person.
-    fn person_at_start(words: Option<usize>) -> Pipeline<PersonAtStart> {
-        let (gazetteer, model) = crate::tag::builtin_resources().unwrap();
-        let lexicon = Arc::clone(model.lexicon());
-        let labeler = PersonAtStart {
-            words,
-            ..PersonAtStart::default()
-        };
-        Pipeline::new(Tier::Accurate, gazetteer, lexicon, labeler)
+    fn person_at_start(words: Option<usize>) -> Pipeline<Scripted> {
+        scripted(Script::PersonAtStart(words))
     }
 
     #[test]
@@ -510,35 +532,9 @@ mod tests {
         assert!(out.iter().all(|e| e.end <= link), "{out:?}");
     }
 
-    /// A labeller trained on English that calls every word a date of its own.
-    #[derive(Debug, Default)]
-    struct EachWordADate;
-
-    impl Labeler for EachWordADate {
-        fn spans(&self, words: &[&str], _gaz: &[GazTag], out: &mut Vec<Span>) {
-            out.extend((0..words.len()).map(|first| Span {
-                first,
-                last: first + 1,
-                kind: EntityType::DATE,
-                confidence: 0.9,
-            }));
-        }
-        fn english(&self) -> bool {
-            true
-        }
-        fn kernel(&self) -> Kernel {
-            Kernel::F32
-        }
-        fn describe(&self) -> String {
-            "each word a date".into()
-        }
-    }
-
     #[test]
     fn model_dates_inside_one_rule_date_become_one_entity() {
-        let (gazetteer, model) = crate::tag::builtin_resources().unwrap();
-        let lexicon = Arc::clone(model.lexicon());
-        let p = Pipeline::new(Tier::Accurate, gazetteer, lexicon, EachWordADate);
+        let p = scripted(Script::EachWordADate);
         let mut out = Vec::new();
         p.tag_field("met on Jan. 5, 2021 here", Field::Body, &mut out);
         let dates: Vec<&Entity> = out.iter().filter(|e| e.text.contains("2021")).collect();
